@@ -1,0 +1,1 @@
+"""The golden node image: source hash, debootstrapped base, and the build itself."""
