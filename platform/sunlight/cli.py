@@ -8,7 +8,7 @@ Example::
 
 from __future__ import annotations
 
-import sys
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -182,7 +182,7 @@ def hosts_remove(
     console.print(f"Removed {report.total} resources.")
 
 
-def _docker_client():  # type: ignore[no-untyped-def]
+def _docker_client() -> Any:
     import docker
     import docker.errors
 
@@ -203,4 +203,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import shutil
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 import docker
@@ -32,7 +32,7 @@ MIN_FREE_GIB = 5.0
 CAP_BITS = {"NET_ADMIN": 12, "SYS_ADMIN": 21}
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     OK = "ok"
     FAIL = "fail"
     SKIP = "not checked"

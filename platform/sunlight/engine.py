@@ -95,7 +95,7 @@ def _start_dockerd(progress: Progress) -> None:
     progress(f"Starting dockerd in the background; its log is {DOCKERD_LOG}")
     log = DOCKERD_LOG.open("ab")
     # A new session: the engine outlives this command (and `make`), as a service would.
-    subprocess.Popen(  # noqa: S603 - fixed argv
+    subprocess.Popen(
         ["dockerd"], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         start_new_session=True, close_fds=True,
     )

@@ -46,7 +46,8 @@ def check_host(container: Any, key: ControlKey, network: str | None = None) -> H
         state = ssh.run("systemctl is-system-running").stdout
         add(("systemd", state == "running", state))
         policy = ssh.run("sudo -n sshd -T").stdout.splitlines()
-        wanted = {"passwordauthentication no", "permitrootlogin no", "kbdinteractiveauthentication no"}
+        wanted = {"passwordauthentication no", "permitrootlogin no",
+                  "kbdinteractiveauthentication no"}
         missing = wanted - {line.strip() for line in policy}
         add(("sshd: keys only, no root", not missing, ", ".join(sorted(missing)) or "enforced"))
         version = ssh.run("/opt/sunlight/venv/bin/sunlight --version").stdout

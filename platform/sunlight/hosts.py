@@ -17,6 +17,7 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import io
 import socket
 import tarfile
@@ -116,7 +117,8 @@ def start_host(client: docker.DockerClient, run: Run, spec: HostSpec) -> Any:
         stale.remove(force=True, v=True)
     container = client.containers.create(**host_create_kwargs(spec, run))
     try:
-        if not container.put_archive(AUTHORIZED_KEYS_DIR, _key_archive(ADMIN_USER, spec.authorized_key)):
+        archive = _key_archive(ADMIN_USER, spec.authorized_key)
+        if not container.put_archive(AUTHORIZED_KEYS_DIR, archive):
             raise HostError(f"host {spec.name}: could not inject the SSH key")
         for extra in spec.networks[1:]:
             client.networks.get(extra.network).connect(
@@ -157,9 +159,11 @@ def wait_ready(container: Any, network: str | None = None,
         container.reload()
         if container.status not in ("created", "running"):
             logs = container.logs(tail=20).decode(errors="replace")
-            raise HostError(f"host {container.name} stopped while booting ({container.status}):\n{logs}")
+            raise HostError(
+                f"host {container.name} stopped while booting ({container.status}):\n{logs}"
+            )
         result = container.exec_run(["systemctl", "is-system-running"])
-        state = result.output.decode(errors="replace").strip()
+        state = str(result.output.decode(errors="replace").strip())
         if state in ("running", "degraded"):
             break
         time.sleep(0.5)
@@ -179,7 +183,5 @@ def wait_ready(container: Any, network: str | None = None,
 
 def remove_host(container: Any) -> None:
     """Stop (systemd shuts down cleanly on SIGRTMIN+3) and remove, with anonymous volumes."""
-    try:
+    with contextlib.suppress(docker.errors.NotFound):
         container.remove(force=True, v=True)
-    except docker.errors.NotFound:
-        pass

@@ -16,6 +16,8 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
 import re
 import secrets
@@ -147,12 +149,13 @@ def _project_filter() -> dict[str, Any]:
     return {"label": f"{LABEL_PROJECT}={PROJECT}"}
 
 
-def sweep(client: docker.DockerClient, run_id: str, progress: Progress | None = None) -> SweepReport:
+def sweep(client: docker.DockerClient, run_id: str,
+          progress: Progress | None = None) -> SweepReport:
     """Remove this run's resources and those of ephemeral runs whose owner is dead."""
     report = SweepReport()
     for container in client.containers.list(all=True, filters=_project_filter()):
         if is_sweepable(container.labels, run_id):
-            _ignore_gone(lambda c=container: c.remove(force=True, v=True))
+            _ignore_gone(functools.partial(container.remove, force=True, v=True))
             report.containers.append(container.name)
     for network in client.networks.list(filters=_project_filter()):
         if is_sweepable(network.attrs.get("Labels"), run_id):
@@ -160,7 +163,7 @@ def sweep(client: docker.DockerClient, run_id: str, progress: Progress | None = 
             report.networks.append(network.name)
     for volume in client.volumes.list(filters=_project_filter()):
         if is_sweepable(volume.attrs.get("Labels"), run_id):
-            _ignore_gone(lambda v=volume: v.remove(force=True))
+            _ignore_gone(functools.partial(volume.remove, force=True))
             report.volumes.append(volume.name)
     if progress and report.total:
         progress(
@@ -182,10 +185,9 @@ def leftovers(client: docker.DockerClient, run_id: str) -> list[str]:
 
 
 def _ignore_gone(action: Callable[[], object]) -> None:
-    try:
+    # Removed meanwhile (by docker itself or a concurrent sweep): the goal is met.
+    with contextlib.suppress(docker.errors.NotFound):
         action()
-    except docker.errors.NotFound:
-        pass  # removed meanwhile (by docker itself or a concurrent sweep): the goal is met
 
 
 def create_network(client: docker.DockerClient, run: Run, short: str, *, internal: bool,

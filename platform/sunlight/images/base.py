@@ -72,7 +72,9 @@ def _debootstrap(spec: BaseSpec, progress: Progress) -> Path:
         ]
         log = Path(tmp) / "debootstrap.log"
         with log.open("w") as fh:
-            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            proc = subprocess.Popen(
+                cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            )
             assert proc.stdout is not None
             seen: set[str] = set()
             for line in proc.stdout:

@@ -1,0 +1,83 @@
+# Sunlight. Two set-up commands, each doing all its own set-up and safe to re-run:
+#   make demo   the main job (for now: engine, node image, one healthy host)
+#   make test   every test, printing the wall time of each stage
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+SUNLIGHT := $(BIN)/sunlight
+STAMP := $(VENV)/.installed
+TIMES := build/stage-times.txt
+
+export TESTCONTAINERS_RYUK_DISABLED := true
+
+.PHONY: help demo test setup venv engine image lint unit integration lock clean
+
+help:
+	@echo "make demo   set up, build the node image, boot one host and show it healthy"
+	@echo "make test   lint, unit tests, engine, image, integration tests (timed stages)"
+	@echo "make lock   re-resolve requirements/*.lock from pyproject.toml (needs uv)"
+	@echo "make clean  remove the virtual environment and build/ (images stay)"
+
+# $(call stage,NAME,COMMAND): run COMMAND, print its wall time, record it in $(TIMES).
+stage = start=$$(date +%s); printf '\n==> [%s]\n' "$(1)"; $(2); rc=$$?; \
+	dur=$$(( $$(date +%s) - start )); \
+	printf '<== [%s] %ss%s\n' "$(1)" "$$dur" "$$( [ $$rc -eq 0 ] || echo " FAILED (exit $$rc)")"; \
+	printf '%-12s %5ss\n' "$(1)" "$$dur" >> $(TIMES); exit $$rc
+
+$(STAMP): pyproject.toml requirements/control.lock
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found. Install Python 3.11" \
+	  "(Debian: apt-get install python3 python3-venv) or run make PYTHON=/path/to/python3.11"; exit 1; }
+	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV) || { echo "error: cannot create a venv" \
+	  "with $(PYTHON) (Debian: apt-get install python3-venv)"; exit 1; }
+	@echo "Installing Sunlight and its pinned dependencies into $(VENV)"
+	@$(BIN)/pip install -q --disable-pip-version-check -c requirements/control.lock \
+	  -e '.[server,control,test]'
+	@touch $@
+
+venv: $(STAMP)
+
+engine: venv
+	@$(SUNLIGHT) engine ensure
+
+setup: venv engine
+
+image: setup
+	@$(SUNLIGHT) images build
+
+demo: image
+	@$(SUNLIGHT) hosts boot node1 --run demo
+	@echo
+	@echo "make demo: started (or found) a Docker engine, built (or reused) the node image and"
+	@echo "booted host sunlight-demo-node1 from it; the checks above were made over SSH."
+	@echo "Explore: $(SUNLIGHT) hosts list    Check the machine: $(SUNLIGHT) doctor"
+
+lint: venv
+	@$(BIN)/ruff check platform tests integration
+	@$(BIN)/mypy
+
+unit: venv
+	@$(BIN)/pytest tests
+
+integration: image
+	@$(BIN)/pytest integration
+
+test:
+	@mkdir -p build; : > $(TIMES); total=$$(date +%s); \
+	( $(call stage,venv,$(MAKE) -s venv) ) && \
+	( $(call stage,lint,$(MAKE) -s lint) ) && \
+	( $(call stage,unit,$(BIN)/pytest tests) ) && \
+	( $(call stage,engine,$(SUNLIGHT) engine ensure) ) && \
+	( $(call stage,image,$(SUNLIGHT) images build) ) && \
+	( $(call stage,integration,$(BIN)/pytest integration) ); rc=$$?; \
+	printf '\nStage times:\n'; cat $(TIMES); \
+	printf '%-12s %5ss\n' total "$$(( $$(date +%s) - total ))"; exit $$rc
+
+lock:
+	uv pip compile pyproject.toml --python-version 3.11 --python-platform x86_64-manylinux_2_36 \
+	  --extra server -o requirements/node.lock --no-header -q
+	uv pip compile pyproject.toml --python-version 3.11 --python-platform x86_64-manylinux_2_36 \
+	  --extra server --extra control --extra test -o requirements/control.lock -q
+
+clean:
+	rm -rf $(VENV) build

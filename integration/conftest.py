@@ -1,0 +1,59 @@
+"""Docker-backed fixtures: the engine, the node image, and a run that cleans up after itself.
+
+Each session owns an ephemeral run id; everything it creates carries it, and teardown
+asserts that nothing of it is left. Resources of other runs (a demo left up) are never
+touched; those of runs whose owner process died are swept at the start.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import docker
+import docker.errors
+import pytest
+
+from sunlight.images.build import BuildResult, build_node_image
+from sunlight.resources import Run, leftovers, sweep
+from sunlight.ssh import ControlKey
+
+os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
+
+
+@pytest.fixture(scope="session")
+def docker_client() -> docker.DockerClient:
+    try:
+        client = docker.from_env()
+        client.ping()
+    except docker.errors.DockerException as exc:
+        pytest.fail(f"no Docker engine answers ({exc}); run `make setup` first", pytrace=False)
+    return client
+
+
+@pytest.fixture(scope="session")
+def image_build(docker_client: docker.DockerClient) -> BuildResult:
+    """The node image for the current sources (built here only if `make image` did not)."""
+    return build_node_image(progress=lambda _m: None, client=docker_client)
+
+
+@pytest.fixture(scope="session")
+def node_image(image_build: BuildResult) -> str:
+    return image_build.image
+
+
+@pytest.fixture(scope="session")
+def run(docker_client: docker.DockerClient) -> Iterator[Run]:
+    run = Run.ephemeral("it")
+    sweep(docker_client, run.run_id)  # also clears what killed sessions left behind
+    yield run
+    sweep(docker_client, run.run_id)
+    left = leftovers(docker_client, run.run_id)
+    assert not left, f"teardown left resources of run {run.run_id}: {left}"
+
+
+@pytest.fixture(scope="session")
+def control_key(tmp_path_factory: pytest.TempPathFactory) -> ControlKey:
+    """A key pair made for this session only: no test depends on a user's own key."""
+    return ControlKey.load_or_create(Path(tmp_path_factory.mktemp("ssh")) / "control_ed25519")

@@ -1,0 +1,1 @@
+"""Unit tests are fast and Docker-free: no test here may reach an engine."""

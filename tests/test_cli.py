@@ -1,0 +1,63 @@
+"""Argument handling of the `sunlight` command (no engine needed)."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+import sunlight
+from sunlight.cli import app
+
+runner = CliRunner()
+
+
+def test_version() -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.strip() == f"sunlight {sunlight.__version__}"
+
+
+def test_no_arguments_shows_help() -> None:
+    result = runner.invoke(app, [])
+    assert "images" in result.output and "doctor" in result.output
+
+
+def test_images_build_has_force_flag() -> None:
+    result = runner.invoke(app, ["images", "build", "--help"])
+    assert result.exit_code == 0
+    assert "--force" in result.output
+
+
+def test_unknown_option_is_an_error_naming_it() -> None:
+    result = runner.invoke(app, ["images", "build", "--forse"])
+    assert result.exit_code == 2
+    assert "--forse" in result.output
+
+
+def test_remove_requires_a_run() -> None:
+    result = runner.invoke(app, ["hosts", "remove"])
+    assert result.exit_code == 2
+    assert "--run" in result.output
+
+
+@pytest.mark.parametrize("command", [["hosts", "remove"], ["hosts", "boot"]])
+def test_bad_run_id_is_refused_naming_the_option(command: list[str]) -> None:
+    result = runner.invoke(app, [*command, "--run", "Bad_Run"])
+    assert result.exit_code == 2
+    assert "--run" in result.output and "run id" in result.output
+
+
+def test_doctor_without_engine_fails_with_remedies(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    result = runner.invoke(app, ["doctor"], env={"COLUMNS": "200"})
+    assert result.exit_code == 1
+    assert "no engine answers" in result.output
+    assert "make setup" in result.output
+    assert "needs an engine" in result.output
+
+
+def test_images_build_without_engine_names_the_fix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    result = runner.invoke(app, ["images", "build"], env={"COLUMNS": "200"})
+    assert result.exit_code == 1
+    assert "sunlight engine ensure" in result.output
