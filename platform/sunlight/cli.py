@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 
 import sunlight
+from sunlight import cli_platform
 
 console = Console(stderr=False, highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -32,6 +33,7 @@ hosts_app = typer.Typer(help="Boot, list and remove VM-like hosts.", no_args_is_
 app.add_typer(images_app, name="images")
 app.add_typer(engine_app, name="engine")
 app.add_typer(hosts_app, name="hosts")
+cli_platform.register(app)
 
 
 def _version_callback(value: bool) -> None:

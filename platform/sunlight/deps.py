@@ -1,0 +1,26 @@
+"""Dependencies shared by the roles' routers: one session (one transaction) per request."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from sunlight.db import transaction
+from sunlight.settings import Settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    with transaction(request.app.state.engine) as session:
+        yield session
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -1,0 +1,1 @@
+"""The gateway (前置机): the only component on both zones, moving whitelisted records."""

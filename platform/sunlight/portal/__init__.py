@@ -1,0 +1,1 @@
+"""The portal (external zone, 网上政务大厅): catalogue, applications, materials, tracking."""

@@ -1,0 +1,91 @@
+"""Request and response bodies of the portal API (separate from the tables)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ItemSummary(BaseModel):
+    code: str
+    version: int
+    name: str
+    category: str
+    department: str
+    department_name: str
+
+
+class ItemGuide(ItemSummary):
+    """The 办事指南: everything a citizen needs before applying."""
+
+    legal_basis: str
+    implementing_body: str
+    materials: list[dict[str, object]]
+    statutory_limit_days: int
+    promised_limit_days: int
+    fees: list[dict[str, object]]
+    flow: list[dict[str, object]]
+    form_schema: dict[str, object]
+
+
+class ApplicantIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["person", "enterprise"]
+    id_number: str = Field(min_length=1, max_length=32)
+    name: str = Field(min_length=1, max_length=200)
+    phone: str = Field(default="", max_length=32)
+
+
+class ApplicationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    item_code: str = Field(min_length=1, max_length=40)
+    applicant: ApplicantIn
+    form: dict[str, object]
+
+
+class ApplicationCreated(BaseModel):
+    receipt: str
+    secret: str = Field(description="Shown once: needed with the receipt to track the case.")
+    status: str
+
+
+class MaterialOut(BaseModel):
+    id: str
+    name: str
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    batch: int
+
+
+class ApplicationOut(BaseModel):
+    receipt: str
+    item_code: str
+    item_name: str
+    status: str
+    status_comment: str
+    decision: str | None
+    due_on: date | None
+    overdue: bool
+    submissions: int
+    materials: list[MaterialOut]
+    created_at: datetime
+    updated_at: datetime
+
+
+class ComplaintIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(min_length=1, max_length=4000)
+
+
+class RatingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    score: int = Field(ge=1, le=5)
+    comment: str = Field(default="", max_length=2000)
+
+
+class Accepted(BaseModel):
+    status: str
