@@ -53,8 +53,22 @@ class NetworkAttachment:
 
 
 @dataclass(frozen=True)
+class PublishedPort:
+    """A container port published on the engine's host (``host_port`` None: engine picks)."""
+
+    container_port: int
+    host_ip: str
+    host_port: int | None = None
+    protocol: str = "tcp"
+
+
+@dataclass(frozen=True)
 class HostSpec:
-    """What to start; the first network is the one the control node reaches sshd on."""
+    """What to start; the first network is the one the control node reaches sshd on.
+
+    ``labels`` are short keys (``site``, ``zone``...) added to the run's labels; a ``role``
+    there overrides the default role label (the host's name).
+    """
 
     name: str
     image: str
@@ -63,6 +77,7 @@ class HostSpec:
     hostname: str | None = None
     labels: dict[str, str] = field(default_factory=dict)
     volumes: dict[str, str] = field(default_factory=dict)  # volume name -> mount point
+    published: tuple[PublishedPort, ...] = ()
 
 
 def host_create_kwargs(spec: HostSpec, run: Run) -> dict[str, Any]:
@@ -70,7 +85,7 @@ def host_create_kwargs(spec: HostSpec, run: Run) -> dict[str, Any]:
     volumes: dict[str, dict[str, str]] = dict(HOST_CGROUP_MOUNT)
     volumes.update({vol: {"bind": path, "mode": "rw"} for vol, path in spec.volumes.items()})
     first = spec.networks[0]
-    return {
+    kwargs: dict[str, Any] = {
         "image": spec.image,
         "name": run.name(spec.name),
         "hostname": spec.hostname or spec.name,
@@ -80,7 +95,7 @@ def host_create_kwargs(spec: HostSpec, run: Run) -> dict[str, Any]:
         "tmpfs": dict(HOST_TMPFS),
         "volumes": volumes,
         "privileged": False,
-        "labels": run.labels(role=spec.name, **spec.labels),
+        "labels": run.labels(**{"role": spec.name, **spec.labels}),
         "network": first.network,
         "networking_config": {
             first.network: docker.types.EndpointConfig(
@@ -89,6 +104,10 @@ def host_create_kwargs(spec: HostSpec, run: Run) -> dict[str, Any]:
             )
         },
     }
+    if spec.published:
+        kwargs["ports"] = {f"{p.container_port}/{p.protocol}": (p.host_ip, p.host_port)
+                           for p in spec.published}
+    return kwargs
 
 
 def _key_archive(user: str, public_key: str) -> bytes:

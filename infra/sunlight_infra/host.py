@@ -1,0 +1,129 @@
+"""Host: one VM-like container of a site, with its data volumes.
+
+The flags come from :mod:`sunlight.hosts` (the one place they live): exactly the
+capabilities ``SYS_ADMIN`` and ``NET_ADMIN``, seccomp unconfined, tmpfs on /run, the
+cgroup tree read-only, never privileged. The host joins exactly its layout's networks
+(mgmt first) at fixed addresses, gets the control node's public key before first boot, and
+publishes only what flows.yaml's ``publish`` gives its roles, on loopback.
+
+Example::
+
+    >>> host = Host("320703-int", HostArgs(config, layout, network_names, flows.publish))
+    ... # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_docker as docker
+
+from sunlight.hosts import (
+    ADMIN_USER,
+    AUTHORIZED_KEYS_DIR,
+    HOST_CAPABILITIES,
+    HOST_CGROUP_MOUNT,
+    HOST_SECURITY_OPT,
+    HOST_TMPFS,
+)
+from sunlight.topology.config import SiteConfig
+from sunlight.topology.flows import Publish
+from sunlight.topology.inventory import container_name, volume_name
+from sunlight.topology.layout import HostLayout, Net, aliases, hostname
+
+COMPONENT_TYPE = "sunlight:infra:Host"
+
+
+@dataclass(frozen=True)
+class HostArgs:
+    config: SiteConfig
+    layout: HostLayout
+    network_names: Mapping[Net, pulumi.Input[str]]  # every network the layout needs
+    publish: Sequence[Publish]
+
+
+class Host(pulumi.ComponentResource):
+    """A host; ``container_name`` is its container's name (an Output)."""
+
+    container_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: HostArgs,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(COMPONENT_TYPE, name, None, opts)
+        volumes = self._create_volumes(name, args)
+        container = self._create_container(name, args, volumes)
+        self.container_name = container.name
+        self.register_outputs({"container_name": container.name})
+
+    def _labels(self, args: HostArgs, role: str) -> dict[str, str]:
+        config = args.config
+        return config.run().labels(site=config.division_code, tier=config.tier.value,
+                                   role=role, zone=args.layout.zone.value,
+                                   host=args.layout.name)
+
+    def _create_volumes(self, name: str, args: HostArgs) -> dict[str, docker.Volume]:
+        out = {}
+        for purpose in args.layout.volumes:
+            labels = self._labels(args, args.layout.data_role(purpose))
+            out[purpose] = docker.Volume(
+                f"{name}-{purpose}",
+                name=volume_name(args.config, args.layout, purpose),
+                driver="local",
+                labels=[docker.VolumeLabelArgs(label=k, value=v) for k, v in labels.items()],
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        return out
+
+    def _create_container(self, name: str, args: HostArgs,
+                          volumes: Mapping[str, docker.Volume]) -> docker.Container:
+        config, layout = args.config, args.layout
+        labels = self._labels(args, ",".join(layout.roles))
+        return docker.Container(
+            f"{name}-container",
+            name=container_name(config, layout),
+            image=config.image,
+            hostname=hostname(config.division_code, layout),
+            capabilities=docker.ContainerCapabilitiesArgs(adds=list(HOST_CAPABILITIES)),
+            security_opts=list(HOST_SECURITY_OPT),
+            tmpfs=dict(HOST_TMPFS),
+            privileged=False,
+            volumes=self._mounts(layout, volumes),
+            labels=[docker.ContainerLabelArgs(label=k, value=v) for k, v in labels.items()],
+            networks_advanced=self._attachments(args),
+            ports=self._ports(args),
+            uploads=[docker.ContainerUploadArgs(
+                file=f"{AUTHORIZED_KEYS_DIR}/{ADMIN_USER}",
+                content=config.control_public_key + "\n")],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    @staticmethod
+    def _mounts(layout: HostLayout,
+                volumes: Mapping[str, docker.Volume]) -> list[docker.ContainerVolumeArgs]:
+        mounts = [docker.ContainerVolumeArgs(host_path=src, container_path=bind["bind"],
+                                             read_only=bind["mode"] == "ro")
+                  for src, bind in HOST_CGROUP_MOUNT.items()]
+        mounts += [docker.ContainerVolumeArgs(volume_name=volumes[purpose].name,
+                                              container_path=path)
+                   for purpose, path in layout.volumes.items()]
+        return mounts
+
+    @staticmethod
+    def _attachments(args: HostArgs) -> list[docker.ContainerNetworksAdvancedArgs]:
+        config, layout = args.config, args.layout
+        plan, code = config.address_plan, config.division_code
+        return [docker.ContainerNetworksAdvancedArgs(
+                    name=args.network_names[kind],
+                    ipv4_address=str(plan.address(config.profile, layout, kind)),
+                    aliases=list(aliases(layout, kind, code)))
+                for kind in layout.networks]
+
+    @staticmethod
+    def _ports(args: HostArgs) -> list[docker.ContainerPortArgs]:
+        # portal_port 0: leave `external` unset and the engine picks a free port.
+        external = args.config.portal_port or None
+        return [docker.ContainerPortArgs(internal=p.port, external=external, ip=p.bind,
+                                         protocol="tcp")
+                for p in args.publish if p.role in args.layout.roles]
