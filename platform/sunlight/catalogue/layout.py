@@ -1,0 +1,86 @@
+"""The workbook layout shared by the Excel reader and writer: sheets, columns, cell kinds.
+
+Example::
+
+    >>> SHEETS["flow"]
+    ('item_code', 'item_version', 'kind', 'name', 'role', 'limit_days')
+    >>> HEADER_ZH["promised_limit_days"]
+    '承诺时限（工作日）'
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+#: Sheet name → its columns, in order. Child sheets start with the item key.
+SHEETS: dict[str, tuple[str, ...]] = {
+    "departments": ("code", "name"),
+    "items": (
+        "code", "version", "status", "name", "category", "department", "legal_basis",
+        "implementing_body", "statutory_limit_days", "promised_limit_days", "form_schema",
+        "risk_points",
+    ),
+    "materials": ("item_code", "item_version", "name", "required", "note"),
+    "fees": ("item_code", "item_version", "name", "amount_yuan", "basis"),
+    "flow": ("item_code", "item_version", "kind", "name", "role", "limit_days"),
+    "discretion": (
+        "item_code", "item_version", "violation", "description", "severity", "label",
+        "min_yuan", "max_yuan",
+    ),
+}
+
+CellKind = Literal["text", "int", "decimal", "optional_decimal", "bool", "json", "json_list"]
+
+#: How a cell's value is read; every other column is text.
+KINDS: dict[str, CellKind] = {
+    "version": "int",
+    "item_version": "int",
+    "statutory_limit_days": "int",
+    "promised_limit_days": "int",
+    "limit_days": "int",
+    "amount_yuan": "optional_decimal",
+    "min_yuan": "decimal",
+    "max_yuan": "decimal",
+    "required": "bool",
+    "form_schema": "json",
+    "risk_points": "json_list",
+}
+
+#: Chinese labels, shown as comments on the header cells.
+HEADER_ZH: dict[str, str] = {
+    "code": "编码",
+    "name": "名称",
+    "version": "版本",
+    "status": "状态（draft 草稿 / published 已发布 / retired 已废止）",
+    "category": "权力类别（英文代码或中文名称）",
+    "department": "实施部门编码",
+    "legal_basis": "法律依据",
+    "implementing_body": "实施主体",
+    "statutory_limit_days": "法定时限（工作日）",
+    "promised_limit_days": "承诺时限（工作日）",
+    "form_schema": "申请表单（JSON Schema 2020-12，JSON 文本）",
+    "risk_points": "廉政风险点（JSON 数组）",
+    "item_code": "事项编码",
+    "item_version": "事项版本",
+    "required": "是否必需（TRUE/FALSE 或 是/否）",
+    "note": "备注",
+    "amount_yuan": "金额（元；空 = 按标准收取）",
+    "basis": "收费依据",
+    "kind": "环节（accept 受理 / review 审查 / decide 决定 / close 办结）",
+    "role": "岗位（clerk 窗口 / reviewer 审核 / approver 审批）",
+    "limit_days": "环节时限（工作日）",
+    "violation": "违法行为编码",
+    "description": "违法行为",
+    "severity": "情节（minor / general / serious）",
+    "label": "情节名称（轻微/一般/严重）",
+    "min_yuan": "罚款下限（元）",
+    "max_yuan": "罚款上限（元）",
+}
+
+#: Child sheet → the PowerItem list field its rows fill.
+CHILD_FIELDS: dict[str, str] = {
+    "materials": "materials",
+    "fees": "fees",
+    "flow": "flow",
+    "discretion": "discretion",
+}
