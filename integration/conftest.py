@@ -8,7 +8,7 @@ touched; those of runs whose owner process died are swept at the start.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import docker
@@ -57,3 +57,22 @@ def run(docker_client: docker.DockerClient) -> Iterator[Run]:
 def control_key(tmp_path_factory: pytest.TempPathFactory) -> ControlKey:
     """A key pair made for this session only: no test depends on a user's own key."""
     return ControlKey.load_or_create(Path(tmp_path_factory.mktemp("ssh")) / "control_ed25519")
+
+
+_REPORTS = pytest.StashKey[list[tuple[str, str]]]()
+
+
+@pytest.fixture(scope="session")
+def report(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
+    """Add a titled section to the end of the run's output (shown by `make test`)."""
+    sections = request.config.stash.setdefault(_REPORTS, [])
+
+    def add(title: str, text: str) -> None:
+        sections.append((title, text))
+    return add
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    for title, text in terminalreporter.config.stash.get(_REPORTS, []):
+        terminalreporter.write_sep("=", title)
+        terminalreporter.write_line(text)
