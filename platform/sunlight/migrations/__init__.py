@@ -18,6 +18,11 @@ Database = Literal["portal", "core"]
 HERE = Path(__file__).resolve().parent
 
 
+def version_table(database: Database) -> str:
+    """Each database keeps its own version table, so one server may host both."""
+    return f"alembic_version_{database}"
+
+
 def alembic_config(database: Database, url: str) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(HERE / database))
@@ -39,6 +44,7 @@ def current(database: Database, url: str) -> str | None:
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
+            opts = {"version_table": version_table(database)}
+            return MigrationContext.configure(conn, opts=opts).get_current_revision()
     finally:
         engine.dispose()

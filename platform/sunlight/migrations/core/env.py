@@ -6,10 +6,10 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 
 from sunlight.core.models import CoreBase
+from sunlight.migrations import version_table
 
 target_metadata = CoreBase.metadata
-# Each database keeps its own version table, so one server may host both.
-VERSION_TABLE = "alembic_version_core"
+VERSION_TABLE = version_table("core")
 
 
 def run_migrations() -> None:

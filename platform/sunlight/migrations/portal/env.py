@@ -5,11 +5,11 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, pool
 
+from sunlight.migrations import version_table
 from sunlight.portal.models import PortalBase
 
 target_metadata = PortalBase.metadata
-# Each database keeps its own version table, so one server may host both.
-VERSION_TABLE = "alembic_version_portal"
+VERSION_TABLE = version_table("portal")
 
 
 def run_migrations() -> None:

@@ -1,0 +1,266 @@
+"""One site's platform on real PostgreSQL: the three roles as real `sunlight serve` processes.
+
+PostgreSQL runs in a throwaway container from the node image (its packaged postgresql-15,
+started directly, not through systemd) with a generated superuser password; the portal
+and core databases are owned by their own roles with their own generated passwords. The
+roles run on the control node on loopback ports, the way a developer runs them.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+from testcontainers.core.container import DockerContainer
+
+from sunlight.resources import Run
+
+PG_BIN = "/usr/lib/postgresql/15/bin"
+PG_START = (
+    "set -e; pg_conftool 15 main set listen_addresses '*'; "
+    "echo 'host all all 0.0.0.0/0 scram-sha-256' >> /etc/postgresql/15/main/pg_hba.conf; "
+    f"su postgres -c \"PGPASSWORD= {PG_BIN}/pg_ctl -D /var/lib/postgresql/15/main -w start "
+    "-o '-c config_file=/etc/postgresql/15/main/postgresql.conf'\"; "
+    "su postgres -c \"psql -qc \\\"ALTER USER postgres PASSWORD '$PG_SUPER'\\\"\"; "
+    "touch /tmp/pg-ready; sleep infinity"
+)
+
+
+@dataclass
+class Postgres:
+    container: DockerContainer
+    host: str
+    password: str
+
+    def url(self, user: str, password: str, db: str, driver: str = "postgresql+psycopg") -> str:
+        return f"{driver}://{user}:{password}@{self.host}:5432/{db}"
+
+    def admin(self, db: str = "postgres") -> psycopg.Connection[Any]:
+        return psycopg.connect(host=self.host, user="postgres", password=self.password,
+                               dbname=db, autocommit=True)
+
+    def create_database(self, name: str) -> str:
+        """A database owned by a role of the same name; returns that role's password."""
+        password = secrets.token_urlsafe(18)
+        with self.admin() as conn:
+            conn.execute(f'CREATE ROLE "{name}" LOGIN PASSWORD \'{password}\'')
+            conn.execute(f'CREATE DATABASE "{name}" OWNER "{name}"')
+        return password
+
+    def restart(self) -> None:
+        wrapped = self.container.get_wrapped_container()
+        wrapped.exec_run(["su", "postgres", "-c",
+                          f"{PG_BIN}/pg_ctl -D /var/lib/postgresql/15/main -w -m fast restart "
+                          "-o '-c config_file=/etc/postgresql/15/main/postgresql.conf'"])
+
+
+def start_postgres(image: str, run: Run) -> Postgres:
+    password = secrets.token_urlsafe(18)
+    container = (DockerContainer(image).with_command(["bash", "-c", PG_START])
+                 .with_env("PG_SUPER", password)
+                 .with_kwargs(labels=run.labels(role="postgres")))
+    container.start()
+    wrapped = container.get_wrapped_container()
+    deadline = time.monotonic() + 60
+    while wrapped.exec_run(["test", "-f", "/tmp/pg-ready"]).exit_code != 0:
+        if time.monotonic() > deadline:
+            raise RuntimeError("postgres did not start:\n" + wrapped.logs().decode()[-2000:])
+        time.sleep(0.3)
+    wrapped.reload()
+    host = wrapped.attrs["NetworkSettings"]["IPAddress"]
+    return Postgres(container, host, password)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Role:
+    """One `sunlight serve ROLE` process."""
+
+    name: str
+    env: dict[str, str]
+    port: int
+    log: Path
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, wait: bool = True) -> None:
+        with self.log.open("ab") as fh:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "sunlight.cli", "serve", self.name, "--port",
+                 str(self.port)], env=self.env, stdout=fh, stderr=subprocess.STDOUT)
+        if wait:
+            self.wait_ready()
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited:\n{self.log.read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"{self.name} not ready in {timeout} s:\n{self.log.read_text()[-3000:]}")
+
+    def kill(self) -> None:
+        """SIGKILL: a crash, not a clean stop."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@dataclass
+class Site:
+    """A running site: its database, roles and staff credentials."""
+
+    code: str
+    pg: Postgres
+    core_db_url: str
+    portal_db_url: str
+    roles: dict[str, Role]
+    passwords: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def portal(self) -> str:
+        return self.roles["portal"].url
+
+    @property
+    def core(self) -> str:
+        return self.roles["core"].url
+
+    def token(self, username: str) -> str:
+        response = httpx.post(f"{self.core}/api/v1/auth/token",
+                              json={"username": username, "password": self.passwords[username]})
+        response.raise_for_status()
+        return str(response.json()["access_token"])
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        env = {**self.roles["core"].env}
+        return subprocess.run([sys.executable, "-m", "sunlight.cli", *args], env=env,
+                              capture_output=True, text=True, check=False, timeout=120)
+
+
+STAFF = {  # username: (roles, department)
+    "clerk": (["clerk"], "320703-SCJGJ"),
+    "reviewer": (["reviewer"], "320703-SCJGJ"),
+    "approver": (["approver"], "320703-SCJGJ"),
+    "admin": (["admin"], None),
+}
+
+
+def start_site(image: str, run: Run, logs: Path, code: str = "320703") -> Iterator[Site]:
+    pg = start_postgres(image, run)
+    try:
+        urls = {db: pg.url(db, pg.create_database(db), db) for db in ("portal", "core")}
+        exchange_token, token_secret = secrets.token_urlsafe(24), secrets.token_urlsafe(32)
+        base = {**os.environ, "SUNLIGHT_SITE_CODE": code, "SUNLIGHT_LOG_LEVEL": "INFO",
+                "SUNLIGHT_EXCHANGE_TOKEN": exchange_token, "SUNLIGHT_GATEWAY_POLL_S": "0.2",
+                "SUNLIGHT_OVERDUE_INTERVAL_S": "2"}
+        core_port = free_port()
+        roles = {
+            "core": Role("core", {**base, "SUNLIGHT_DATABASE_URL": urls["core"],
+                                  "SUNLIGHT_TOKEN_SECRET": token_secret}, core_port,
+                         logs / "core.log"),
+            "portal": Role("portal", {**base, "SUNLIGHT_DATABASE_URL": urls["portal"]},
+                           free_port(), logs / "portal.log"),
+            "gateway": Role("gateway", {**base, "SUNLIGHT_PORTAL_DATABASE_URL": urls["portal"],
+                                        "SUNLIGHT_CORE_URL": f"http://127.0.0.1:{core_port}"},
+                            free_port(), logs / "gateway.log"),
+        }
+        site = Site(code, pg, urls["core"], urls["portal"], roles)
+        for db in ("portal", "core"):
+            done = subprocess.run([sys.executable, "-m", "sunlight.cli", "migrate", db],
+                                  env={**base, "SUNLIGHT_DATABASE_URL": urls[db]},
+                                  capture_output=True, text=True, check=False)
+            assert done.returncode == 0, done.stderr
+        imported = site.cli("catalogue", "import", "--sample")
+        assert imported.returncode == 0, imported.stderr + imported.stdout
+        for username, (staff_roles, dept) in STAFF.items():
+            pw_file = logs / f"{username}.pw"
+            args = ["accounts", "add", username, "--password-file", str(pw_file)]
+            args += [a for r in staff_roles for a in ("--role", r)]
+            if dept:
+                args += ["--department", dept]
+            made = site.cli(*args)
+            assert made.returncode == 0, made.stderr + made.stdout
+            site.passwords[username] = pw_file.read_text().strip()
+        for role in roles.values():
+            role.start()
+        yield site
+    finally:
+        for role in locals().get("roles", {}).values():
+            role.stop()
+        pg.container.stop()
+
+
+ANNUAL_REPORT = "320703-SCJGJ-QT-001"  # 企业年度报告公示: the annual-inspection peak item
+ANNUAL_REPORT_MATERIAL = "企业年度报告（通过国家企业信用信息公示系统在线填报）"
+PDF = b"%PDF-1.4\n% sunlight test material\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
+
+
+def annual_report_form(credit_code: str, name: str = "连云港海州湾贸易有限公司") -> dict[str, Any]:
+    return {"enterprise_name": name, "credit_code": credit_code, "report_year": 2025,
+            "enterprise_kind": "内资企业", "operating_status": "开业", "employees": 12,
+            "email": "office@example.com", "has_website": False}
+
+
+def apply_annual_report(portal: str, credit_code: str, name: str = "连云港海州湾贸易有限公司",
+                        client: httpx.Client | None = None) -> tuple[str, str]:
+    """Create, attach the required material, submit; returns (receipt, secret)."""
+    http = client or httpx.Client(timeout=30)
+    created = http.post(f"{portal}/api/v1/applications", json={
+        "item_code": ANNUAL_REPORT,
+        "applicant": {"kind": "enterprise", "id_number": credit_code, "name": name},
+        "form": annual_report_form(credit_code, name)})
+    assert created.status_code == 201, created.text
+    receipt, secret = created.json()["receipt"], created.json()["secret"]
+    headers = {"X-Tracking-Secret": secret}
+    uploaded = http.post(f"{portal}/api/v1/applications/{receipt}/materials", headers=headers,
+                         data={"name": ANNUAL_REPORT_MATERIAL},
+                         files={"file": ("report.pdf", PDF, "application/pdf")})
+    assert uploaded.status_code == 201, uploaded.text
+    submitted = http.post(f"{portal}/api/v1/applications/{receipt}/submit", headers=headers)
+    assert submitted.status_code == 200, submitted.text
+    return receipt, secret
+
+
+def wait_for(predicate: Any, timeout: float = 30.0, interval: float = 0.2) -> Any:
+    """Poll until ``predicate()`` is truthy; return its value or fail with the last one."""
+    deadline = time.monotonic() + timeout
+    value = None
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met in {timeout} s (last value {value!r})")
