@@ -64,7 +64,8 @@ class SiteConfig(BaseModel):
     # The owner process of an ephemeral run (the realizer's); None for a persistent deployment.
     owner: str | None = None
     division_code: str
-    parent_code: str | None = None
+    # Validated even when absent: a city or county without a parent is an error.
+    parent_code: str | None = Field(default=None, validate_default=True)
     profile: Profile
     image: str
     portal_port: int = Field(ge=0, le=65535)  # on 127.0.0.1; 0 lets the engine choose
