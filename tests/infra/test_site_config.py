@@ -6,7 +6,7 @@ Bad config must fail before any resource is declared, with a message naming the 
 from __future__ import annotations
 
 import json
-from pathlib import Path
+import runpy
 from typing import Any
 
 import pulumi
@@ -191,5 +191,20 @@ def test_bad_config_fails_before_any_resource_is_declared() -> None:
     assert mocks.resources == []
 
 
-def test_infra_dir_is_where_the_program_lives() -> None:
-    assert Path(load_declare().__module__.replace(".", "/") + ".py").name == "program.py"
+def test_the_entry_point_runs_a_stack_under_mocks() -> None:
+    """infra/__main__.py itself: stack config in, every resource and output declared."""
+    main = repo_root() / "infra" / "__main__.py"
+    mocks = CaptureMocks()
+    pulumi.runtime.set_mocks(mocks, project=PULUMI_PROJECT, stack="320703", preview=False)
+    _with_stack_config(_stack("320703"))
+
+    def program() -> None:
+        runpy.run_path(str(main), run_name="__main__")  # its globals are no Output
+
+    try:
+        pulumi.runtime.test(program)()
+    finally:
+        pulumi.runtime.set_all_config({})
+    names = {r.inputs.get("name") for r in mocks.resources if r.custom}
+    assert "sunlight-prod-320703-int" in names and "sunlight-prod-320703-mgmt-net" in names
+    assert len(names) == 3 + 3 + 4  # networks, hosts, volumes of a compact site
