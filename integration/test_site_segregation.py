@@ -48,7 +48,7 @@ from sunlight.topology.matrix import (
 )
 
 SITE, PARENT, GRANDPARENT = "320703", "320700", "320000"
-PROBE_TIMEOUT_S = 2.0
+PROBE_TIMEOUT_S = 3.0
 BLOCKED = frozenset({"timeout", "EHOSTUNREACH", "ENETUNREACH"})
 SSH_PORT = 22  # sshd itself is the listener on 22
 # Runs on a source: connects to every (ip, port) at once, prints one verdict per target:
