@@ -166,7 +166,8 @@ def _with_stack_config(values: dict[str, Any]) -> None:
 
 
 def test_read_site_config_reads_the_stack_namespace() -> None:
-    from sunlight_infra.config import read_site_config  # importable once load_declare ran
+    load_declare()  # puts infra/ on sys.path
+    from sunlight_infra.config import read_site_config
 
     _with_stack_config(_stack("320703"))
     try:
