@@ -169,6 +169,9 @@ def test_read_site_config_reads_the_stack_namespace() -> None:
     load_declare()  # puts infra/ on sys.path
     from sunlight_infra.config import read_site_config
 
+    # The project (Pulumi.yaml's name) is the config namespace, as under `pulumi up`.
+    pulumi.runtime.set_mocks(CaptureMocks(), project=PULUMI_PROJECT, stack="320703",
+                             preview=False)
     _with_stack_config(_stack("320703"))
     try:
         assert read_site_config() == parse_site_config(_stack("320703"))
