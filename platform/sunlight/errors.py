@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import DataError, StatementError
 
 DESCRIPTIONS = {
     401: "not signed in", 403: "not allowed for your role", 404: "not found",
@@ -78,5 +79,21 @@ def install_error_handlers(app: FastAPI) -> None:
             status_code=422,
         )
 
+    async def unstorable(_request: Request, exc: Exception) -> JSONResponse:
+        # The database refused a value that passed validation (a NUL character, a number
+        # out of range): the client's input, so 422 — the transaction was rolled back.
+        assert isinstance(exc, StatementError)
+        if not _is_value_problem(exc):
+            raise exc
+        reason = str(exc.orig).splitlines()[0] if exc.orig else "value cannot be stored"
+        return JSONResponse({"error": "invalid_value", "detail": reason}, status_code=422)
+
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StatementError, unstorable)
+
+
+def _is_value_problem(exc: StatementError) -> bool:
+    if isinstance(exc, DataError):
+        return True
+    return isinstance(exc.orig, ValueError) and "NUL" in str(exc.orig)

@@ -22,9 +22,26 @@ SIGNATURES: dict[str, tuple[bytes, ...]] = {
 }
 
 
+GENERIC = {"", "application/octet-stream"}
+
+
+def sniff(head: bytes) -> str:
+    """The content type the bytes declare by their signature ('' when none matches)."""
+    for content_type, signatures in SIGNATURES.items():
+        if any(head.startswith(sig) for sig in signatures):
+            return content_type
+    return ""
+
+
 def check_type(declared: str | None, head: bytes, allowed: tuple[str, ...]) -> str:
-    """Return the content type, or raise 415 naming the allowed types."""
+    """Return the content type, or raise 415 naming the allowed types.
+
+    A generic declaration (none, or application/octet-stream, as some browsers send) is
+    replaced by what the signature says; a specific one must match the signature.
+    """
     content_type = (declared or "").split(";")[0].strip().lower()
+    if content_type in GENERIC:
+        content_type = sniff(head) or content_type
     if content_type not in allowed:
         raise ApiError(415, "unsupported_type",
                        f"material type {content_type or '(none)'} is not allowed; "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Body, Path, Query, Request
 
 from sunlight.catalogue.errors import CatalogueImportError
 from sunlight.catalogue.io_yaml import load_yaml
@@ -18,6 +18,8 @@ from sunlight.errors import ApiError, responses
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
 ERRORS = responses(401, 403, 404, 409, 422)
 MAX_IMPORT_BYTES = 5 * 2**20
+Code = Annotated[str, Path(min_length=3, max_length=40, pattern=r"^[A-Z0-9][A-Z0-9-]+$")]
+Version = Annotated[int, Path(ge=1, le=100_000)]
 
 
 @router.get("/items", response_model=list[ItemOut], responses=ERRORS)
@@ -45,7 +47,7 @@ def import_catalogue(admin: AdminDep, session: SessionDep, settings: SettingsDep
 
 
 @router.post("/items/{code}/{version}/publish", response_model=ItemOut, responses=ERRORS)
-def publish(code: str, version: int, admin: AdminDep, session: SessionDep,
+def publish(code: Code, version: Version, admin: AdminDep, session: SessionDep,
             settings: SettingsDep) -> ItemOut:
     """Publish a draft version; the previously published version is retired."""
     row = catalogue_store.set_status(session, settings.site_code, code, version, "published",
@@ -55,7 +57,7 @@ def publish(code: str, version: int, admin: AdminDep, session: SessionDep,
 
 
 @router.post("/items/{code}/{version}/retire", response_model=ItemOut, responses=ERRORS)
-def retire(code: str, version: int, admin: AdminDep, session: SessionDep,
+def retire(code: Code, version: Version, admin: AdminDep, session: SessionDep,
            settings: SettingsDep) -> ItemOut:
     """Retire a published version."""
     row = catalogue_store.set_status(session, settings.site_code, code, version, "retired",

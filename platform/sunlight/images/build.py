@@ -12,11 +12,13 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,35 +122,47 @@ def _stream_build(client: docker.DockerClient, context: Path, tag: str, buildarg
             progress(line)
 
 
+@contextlib.contextmanager
+def _build_lock(root: Path) -> Iterator[None]:
+    """One build at a time per checkout: a second builder waits, then finds the image."""
+    with (build_dir(root) / "node-image.lock").open("w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 def build_node_image(progress: Progress, force: bool = False,
                      client: docker.DockerClient | None = None) -> BuildResult:
     """Build ``sunlight/node:<source hash>`` unless it is present (``force`` rebuilds)."""
     started = time.monotonic()
     root = repo_root()
     client = client or docker.from_env()
-    full_hash = source_hash(root)
-    image = f"{NODE_REPOSITORY}:{image_tag(root)}"
-    if not force:
-        try:
-            existing = client.images.get(image)
-            progress(f"Image {image} is current (sources unchanged); not rebuilding.")
-            return BuildResult(image, False, int(existing.attrs.get("Size", 0)),
-                               time.monotonic() - started)
-        except docker.errors.ImageNotFound:
-            pass
-    progress(f"Building {image} (source hash {full_hash[:16]})")
-    base = ensure_base(client, BaseSpec(), progress)
-    context = build_dir(root) / "node-image-context"
-    _assemble_context(root, context, progress)
-    buildargs = {
-        "BASE": base,
-        "VERSION": sunlight.__version__,
-        "REVISION": git_revision(root),
-        "SOURCE_HASH": full_hash,
-    }
-    _stream_build(client, context, image, buildargs, progress)
+    with _build_lock(root):
+        full_hash = source_hash(root)
+        image = f"{NODE_REPOSITORY}:{image_tag(root)}"
+        if not force:
+            try:
+                existing = client.images.get(image)
+                progress(f"Image {image} is current (sources unchanged); not rebuilding.")
+                return BuildResult(image, False, int(existing.attrs.get("Size", 0)),
+                                   time.monotonic() - started)
+            except docker.errors.ImageNotFound:
+                pass
+        progress(f"Building {image} (source hash {full_hash[:16]})")
+        base = ensure_base(client, BaseSpec(), progress)
+        context = build_dir(root) / "node-image-context"
+        _assemble_context(root, context, progress)
+        buildargs = {
+            "BASE": base,
+            "VERSION": sunlight.__version__,
+            "REVISION": git_revision(root),
+            "SOURCE_HASH": full_hash,
+        }
+        _stream_build(client, context, image, buildargs, progress)
     built = client.images.get(image)
-    client.images.get(image).tag(NODE_REPOSITORY, "latest")
+    built.tag(NODE_REPOSITORY, "latest")
     size = int(built.attrs.get("Size", 0))
     progress(f"Built {image}: {size / 2**20:.0f} MiB")
     return BuildResult(image, True, size, time.monotonic() - started)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Header, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Header, Path, Query, Request, UploadFile
 from sqlalchemy.orm import Session
 
 from sunlight.db import transaction
@@ -30,6 +30,8 @@ router = APIRouter(prefix="/api/v1")
 ERRORS = responses(404, 409, 413, 415, 422)
 
 
+Code = Annotated[str, Path(min_length=3, max_length=40)]
+Receipt = Annotated[str, Path(min_length=1, max_length=40)]
 SecretHeader = Annotated[str | None, Header(alias="X-Tracking-Secret",
                                              description="The secret issued at submission")]
 
@@ -51,7 +53,7 @@ def list_catalogue(session: SessionDep, category: str | None = None,
 
 
 @router.get("/catalogue/{code}", tags=["catalogue"], response_model=ItemGuide, responses=ERRORS)
-def guide(code: str, session: SessionDep) -> ItemGuide:
+def guide(code: Code, session: SessionDep) -> ItemGuide:
     """The service guide (办事指南) of one item, with its application form's JSON Schema."""
     e = service.get_item(session, code)
     d = e.doc
@@ -80,7 +82,7 @@ def _material_out(m: Material) -> MaterialOut:
 
 @router.post("/applications/{receipt}/materials", tags=["applications"], status_code=201,
              response_model=MaterialOut, responses=ERRORS)
-async def upload_material(receipt: str, request: Request,
+async def upload_material(receipt: Receipt, request: Request,
                           name: Annotated[str, Form(min_length=1, max_length=200)],
                           file: Annotated[UploadFile, File()],
                           secret: SecretHeader = None) -> MaterialOut:
@@ -101,7 +103,7 @@ async def upload_material(receipt: str, request: Request,
 
 @router.post("/applications/{receipt}/submit", tags=["applications"], response_model=Accepted,
              responses=ERRORS)
-def submit(receipt: str, session: SessionDep, secret: SecretHeader = None) -> Accepted:
+def submit(receipt: Receipt, session: SessionDep, secret: SecretHeader = None) -> Accepted:
     """Submit (or resubmit after a correction request); the gateway carries it inward."""
     application = service.find_application(session, receipt, secret, for_update=True)
     service.submit(session, application)
@@ -120,14 +122,14 @@ def _application_out(session: Session, a: Application) -> ApplicationOut:
 
 @router.get("/applications/{receipt}", tags=["applications"], response_model=ApplicationOut,
             responses=ERRORS)
-def track(receipt: str, session: SessionDep, secret: SecretHeader = None) -> ApplicationOut:
+def track(receipt: Receipt, session: SessionDep, secret: SecretHeader = None) -> ApplicationOut:
     """Track a case by receipt number and secret: status, due date, result."""
     return _application_out(session, service.find_application(session, receipt, secret))
 
 
 @router.post("/applications/{receipt}/complaints", tags=["feedback"], status_code=201,
              response_model=Accepted, responses=ERRORS)
-def complain(receipt: str, body: ComplaintIn, session: SessionDep,
+def complain(receipt: Receipt, body: ComplaintIn, session: SessionDep,
              secret: SecretHeader = None) -> Accepted:
     """File a complaint (投诉) about a submitted application."""
     service.complain(session, service.find_application(session, receipt, secret), body.text)
@@ -136,7 +138,7 @@ def complain(receipt: str, body: ComplaintIn, session: SessionDep,
 
 @router.post("/applications/{receipt}/rating", tags=["feedback"], status_code=201,
              response_model=Accepted, responses=ERRORS)
-def rate(receipt: str, body: RatingIn, session: SessionDep,
+def rate(receipt: Receipt, body: RatingIn, session: SessionDep,
          secret: SecretHeader = None) -> Accepted:
     """Rate satisfaction (满意度) once the case is closed."""
     application = service.find_application(session, receipt, secret)
