@@ -40,7 +40,8 @@ def portal(site: Site) -> httpx.Client:
     return client
 
 
-def _draft(portal: httpx.Client, rng: random.Random, name: str = "测试企业") -> tuple[str, dict[str, str]]:
+def _draft(portal: httpx.Client, rng: random.Random,
+           name: str = "测试企业") -> tuple[str, dict[str, str]]:
     code = generate_credit_code(rng)
     created = portal.post("/api/v1/applications", json={
         "item_code": ANNUAL_REPORT, "applicant": {"kind": "enterprise", "id_number": code,
