@@ -207,3 +207,11 @@ def test_overdue_job_marks_and_reports(site: Site) -> None:
     detail = clerk.get("/api/v1/cases", params={"receipt": receipt}).json()
     assert detail["overdue"] is True and detail["remaining_working_days"] < 0
     assert detail["history"][-1]["action"] == "overdue"
+
+
+def test_an_accepted_write_is_readable_at_once(portal: httpx.Client) -> None:
+    """201 means committed: the transaction ends before the response is sent."""
+    rng = random.Random(10)
+    for _ in range(30):
+        receipt, headers = _draft(portal, rng)
+        assert portal.get(f"/api/v1/applications/{receipt}", headers=headers).status_code == 200
