@@ -13,6 +13,7 @@ from typing import Literal
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import MetaData
 
 Database = Literal["portal", "core"]
 HERE = Path(__file__).resolve().parent
@@ -48,3 +49,22 @@ def current(database: Database, url: str) -> str | None:
             return MigrationContext.configure(conn, opts=opts).get_current_revision()
     finally:
         engine.dispose()
+
+
+def run_env(database: Database, metadata: MetaData) -> None:
+    """The body of both ``env.py`` files: migrate one database under a lock, online."""
+    from alembic import context
+    from sqlalchemy import create_engine, pool
+
+    url = context.config.get_main_option("sqlalchemy.url")
+    assert url, "sqlalchemy.url is not set (use sunlight.migrations.upgrade)"
+    table = version_table(database)
+    engine = create_engine(url, poolclass=pool.NullPool)
+    with engine.connect() as connection:
+        context.configure(connection=connection, target_metadata=metadata,
+                          version_table=table, compare_type=True)
+        with context.begin_transaction():
+            # Two processes migrating at once (two replicas starting) take turns.
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock(hashtext('{table}'))")
+            context.run_migrations()
+    engine.dispose()

@@ -1,35 +1,6 @@
-"""Alembic environment for the portal database."""
+"""Alembic environment for the portal database (see :func:`sunlight.migrations.run_env`)."""
 
-from __future__ import annotations
-
-from alembic import context
-from sqlalchemy import create_engine, pool
-
-from sunlight.migrations import version_table
+from sunlight.migrations import run_env
 from sunlight.portal.models import PortalBase
 
-target_metadata = PortalBase.metadata
-VERSION_TABLE = version_table("portal")
-
-
-def run_migrations() -> None:
-    url = context.config.get_main_option("sqlalchemy.url")
-    assert url
-    engine = create_engine(url, poolclass=pool.NullPool)
-    with engine.connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=target_metadata,
-            version_table=VERSION_TABLE,
-            compare_type=True,
-        )
-        with context.begin_transaction():
-            # Two processes migrating at once (two replicas starting) take turns.
-            connection.exec_driver_sql(
-                "SELECT pg_advisory_xact_lock(hashtext('alembic_version_portal'))"
-            )
-            context.run_migrations()
-    engine.dispose()
-
-
-run_migrations()
+run_env("portal", PortalBase.metadata)
