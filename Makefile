@@ -32,7 +32,7 @@ $(STAMP): pyproject.toml requirements/control.lock
 	  "with $(PYTHON) (Debian: apt-get install python3-venv)"; exit 1; }
 	@echo "Installing Sunlight and its pinned dependencies into $(VENV)"
 	@$(BIN)/pip install -q --disable-pip-version-check -c requirements/control.lock \
-	  -e '.[server,control,infra,deploy,test]'
+	  -e '.[server,control,infra,deploy,load,test]'
 	@touch $@
 
 venv: $(STAMP)
@@ -77,7 +77,7 @@ lock:
 	uv pip compile pyproject.toml --python-version 3.11 --python-platform x86_64-manylinux_2_36 \
 	  --extra server -o requirements/node.lock --no-header -q
 	uv pip compile pyproject.toml --python-version 3.11 --python-platform x86_64-manylinux_2_36 \
-	  --extra server --extra control --extra infra --extra deploy --extra test -o requirements/control.lock -q
+	  --extra server --extra control --extra infra --extra deploy --extra load --extra test -o requirements/control.lock -q
 
 clean:
 	rm -rf $(VENV) build
