@@ -50,8 +50,8 @@ from sunlight.topology.addressing import (
 from sunlight.topology.config import SiteConfig
 from sunlight.topology.layout import Net
 
-__all__ = ["Realized", "RealizedHost", "RealizerError", "realize", "reserve_local_backbone",
-           "unrealize"]
+__all__ = ["Realized", "RealizedHost", "RealizerError", "attach", "realize",
+           "reserve_local_backbone", "unrealize"]
 
 LABEL_SITE = "io.sunlight.site"
 LABEL_HOST = "io.sunlight.host"
@@ -259,3 +259,28 @@ def unrealize(client: docker.DockerClient, run: Run, site: str | None = None) ->
             volume.remove(force=True)
         report.volumes.append(volume.name)
     return report
+
+
+def attach(client: docker.DockerClient, run: Run, config: SiteConfig, *,
+           declare: Declare | None = None) -> Realized | None:
+    """The site as already realized, if every declared host is there and running.
+
+    Lets a re-run converge instead of recreating: the program is captured again (its
+    outputs are a function of the config) and matched to the containers carrying the
+    run's and the site's labels. None when anything is missing or stopped.
+    """
+    capture = capture_site(config, declare)
+    plan = plan_realization(capture.resources, run)
+    flt = {"label": [f"{LABEL_RUN_ID}={run.run_id}", f"{LABEL_SITE}={config.division_code}"]}
+    found = {c.name: c for c in client.containers.list(all=True, filters=flt)}
+    wanted = [run.name(h.spec.name) for h in plan.hosts]
+    if set(wanted) - set(found) or any(found[n].status != "running" for n in wanted):
+        return None
+    if any(config.image not in found[n].image.tags for n in wanted):
+        return None  # an older image: recreate (the playbooks' upgrade path is separate)
+    kinds = {name: kind for kind, name in capture.outputs[inventory.OUTPUT_KEY_NETWORKS].items()}
+    hosts = {h.name: h for h in (_realized_host(found[n], kinds) for n in wanted)}
+    portal = [p for p in (_published_port(h.container) for h in hosts.values()) if p]
+    return Realized(config, hosts, dict(capture.outputs[inventory.OUTPUT_KEY_NETWORKS]),
+                    [v.name for v in plan.volumes], capture.outputs,
+                    portal[0] if portal else None, {"total": 0.0})
