@@ -3,6 +3,27 @@
 Secrets have no defaults and placeholders are refused: a deployment generates its own
 (the playbooks write them into each role's environment file).
 
+Cross-tier exchange (core only, all optional: without ``SUNLIGHT_AMQP_URL`` core runs
+without the exchange, as in a unit or dev setup). The playbooks template these into core's
+environment file:
+
+- ``SUNLIGHT_AMQP_URL``: core → its own site's broker, e.g.
+  ``amqp://core:PW@10.1.2.5:5672/sunlight?heartbeat=10``. Core keeps serving while the broker
+  is down and reconnects with backoff.
+- ``SUNLIGHT_SIGNING_KEY_FILE``: this site's Ed25519 private key (PEM, PKCS#8, unencrypted).
+- ``SUNLIGHT_PEER_KEYS_DIR``: ``<division code>.pem`` public keys of every ancestor and
+  descendant site; the direct children are the descendants whose parent is this site.
+- ``SUNLIGHT_PARENT_SITE``: the parent's division code (must be the GB/T 2260 parent), or
+  empty at a province or while the upward link is not deployed (events then wait in the
+  outbox and leave once it is).
+- ``SUNLIGHT_EXCHANGE_GAP_ALERT_S`` (300): how long a case-event sequence gap may wait before
+  it is reported (metric, log line, ``sunlight exchange status``).
+- ``SUNLIGHT_EXCHANGE_STATS_INTERVAL_S`` (300): how often statistics go upward.
+- ``SUNLIGHT_EXCHANGE_POLL_S`` (0.5): how often the publisher looks at the outbox when idle.
+- ``SUNLIGHT_EXCHANGE_BATCH`` (200): outbox rows published per round (confirms awaited
+  together); also the consumer prefetch.
+- ``SUNLIGHT_EXCHANGE_RECONNECT_MAX_S`` (30): the longest wait between broker reconnects.
+
 Example::
 
     >>> from sunlight.settings import Settings
@@ -12,6 +33,7 @@ Example::
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
@@ -60,6 +82,17 @@ class Settings(BaseSettings):
     gateway_poll_s: float = Field(default=0.5, gt=0)
     gateway_batch: int = Field(default=50, ge=1, le=1000)
 
+    # core: the cross-tier exchange (see the module docstring).
+    amqp_url: SecretStr | None = None
+    signing_key_file: Path | None = None
+    peer_keys_dir: Path | None = None
+    parent_site: str = Field(default="", pattern=r"^(\d{6})?$")
+    exchange_gap_alert_s: float = Field(default=300.0, gt=0)
+    exchange_stats_interval_s: float = Field(default=300.0, gt=0)
+    exchange_poll_s: float = Field(default=0.5, gt=0)
+    exchange_batch: int = Field(default=200, ge=1, le=5000)
+    exchange_reconnect_max_s: float = Field(default=30.0, ge=1)
+
     @model_validator(mode="after")
     def _role_needs(self) -> Settings:
         needs: dict[str, tuple[str, ...]] = {
@@ -79,6 +112,27 @@ class Settings(BaseSettings):
                         "16 characters, not a placeholder"
                     )
         return self
+
+    @model_validator(mode="after")
+    def _exchange_needs(self) -> Settings:
+        if self.parent_site:
+            from sunlight.topology.division import DivisionError, check_parent
+
+            try:
+                check_parent(self.site_code, self.parent_site)
+            except DivisionError as exc:
+                raise SettingsError(f"SUNLIGHT_PARENT_SITE: {exc}") from exc
+        if self.amqp_url is not None:
+            for name in ("signing_key_file", "peer_keys_dir"):
+                if getattr(self, name) is None:
+                    raise SettingsError(f"SUNLIGHT_{name.upper()} is required with "
+                                        "SUNLIGHT_AMQP_URL")
+        return self
+
+    @property
+    def exchange_enabled(self) -> bool:
+        """The exchange runs inside core when a broker is configured."""
+        return self.role == "core" and self.amqp_url is not None
 
     def db_url(self) -> str:
         assert self.database_url is not None

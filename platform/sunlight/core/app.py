@@ -26,6 +26,8 @@ from sunlight.core.api_exchange import router as exchange_router
 from sunlight.core.api_staff import router as staff_router
 from sunlight.db import database_ready, make_engine, transaction
 from sunlight.errors import install_error_handlers
+from sunlight.exchange.api import router as supervision_router
+from sunlight.exchange.service import ExchangeService
 from sunlight.observability import instrument
 from sunlight.settings import Settings
 
@@ -55,7 +57,11 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         task = asyncio.create_task(_overdue_loop(engine, settings, app.state.overdue_marked))
+        if app.state.exchange is not None:
+            app.state.exchange.start()
         yield
+        if app.state.exchange is not None:
+            await app.state.exchange.stop()
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
@@ -73,7 +79,13 @@ def create_app(settings: Settings) -> FastAPI:
     registry = instrument(app, "core", ready)
     app.state.overdue_marked = Counter("sunlight_cases_marked_overdue_total",
                                        "Cases the overdue job flagged", registry=registry)
+    # The cross-tier exchange runs only with a broker configured; keys are checked now, so a
+    # misconfigured site fails at start rather than at its first event.
+    app.state.exchange = (ExchangeService(settings, engine, registry)
+                          if settings.exchange_enabled else None)
+    app.state.keyring = app.state.exchange.keyring if app.state.exchange else None
     app.include_router(staff_router)
     app.include_router(admin_router)
     app.include_router(exchange_router)
+    app.include_router(supervision_router)
     return app

@@ -1,7 +1,7 @@
 """Cases (权力运行): intake from the exchange, transitions, queues, deadlines, overdue.
 
-Every change writes a case event, an audit record and an outbound status record in the
-same transaction as the change itself.
+Every change writes a case event, an audit record, an outbound status record and (at a
+city or county) a cross-tier event for the parent in the same transaction as the change.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from sunlight.core.auth import Staff
 from sunlight.core.models import Case, CaseEvent, CaseMaterial, Item
 from sunlight.db import utcnow
 from sunlight.errors import ApiError, not_found
+from sunlight.exchange import outbox as exchange_outbox
 from sunlight.gateway.records import (
     ApplicationResubmitted,
     ApplicationSubmitted,
@@ -93,6 +94,9 @@ def _event(session: Session, site: str, case: Case, actor: str, role: str, actio
     case.status_seq += 1
     case.updated_at = utcnow()
     outbound.case_status(session, case, comment)
+    # status_seq is the per-case sequence the parent applies in order.
+    exchange_outbox.case_event(session, site, case, actor=actor, role=role, action=action,
+                               before=before, comment=comment)
 
 
 def receive(session: Session, site: str, rec: ApplicationSubmitted) -> Case:

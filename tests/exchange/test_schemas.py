@@ -1,0 +1,117 @@
+"""The JSON Schema per event type: valid samples pass, violations name their pointer."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from sunlight.exchange.envelope import Envelope
+from sunlight.exchange.schemas import (
+    SchemaViolation,
+    UnknownType,
+    check_envelope,
+    event_type,
+    known_types,
+)
+from tests.exchange.conftest import case_data
+
+NOW = "2026-12-01T08:00:00+08:00"
+ORDER_ID = str(uuid.uuid4())
+RECEIPT = "320703-20261201-000001"
+SAMPLES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
+    # type: (data, addressing attributes)
+    "sunlight.case.event": (case_data(), {"subject": RECEIPT, "sequence": 1}),
+    "sunlight.stats.snapshot": ({"as_of": NOW, "overdue_open": 1, "counts": [
+        {"department": "320703-SCJGJ", "status": "submitted", "count": 4}]}, {}),
+    "sunlight.supervision.order": ({"order_id": ORDER_ID, "receipt": RECEIPT, "text": "请说明",
+                                    "issued_by": "li", "issued_at": NOW, "due_on": "2026-12-08"},
+                                   {"destination": "320703"}),
+    "sunlight.supervision.answer": ({"order_id": ORDER_ID, "receipt": RECEIPT, "text": "已办结",
+                                     "answered_by": "wang", "answered_at": NOW,
+                                     "case_status": "closed"}, {"destination": "320000"}),
+    "sunlight.catalogue.baseline": ({"version": 1, "title": "基线", "items": [
+        {"code": "320703-SCJGJ-QT-001", "version": 1, "name": "企业年度报告公示",
+         "category": "other", "department": "320703-SCJGJ", "doc": {}}]},
+        {"destination": "*"}),
+    "sunlight.catalogue.adoption": ({"issuer": "320000", "baseline_version": 1,
+                                     "decision": "localized", "localized": [
+                                         {"code": "320703-SCJGJ-QT-001", "note": "本地时限"}],
+                                     "note": "", "decided_by": "admin", "decided_at": NOW}, {}),
+}
+
+
+def _doc(type_: str, data: dict[str, Any], **attrs: Any) -> dict[str, Any]:
+    env = Envelope.new("320703", type_, data, subject=attrs.pop("subject", None),
+                       sequence=attrs.pop("sequence", None),
+                       destination=attrs.pop("destination", None))
+    return {**env.to_dict(), **attrs}
+
+
+def test_every_type_has_a_sample_and_the_sample_is_valid() -> None:
+    assert set(SAMPLES) == known_types()
+    for type_, (data, attrs) in SAMPLES.items():
+        doc = _doc(type_, data, **attrs)
+        check_envelope(doc).check(doc)
+
+
+@pytest.mark.parametrize("type_, change, pointer", [
+    ("sunlight.case.event", {"to_status": "teleported"}, "/to_status"),
+    ("sunlight.case.event", {"receipt": "R-1"}, "/receipt"),
+    ("sunlight.case.event", {"at": "yesterday"}, "/at"),
+    ("sunlight.case.event", {"at": "2026-12-01T08:00:00"}, "/at"),  # no offset
+    ("sunlight.case.event", {"smuggled": "x"}, "/"),
+    ("sunlight.stats.snapshot", {"counts": [{"department": "d", "status": "s", "count": -1}]},
+     "/counts/0/count"),
+    ("sunlight.supervision.order", {"text": ""}, "/text"),
+    ("sunlight.catalogue.baseline", {"items": []}, "/items"),
+    ("sunlight.catalogue.adoption", {"decision": "ignored"}, "/decision"),
+])
+def test_a_data_violation_names_its_pointer(type_: str, change: dict[str, Any],
+                                            pointer: str) -> None:
+    data, attrs = SAMPLES[type_]
+    doc = _doc(type_, {**data, **change}, **attrs)
+    with pytest.raises(SchemaViolation) as caught:
+        check_envelope(doc).check(doc)
+    assert caught.value.pointer == pointer
+
+
+@pytest.mark.parametrize("type_, attrs, problem", [
+    ("sunlight.case.event", {"subject": RECEIPT}, "needs subject and sequence"),
+    ("sunlight.stats.snapshot", {"sequence": 4}, "must not carry a sequence"),
+    ("sunlight.supervision.order", {}, "addressing is site"),
+    ("sunlight.supervision.order", {"destination": "*"}, "addressing is site"),
+    ("sunlight.catalogue.baseline", {"destination": "320703"}, "addressing is broadcast"),
+    ("sunlight.case.event", {"subject": RECEIPT, "sequence": 1, "destination": "320000"},
+     "addressing is none"),
+])
+def test_addressing_rules_of_each_type(type_: str, attrs: dict[str, Any], problem: str) -> None:
+    doc = _doc(type_, SAMPLES[type_][0], **attrs)
+    with pytest.raises(SchemaViolation, match=problem):
+        check_envelope(doc).check(doc)
+
+
+@pytest.mark.parametrize("change, pointer", [
+    ({"specversion": "0.3"}, "/specversion"),
+    ({"source": "32070"}, "/source"),
+    ({"id": "not-a-uuid"}, "/id"),
+    ({"sequence": 0}, "/sequence"),
+    ({"extra": 1}, "/"),
+    ({"data": "text"}, "/data"),
+])
+def test_the_envelope_itself_is_checked(change: dict[str, Any], pointer: str) -> None:
+    data, attrs = SAMPLES["sunlight.case.event"]
+    with pytest.raises(SchemaViolation) as caught:
+        check_envelope({**_doc("sunlight.case.event", data, **attrs), **change})
+    assert caught.value.pointer == pointer
+
+
+def test_unknown_types_and_versions() -> None:
+    data, attrs = SAMPLES["sunlight.case.event"]
+    with pytest.raises(UnknownType, match=r"sunlight.case.deleted v1"):
+        check_envelope(_doc("sunlight.case.deleted", data, **attrs))
+    with pytest.raises(UnknownType, match=r"v2"):
+        check_envelope({**_doc("sunlight.case.event", data, **attrs), "schemaversion": 2})
+    spec = event_type("sunlight.supervision.order", 1)
+    assert (spec.direction, spec.sequenced, spec.addressing) == ("down", False, "site")
