@@ -64,8 +64,8 @@ def subordinates(staff: SupervisorDep, session: SessionDep) -> list[SubordinateO
         select(SubordinateCase.source, func.count(),
                func.count().filter(SubordinateCase.overdue.is_(True)),
                func.max(SubordinateCase.updated_at)).group_by(SubordinateCase.source))}
-    held = dict(session.execute(select(HeldEvent.source, func.count())
-                                .group_by(HeldEvent.source)).tuples())
+    held: dict[str, int] = {source: n for source, n in session.execute(
+        select(HeldEvent.source, func.count()).group_by(HeldEvent.source))}
     stats = {s.source: s for s in session.scalars(select(SubordinateStats))}
     return [SubordinateOut(site=site, cases=cases.get(site, (0, 0, None))[0],
                            overdue=cases.get(site, (0, 0, None))[1],
