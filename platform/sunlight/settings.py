@@ -23,6 +23,8 @@ environment file:
 - ``SUNLIGHT_EXCHANGE_BATCH`` (200): outbox rows published per round (confirms awaited
   together); also the consumer prefetch.
 - ``SUNLIGHT_EXCHANGE_RECONNECT_MAX_S`` (30): the longest wait between broker reconnects.
+- ``SUNLIGHT_EXCHANGE_OUTBOX_RETENTION_DAYS`` (14): published outbox rows older than this
+  are deleted (the inbox of received event ids is kept: it is what refuses a late replay).
 
 Example::
 
@@ -92,6 +94,7 @@ class Settings(BaseSettings):
     exchange_poll_s: float = Field(default=0.5, gt=0)
     exchange_batch: int = Field(default=200, ge=1, le=5000)
     exchange_reconnect_max_s: float = Field(default=30.0, ge=1)
+    exchange_outbox_retention_days: float = Field(default=14.0, gt=0)
 
     @model_validator(mode="after")
     def _role_needs(self) -> Settings:

@@ -4,9 +4,9 @@
 answers. A supervisor task connects to the site's broker and runs the publisher, the two
 consumers and the link monitor on it; when the connection fails it tears them down and
 reconnects with exponential backoff (1 s doubling to ``SUNLIGHT_EXCHANGE_RECONNECT_MAX_S``).
-Two database-only jobs run regardless of the broker: the gap monitor (held case events
-older than ``SUNLIGHT_EXCHANGE_GAP_ALERT_S`` are reported: log line, metric) and, when the
-site has a parent, the periodic statistics.
+Two database-only jobs run regardless of the broker: housekeeping (held case events older
+than ``SUNLIGHT_EXCHANGE_GAP_ALERT_S`` are reported: log line, metric; published outbox rows
+past their retention are deleted) and, when the site has a parent, the periodic statistics.
 
 Example::
 
@@ -18,15 +18,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 from collections.abc import Callable, Coroutine
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractConnection
 from prometheus_client import CollectorRegistry
-from sqlalchemy import Engine
+from sqlalchemy import Engine, delete
+from sqlalchemy.engine import CursorResult
 
 from sunlight.db import transaction
 from sunlight.exchange import stats, views
@@ -34,6 +36,7 @@ from sunlight.exchange.consumer import Consumer
 from sunlight.exchange.inbound import Inbound
 from sunlight.exchange.links import LinkMonitor
 from sunlight.exchange.metrics import ExchangeMetrics
+from sunlight.exchange.models import OutboxRow
 from sunlight.exchange.publisher import Links, Publisher
 from sunlight.exchange.signing import Keyring, load_private_key
 from sunlight.exchange.topology import EX_DOWN, EX_UP, Q_IN_DOWN, Q_IN_UP, UP_KEY
@@ -62,7 +65,8 @@ class ExchangeService:
         self._tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
-        jobs: list[Callable[[], Coroutine[Any, Any, None]]] = [self._broker_loop, self._gap_loop]
+        jobs: list[Callable[[], Coroutine[Any, Any, None]]] = [self._broker_loop,
+                                                               self._housekeeping_loop]
         if self.parent:
             jobs.append(self._stats_loop)
         self._tasks = [asyncio.create_task(job(), name=job.__name__) for job in jobs]
@@ -131,14 +135,24 @@ class ExchangeService:
                 task.cancel()
             await asyncio.gather(*tasks, closed, return_exceptions=True)
 
-    async def _gap_loop(self) -> None:
+    async def _housekeeping_loop(self) -> None:
         interval = min(5.0, self.settings.exchange_gap_alert_s / 2)
-        while True:
+        rounds_per_hour = max(1, int(3600 / interval))
+        for round_ in itertools.count():
             try:
                 await asyncio.to_thread(self.check_gaps)
+                if round_ % rounds_per_hour == 0:
+                    await asyncio.to_thread(self.prune_outbox)
             except Exception:  # the job must outlive a database restart
-                log.exception("gap check failed; retrying next interval")
+                log.exception("exchange housekeeping failed; retrying next interval")
             await asyncio.sleep(interval)
+
+    def prune_outbox(self) -> int:
+        keep = timedelta(days=self.settings.exchange_outbox_retention_days)
+        with transaction(self.engine) as session:
+            result = session.execute(delete(OutboxRow).where(
+                OutboxRow.published_at < datetime.now(UTC) - keep))
+        return int(cast(CursorResult[Any], result).rowcount or 0)
 
     def check_gaps(self) -> int:
         """Update the gap metrics; report (log + counter) each gap older than the alert."""
