@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 
 import sunlight
-from sunlight import cli_platform
+from sunlight import cli_platform, cli_stack
 
 console = Console(stderr=False, highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -34,6 +34,7 @@ app.add_typer(images_app, name="images")
 app.add_typer(engine_app, name="engine")
 app.add_typer(hosts_app, name="hosts")
 cli_platform.register(app)
+cli_stack.register(app)
 
 
 def _version_callback(value: bool) -> None:

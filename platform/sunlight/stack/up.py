@@ -93,6 +93,7 @@ def realize_all(client: docker.DockerClient, run: Run, configs: list[SiteConfig]
 
 
 def up(spec: TopologySpec, progress: Progress, *, configure: bool = True,
+       playbook: str = "site.yml", extra_args: tuple[str, ...] = (),
        client: docker.DockerClient | None = None) -> UpResult:
     """Realize every site of ``spec`` and configure it; converge what already runs."""
     client = client or docker.from_env()
@@ -120,7 +121,8 @@ def up(spec: TopologySpec, progress: Progress, *, configure: bool = True,
     result = None
     if configure:
         t = time.monotonic()
-        result = run_playbook("site.yml", files.hosts, dep.log("site"), progress=progress)
+        result = run_playbook(playbook, files.hosts, dep.log(playbook.removesuffix(".yml")),
+                              progress=progress, extra_args=extra_args)
         stages["configure"] = time.monotonic() - t
     return UpResult(dep, sites, result, stages)
 
