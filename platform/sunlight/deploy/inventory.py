@@ -173,7 +173,7 @@ def ancestors(sites: Mapping[str, Mapping[str, Any]], code: str) -> list[str]:
     """The site's parent, grandparent... as far as ``sunlight_sites`` knows them."""
     out: list[str] = []
     parent = sites.get(code, {}).get("parent")
-    while parent and parent not in out:
+    while parent and parent in sites and parent not in out:
         out.append(str(parent))
         parent = sites.get(parent, {}).get("parent")
     return out

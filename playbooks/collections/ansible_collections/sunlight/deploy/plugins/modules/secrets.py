@@ -1,0 +1,84 @@
+#!/usr/bin/python
+"""Ansible module: generate a deployment's missing secrets on the control node."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: secrets
+short_description: Generate a Sunlight deployment's missing secrets on the control node
+description:
+  - Creates, never overwrites, the deployment's passwords, tokens, TLS CA, portal
+    certificates and per-site Ed25519 signing keys (C(sunlight.deploy.secrets)).
+  - Run it delegated to localhost, once; it needs the C(sunlight) package.
+options:
+  path:
+    description: The deployment's secrets directory (created 0700).
+    type: path
+    required: true
+  deployment:
+    description: The deployment's name, written into the CA's subject.
+    type: str
+    required: true
+  sites:
+    description: One entry per site (its code and server certificates).
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      code: {description: The site's division code., type: str, required: true}
+      certs:
+        description: Server certificates issued by the deployment's CA.
+        type: list
+        elements: dict
+        default: []
+        suboptions:
+          name: {description: File name (tls/NAME.crt)., type: str, required: true}
+          dns: {description: DNS names., type: list, elements: str, default: []}
+          ips: {description: IP addresses., type: list, elements: str, default: []}
+"""
+
+RETURN = r"""
+created:
+  description: Paths (relative to I(path)) created, or due in check mode.
+  type: list
+  elements: str
+  returned: always
+"""
+
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={
+            "path": {"type": "path", "required": True},
+            "deployment": {"type": "str", "required": True},
+            "sites": {"type": "list", "elements": "dict", "required": True, "options": {
+                "code": {"type": "str", "required": True},
+                "certs": {"type": "list", "elements": "dict", "default": [], "options": {
+                    "name": {"type": "str", "required": True},
+                    "dns": {"type": "list", "elements": "str", "default": []},
+                    "ips": {"type": "list", "elements": "str", "default": []},
+                }},
+            }},
+        },
+        supports_check_mode=True,
+    )
+    try:
+        from pathlib import Path
+
+        from sunlight.deploy.secrets import CertSpec, SiteSecretsSpec, ensure_secrets
+    except ImportError as exc:
+        module.fail_json(msg=f"the sunlight package is not importable here: {exc}")
+        return
+    specs = [SiteSecretsSpec(s["code"], tuple(
+        CertSpec(c["name"], tuple(c["dns"]), tuple(c["ips"])) for c in s["certs"]))
+        for s in module.params["sites"]]
+    created = ensure_secrets(Path(module.params["path"]), specs,
+                             deployment=module.params["deployment"],
+                             dry_run=module.check_mode)
+    module.exit_json(changed=bool(created), created=created)
+
+
+if __name__ == "__main__":
+    main()
