@@ -7,8 +7,10 @@ and its basis says what denies it today:
 
 - ``layout``: the source is not on that network (bridges are isolated) — must be blocked;
 - ``mgmt-icc``: two hosts on mgmt, where inter-container traffic is off — must be blocked;
-- ``firewall``: they share the network; only nftables (a later issue) can deny it, so the
-  proof reports it as pending and never counts it as blocked.
+- ``firewall``: they share the network; only the destination's nftables firewall can deny
+  it. Until that firewall is applied the proof reports it as pending and never counts it
+  as blocked; for destinations named in ``expand(..., firewalled=...)`` (the playbooks
+  applied their firewall) it must be blocked like the rest.
 
 Example::
 
@@ -19,7 +21,7 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -133,8 +135,13 @@ def classify(src: Endpoint, ref: NetworkRef) -> Basis:
 
 
 def expand(matrix: FlowMatrix, endpoints: Sequence[Endpoint],
-           sources: Iterable[Endpoint] | None = None) -> list[Probe]:
-    """Every probe from each source to every other endpoint's address and port."""
+           sources: Iterable[Endpoint] | None = None,
+           firewalled: Collection[str] = frozenset()) -> list[Probe]:
+    """Every probe from each source to every other endpoint's address and port.
+
+    ``firewalled`` names the destinations whose host firewall is in place: a denial only
+    the firewall can enforce is expected blocked there, and pending elsewhere.
+    """
     probes = []
     for src in sources if sources is not None else endpoints:
         for dst in endpoints:
@@ -148,7 +155,8 @@ def expand(matrix: FlowMatrix, endpoints: Sequence[Endpoint],
                         expect, basis = Expect.OPEN, Basis.ALLOWED
                     else:
                         basis = classify(src, ref)
-                        expect = Expect.PENDING if basis is Basis.FIREWALL else Expect.BLOCKED
+                        pending = basis is Basis.FIREWALL and dst.name not in firewalled
+                        expect = Expect.PENDING if pending else Expect.BLOCKED
                     probes.append(Probe(src, dst, ref, port, expect, basis, rows))
     return probes
 
