@@ -1,21 +1,24 @@
-"""The consumer: one queue, manual acks, each delivery handled in its own transaction.
+"""The consumer: one queue, manual acks, deliveries handled in batches, in queue order.
 
-A delivery is acknowledged only after :func:`sunlight.exchange.inbound.handle` committed
-(applied, held, forwarded, ignored as a duplicate, or dead-lettered), so a crash between
-the two redelivers it and the inbox makes the second time a no-op. When the database is
-unreachable the delivery is put back (order kept: RabbitMQ requeues at its position) and the
-consumer waits with backoff; an event whose apply fails for another reason is retried a few
-times, then dead-lettered as ``apply_failed`` rather than block the queue for ever.
+Deliveries that are already waiting (up to the prefetch) are handled together in one
+transaction by :func:`sunlight.exchange.inbound.handle` — applied, held, forwarded,
+ignored as duplicates or dead-lettered — and acknowledged only after it committed, so a
+crash in between redelivers them and the inbox makes the second time a no-op. When a batch
+fails, its deliveries are retried one at a time: while the database is unreachable each is
+put back (RabbitMQ requeues at its position, so order is kept) and the consumer waits with
+backoff; an event whose apply fails for another reason is retried a few times, then
+dead-lettered as ``apply_failed`` rather than block the queue for ever.
 
 Example::
 
-    >>> consumer = Consumer(engine, inbound_ctx, metrics)  # doctest: +SKIP
+    >>> consumer = Consumer(engine, inbound_ctx, metrics, batch=200)  # doctest: +SKIP
     >>> await consumer.run(channel, "sunlight.in.up", "up")  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections import Counter as Tally
 
@@ -31,25 +34,48 @@ MAX_APPLY_ATTEMPTS = 5
 
 
 class Consumer:
-    """Consumes one of the site's inbound queues until cancelled or the channel fails."""
+    """Consumes the site's inbound queues until cancelled or the channel fails."""
 
-    def __init__(self, engine: Engine, ctx: Inbound, metrics: ExchangeMetrics) -> None:
-        self.engine, self.ctx, self.metrics = engine, ctx, metrics
+    def __init__(self, engine: Engine, ctx: Inbound, metrics: ExchangeMetrics,
+                 batch: int = 200) -> None:
+        self.engine, self.ctx, self.metrics, self.batch = engine, ctx, metrics, batch
         self._failures: Tally[str] = Tally()
 
     async def run(self, channel: AbstractChannel, queue_name: str, direction: Direction) -> None:
         queue = await channel.get_queue(queue_name, ensure=True)
-        async with queue.iterator() as messages:
-            async for message in messages:
-                await self._one(message, queue_name, direction)
+        waiting: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
+        tag = await queue.consume(waiting.put)
+        try:
+            while True:
+                batch = [await waiting.get()]
+                while len(batch) < self.batch and not waiting.empty():
+                    batch.append(waiting.get_nowait())
+                await self._handle(batch, queue_name, direction)
+        finally:
+            if not channel.is_closed:
+                await queue.cancel(tag)
+
+    async def _handle(self, batch: list[AbstractIncomingMessage], queue: str,
+                      direction: Direction) -> None:
+        try:
+            outcomes = await asyncio.to_thread(handle, self.engine, self.ctx,
+                                               [m.body for m in batch], queue, direction)
+        except Exception:
+            log.warning("a batch of %d events failed; handling them one by one", len(batch))
+            for message in batch:
+                await self._one(message, queue, direction)
+            return
+        for message, outcome in zip(batch, outcomes, strict=True):
+            await message.ack()
+            self._count(outcome)
 
     async def _one(self, message: AbstractIncomingMessage, queue: str,
                    direction: Direction) -> None:
-        key = message.message_id or str(message.delivery_tag)
+        key = hashlib.sha256(message.body).hexdigest()  # stable across redeliveries
         outcome: Outcome | None
         try:
-            outcome = await asyncio.to_thread(handle, self.engine, self.ctx, message.body,
-                                              queue, direction)
+            (outcome,) = await asyncio.to_thread(handle, self.engine, self.ctx,
+                                                 [message.body], queue, direction)
         except (OperationalError, DBAPIError) as exc:
             if _connection_trouble(exc):
                 await self._retry_later(message, "database unavailable", 1 + min(

@@ -4,9 +4,10 @@
 refusal has one reason, in this order — ``malformed`` (not a JSON envelope with a
 signature), ``schema_violation`` (envelope), ``unknown_type``, ``unknown_source`` (no key),
 ``bad_signature``, ``schema_violation`` (addressing or data), ``misrouted`` (wrong direction
-or destination). :func:`handle` stores a refusal as a dead letter; otherwise, in one
-transaction, it claims the event id in the inbox (a duplicate or replay stops here), queues
-the unchanged body for the next hops, and applies the event if it is for this site.
+or destination). :func:`handle` takes a batch of consecutive deliveries and, in one
+transaction, stores each refusal as a dead letter, or claims the event id in the inbox (a
+duplicate or replay stops here), queues the unchanged body for the next hops, and applies
+the event if it is for this site.
 Verified events that still cannot be applied (``not_applicable``) and events whose apply
 keeps failing (``apply_failed``) are dead-lettered too; nothing refused is ever applied.
 
@@ -135,6 +136,8 @@ def via(site: str, direction: Direction, source: object) -> str:
         return "unknown"
 
 
+#: Types whose apply may refuse a verified event (:class:`supervision.NotApplicable`).
+MAY_REFUSE = frozenset({ANSWER})
 Apply = Callable[[Session, str, dict[str, Any]], str]
 APPLY: dict[str, Apply] = {
     CASE_EVENT: lambda s, _site, env: views.apply_case_event(s, env),
@@ -156,13 +159,17 @@ def _claims(body: bytes) -> dict[str, str | None]:
             for k in ("source", "id", "type")}
 
 
-def dead_letter(engine: Engine, queue: str, body: bytes, reason: str, detail: str) -> None:
+def _dead_letter_row(queue: str, body: bytes, reason: str, detail: str) -> DeadLetter:
     claims = _claims(body)
+    return DeadLetter(queue=queue, reason=reason, detail=detail[:4000],
+                      claimed_source=(claims["source"] or "")[:16] or None,
+                      claimed_id=(claims["id"] or "")[:64] or None,
+                      claimed_type=claims["type"], body=body[:MAX_BODY_KEPT])
+
+
+def dead_letter(engine: Engine, queue: str, body: bytes, reason: str, detail: str) -> None:
     with transaction(engine) as session:
-        session.add(DeadLetter(queue=queue, reason=reason, detail=detail[:4000],
-                               claimed_source=(claims["source"] or "")[:16] or None,
-                               claimed_id=(claims["id"] or "")[:64] or None,
-                               claimed_type=claims["type"], body=body[:MAX_BODY_KEPT]))
+        session.add(_dead_letter_row(queue, body, reason, detail))
 
 
 def _store(session: Session, ctx: Inbound, acc: Accepted, body: bytes, link: str) -> Kind:
@@ -183,20 +190,32 @@ def _store(session: Session, ctx: Inbound, acc: Accepted, body: bytes, link: str
     return kind  # type: ignore[return-value]
 
 
-def handle(engine: Engine, ctx: Inbound, body: bytes, queue: str,
-           direction: Direction) -> Outcome:
-    """Refuse, or accept-forward-apply ``body`` in one transaction (see the module doc)."""
+def _one(session: Session, ctx: Inbound, body: bytes, queue: str,
+         direction: Direction) -> Outcome:
     try:
         acc = accept(ctx, body, direction)
     except Rejected as exc:
-        dead_letter(engine, queue, body, exc.reason, exc.detail)
-        return Outcome("dead", via(ctx.site, direction, _claims(body)["source"]),
-                       _claims(body)["type"], exc.reason)
+        session.add(_dead_letter_row(queue, body, exc.reason, exc.detail))
+        claims = _claims(body)
+        return Outcome("dead", via(ctx.site, direction, claims["source"]), claims["type"],
+                       exc.reason)
     link = via(ctx.site, direction, acc.envelope["source"])
+    if acc.spec.name not in MAY_REFUSE:
+        return Outcome(_store(session, ctx, acc, body, link), link, acc.spec.name)
     try:
-        with transaction(engine) as session:
-            kind = _store(session, ctx, acc, body, link)
+        with session.begin_nested():  # a refusal undoes this event only, not the batch
+            return Outcome(_store(session, ctx, acc, body, link), link, acc.spec.name)
     except supervision.NotApplicable as exc:
-        dead_letter(engine, queue, body, "not_applicable", str(exc))
+        session.add(_dead_letter_row(queue, body, "not_applicable", str(exc)))
         return Outcome("dead", link, acc.spec.name, "not_applicable")
-    return Outcome(kind, link, acc.spec.name)
+
+
+def handle(engine: Engine, ctx: Inbound, bodies: list[bytes], queue: str,
+           direction: Direction) -> list[Outcome]:
+    """Refuse, or accept-forward-apply, each body in order, all in one transaction.
+
+    Either every outcome is committed (dead letters included) or, on an exception,
+    nothing is: the caller then retries the deliveries.
+    """
+    with transaction(engine) as session:
+        return [_one(session, ctx, body, queue, direction) for body in bodies]

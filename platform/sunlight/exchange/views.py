@@ -33,13 +33,17 @@ Applied = Literal["applied", "held", "stale"]
 
 
 def _case_row(session: Session, source: str, receipt: str) -> SubordinateCase:
-    session.execute(insert(SubordinateCase).values(
-        source=source, receipt=receipt, last_seq=0, overdue=False, updated_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["source", "receipt"]))
-    # The row lock orders concurrent consumers (replicas) on the same case.
-    return session.scalars(select(SubordinateCase).where(
-        SubordinateCase.source == source, SubordinateCase.receipt == receipt)
-        .with_for_update()).one()
+    """The case's row, created if new, locked (the upsert locks it) until commit."""
+    stmt = insert(SubordinateCase).values(source=source, receipt=receipt, last_seq=0,
+                                          overdue=False, updated_at=utcnow())
+    # A no-op update rather than DO NOTHING: it returns (and locks) an existing row too, in
+    # one round trip; the lock orders concurrent consumers (replicas) on the same case.
+    stmt = stmt.on_conflict_do_update(index_elements=["source", "receipt"],
+                                      set_={"source": stmt.excluded.source})
+    row: SubordinateCase = session.scalars(
+        select(SubordinateCase).from_statement(stmt.returning(SubordinateCase)),
+        execution_options={"populate_existing": True}).one()
+    return row
 
 
 def _apply_one(session: Session, row: SubordinateCase, env: dict[str, Any]) -> None:
@@ -74,11 +78,12 @@ def apply_case_event(session: Session, env: dict[str, Any]) -> Applied:
     for n in drain(row.last_seq, held):
         _apply_one(session, row, held[n].envelope)
         session.delete(held[n])
-    # Held events at or below what is now applied can never apply (a source replaying an
-    # old sequence under a new id): drop them rather than hold them forever.
-    session.execute(delete(HeldEvent).where(HeldEvent.source == source,
-                                            HeldEvent.receipt == receipt,
-                                            HeldEvent.seq <= row.last_seq))
+    if held:
+        # Held events at or below what is now applied can never apply (a source replaying
+        # an old sequence under a new id): drop them rather than hold them for ever.
+        session.execute(delete(HeldEvent).where(HeldEvent.source == source,
+                                                HeldEvent.receipt == receipt,
+                                                HeldEvent.seq <= row.last_seq))
     return "applied"
 
 
