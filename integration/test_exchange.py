@@ -228,14 +228,14 @@ def _county_event(receipt: str, seq: int, action: str = "accept", **data: Any) -
     return Envelope.new("320703", "sunlight.case.event", body, subject=receipt, sequence=seq)
 
 
-def test_tampered_forged_replayed_and_out_of_order_events(tiers: dict[str, Tier]) -> None:
-    county, city, province = tiers["320703"], tiers["320700"], tiers["320000"]
-    key, receipt = county.private_key, next_receipt()
-    first = seal(_county_event(receipt, 1, "submit"), key)
+def _refused(county: Tier, city: Tier, receipt: str) -> dict[str, list[bytes]]:
+    """Bodies the city must refuse, by the reason it must give, as the county's shovel
+    would deliver them."""
+    key = county.private_key
     tampered = json.loads(seal(_county_event(receipt, 1, "submit"), key))
     tampered["data"]["to_status"] = "closed"
-    bad = {  # expected reason: body, as it would arrive from the county's shovel
-        "bad_signature": [json.dumps(tampered).encode(),
+    return {
+        "bad_signature": [json.dumps(tampered).encode(),  # changed after signing
                           seal(_county_event(receipt, 1, "submit"), city.private_key)],
         "unknown_source": [seal(Envelope.new("320706", "sunlight.case.event",
                                              _county_event(receipt, 1).data, subject=receipt,
@@ -243,6 +243,13 @@ def test_tampered_forged_replayed_and_out_of_order_events(tiers: dict[str, Tier]
         "schema_violation": [seal(_county_event(receipt, 1, to_status="teleported"), key)],
         "unknown_type": [seal(Envelope.new("320703", "sunlight.case.deleted", {}), key)],
     }
+
+
+def test_tampered_forged_replayed_and_out_of_order_events(tiers: dict[str, Tier]) -> None:
+    county, city, province = tiers["320703"], tiers["320700"], tiers["320000"]
+    key, receipt = county.private_key, next_receipt()
+    first = seal(_county_event(receipt, 1, "submit"), key)
+    bad = _refused(county, city, receipt)
     for bodies in bad.values():
         for body in bodies:
             assert city.broker.publish("sunlight.up.in", body)

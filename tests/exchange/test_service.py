@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from sunlight.core.app import create_app
 from sunlight.core.auth import Staff, issue_token
-from sunlight.exchange.signing import generate_keypair
+from sunlight.exchange.signing import KeyFileError, generate_keypair
 from sunlight.exchange.status import parse
 from sunlight.settings import Settings
 
@@ -69,3 +69,13 @@ def test_core_without_a_broker_has_no_exchange_and_says_so() -> None:
         assert issued.status_code == 409
         assert issued.json()["error"] == "exchange_not_configured"
         assert "sunlight_exchange_" not in client.get("/metrics").text
+
+
+def test_a_parent_without_a_key_stops_core_at_start(tmp_path: Path) -> None:
+    key, peers = _keys(tmp_path)
+    (peers / "320700.pem").unlink()
+    settings = Settings(role="core", site_code="320703", database_url=NO_DB,
+                        amqp_url=NO_BROKER, signing_key_file=key, peer_keys_dir=peers,
+                        parent_site="320700", **SECRETS)
+    with pytest.raises(KeyFileError, match="no public key of the parent 320700"):
+        create_app(settings)

@@ -38,7 +38,7 @@ from sunlight.exchange.links import LinkMonitor
 from sunlight.exchange.metrics import ExchangeMetrics
 from sunlight.exchange.models import OutboxRow
 from sunlight.exchange.publisher import Links, Publisher
-from sunlight.exchange.signing import Keyring, load_private_key
+from sunlight.exchange.signing import KeyFileError, Keyring, load_private_key
 from sunlight.exchange.topology import EX_DOWN, EX_UP, Q_IN_DOWN, Q_IN_UP, UP_KEY
 from sunlight.settings import Settings
 
@@ -55,6 +55,9 @@ class ExchangeService:
         self.key = load_private_key(settings.signing_key_file)
         self.keyring = Keyring.load(self.site, settings.peer_keys_dir)
         self.parent = settings.parent_site or None
+        if self.parent and not self.keyring.is_ancestor(self.parent):
+            raise KeyFileError(f"{settings.peer_keys_dir}: no public key of the parent "
+                               f"{self.parent}; its events could never be verified")
         self.children = tuple(self.keyring.children())
         self.metrics = ExchangeMetrics(registry)
         self.inbound = Inbound(self.site, self.keyring, self.children)

@@ -38,6 +38,10 @@ class NotApplicable(ValueError):
     """A verified event that this site cannot apply (e.g. an answer to an unknown order)."""
 
 
+def _role(staff: Staff) -> str:
+    return "admin" if staff.is_admin else "approver"
+
+
 def issue(session: Session, site: str, keyring: Keyring, staff: Staff, *, target: str,
           receipt: str, text: str, due_on: date | None = None) -> SupervisionOrder:
     """Record an order here and queue it towards ``target`` (a subordinate site)."""
@@ -55,7 +59,7 @@ def issue(session: Session, site: str, keyring: Keyring, staff: Staff, *, target
         data["due_on"] = due_on.isoformat()
     outbox.enqueue(session, next_hop_down(site, target),
                    Envelope.new(site, ORDER, data, destination=target, time=now))
-    audit(session, site, actor=staff.username, role="supervisor", entity="supervision",
+    audit(session, site, actor=staff.username, role=_role(staff), entity="supervision",
           entity_id=str(order.id), action="issue", to_state="open",
           comment=f"{target} {receipt}")
     return order
@@ -99,7 +103,7 @@ def answer(session: Session, site: str, staff: Staff, order_id: uuid.UUID,
             "case_status": case.status if case else None}
     outbox.enqueue(session, parent, Envelope.new(site, ANSWER, data, destination=order.issuer,
                                                  time=now))
-    audit(session, site, actor=staff.username, role="approver", entity="supervision",
+    audit(session, site, actor=staff.username, role=_role(staff), entity="supervision",
           entity_id=str(order.id), action="answer", from_state="open", to_state="answered")
     return order
 
