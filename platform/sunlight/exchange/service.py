@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import time
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -43,6 +44,7 @@ from sunlight.exchange.topology import EX_DOWN, EX_UP, Q_IN_DOWN, Q_IN_UP, UP_KE
 from sunlight.settings import Settings
 
 log = logging.getLogger(__name__)
+STABLE_S = 60.0
 
 
 class ExchangeService:
@@ -88,27 +90,29 @@ class ExchangeService:
         url = self.settings.amqp_url.get_secret_value()
         delay = 1.0
         while True:
+            started = time.monotonic()
             try:
-                connection = await aio_pika.connect(url, timeout=10)
-            except Exception as exc:  # unreachable, refused, auth: all mean "try later"
-                log.warning("broker unreachable; retrying",
-                            extra={"error": repr(exc), "retry_in_s": delay})
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self.settings.exchange_reconnect_max_s)
-                continue
-            delay = 1.0
-            self.metrics.connected.set(1)
-            try:
-                await self._session(connection)
+                await self._connected(url)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:
-                log.warning("broker session ended; reconnecting", extra={"error": repr(exc)})
-            finally:
-                self.metrics.connected.set(0)
-                with contextlib.suppress(Exception):
-                    await connection.close()
+            except Exception as exc:  # unreachable, refused, auth, missing queues: retry
+                log.warning("broker unreachable or session failed; retrying",
+                            extra={"error": repr(exc), "retry_in_s": delay})
+            # Back off while sessions fail fast (e.g. definitions not imported yet); a
+            # session that ran for a while earns a quick reconnect.
+            delay = 1.0 if time.monotonic() - started > STABLE_S else min(
+                delay * 2, self.settings.exchange_reconnect_max_s)
             await asyncio.sleep(delay)
+
+    async def _connected(self, url: str) -> None:
+        connection = await aio_pika.connect(url, timeout=10)
+        self.metrics.connected.set(1)
+        try:
+            await self._session(connection)
+        finally:
+            self.metrics.connected.set(0)
+            with contextlib.suppress(Exception):
+                await connection.close()
 
     async def _session(self, connection: AbstractConnection) -> None:
         """Run the workers on one connection until it or one of them fails."""
