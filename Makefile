@@ -14,7 +14,7 @@ export TESTCONTAINERS_RYUK_DISABLED := true
 .PHONY: help demo test setup venv engine image lint unit integration lock clean
 
 help:
-	@echo "make demo   set up, build the node image, boot one host and show it healthy"
+	@echo "make demo   stand up province -> city -> county and walk one case through it"
 	@echo "make test   lint, unit tests, engine, image, integration tests (timed stages)"
 	@echo "make lock   re-resolve requirements/*.lock from pyproject.toml (needs uv)"
 	@echo "make clean  remove the virtual environment and build/ (images stay)"
@@ -45,12 +45,14 @@ setup: venv engine
 image: setup
 	@$(SUNLIGHT) images build
 
-demo: image
-	@$(SUNLIGHT) hosts boot node1 --run demo
+demo: setup
+	@$(SUNLIGHT) up
+	@printf '\nThe scenario, step by step:\n'
+	@$(SUNLIGHT) scenario
 	@echo
-	@echo "make demo: started (or found) a Docker engine, built (or reused) the node image and"
-	@echo "booted host sunlight-demo-node1 from it; the checks above were made over SSH."
-	@echo "Explore: $(SUNLIGHT) hosts list    Check the machine: $(SUNLIGHT) doctor"
+	@echo "make demo: the province (320000), city (320700) and county (320703) sites are up and"
+	@echo "stay up. Explore: $(SUNLIGHT) status   Again: $(SUNLIGHT) scenario"
+	@echo "Tear down: $(SUNLIGHT) down --name demo"
 
 lint: venv
 	@$(BIN)/ruff check platform infra tests integration loadtests

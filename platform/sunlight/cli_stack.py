@@ -130,7 +130,23 @@ def node_add(code: str = typer.Argument(..., help="Division code of the new site
               extra_args=("-e", f"sunlight_new_site={code}"))
 
 
+def scenario_cmd(name: str = typer.Option("demo", "--name", help="Deployment name."),
+                 county: str = typer.Option("320703", "--county",
+                                            help="The county where the citizen applies.")) -> None:
+    """Walk one case through the stack: county portal → staff → result → city → province."""
+    from sunlight.stack.access import AccessError, DeploymentAccess
+    from sunlight.stack.deployment import Deployment
+    from sunlight.stack.scenario import ScenarioError, run_scenario
+
+    try:
+        run_scenario(DeploymentAccess(Deployment(name), _client()), county,
+                     say=lambda m: console.print(f"[green]✓[/] {escape(m)}"))
+    except (AccessError, ScenarioError) as exc:
+        raise _fail(str(exc)) from exc
+
+
 def register(app: typer.Typer) -> None:
+    app.command("scenario")(scenario_cmd)
     app.command("up")(up_cmd)
     app.command("status")(status_cmd)
     app.command("down")(down_cmd)
