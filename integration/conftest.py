@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import docker
 import docker.errors
@@ -76,3 +77,32 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     for title, text in terminalreporter.config.stash.get(_REPORTS, []):
         terminalreporter.write_sep("=", title)
         terminalreporter.write_line(text)
+
+
+@pytest.fixture(scope="session")
+def topology(docker_client: docker.DockerClient, run: Run, node_image: str,
+             control_key: ControlKey, report: Callable[[str, str], None]) -> Iterator[Any]:
+    """The default province → city → county topology, stood up once for the session.
+
+    It is the session's own ephemeral run (never a demo's), configured by the playbooks
+    exactly as `sunlight up` does; its state and secrets are removed afterwards.
+    """
+    import shutil
+    import time
+
+    from sunlight.stack.access import DeploymentAccess
+    from sunlight.stack.topology import DEFAULT
+    from sunlight.stack.up import up
+    from topology_suite import Topology, memory_mib
+
+    spec = DEFAULT.model_copy(update={"name": run.run_id})
+    started = time.monotonic()
+    result = up(spec, lambda _m: None, client=docker_client, run=run, key=control_key)
+    topo = Topology(result, DeploymentAccess(result.deployment, docker_client, control_key),
+                    docker_client, run, time.monotonic() - started)
+    try:
+        yield topo
+    finally:
+        report("topology", topo.summary(memory_mib(docker_client, run.run_id)))
+        shutil.rmtree(result.deployment.secrets_dir, ignore_errors=True)
+        result.deployment.forget()

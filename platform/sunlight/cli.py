@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 
 import sunlight
-from sunlight import cli_platform, cli_stack
+from sunlight import cli_exchange, cli_platform, cli_stack
 
 console = Console(stderr=False, highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -35,6 +35,7 @@ app.add_typer(engine_app, name="engine")
 app.add_typer(hosts_app, name="hosts")
 cli_platform.register(app)
 cli_stack.register(app)
+cli_exchange.register(app)
 
 
 def _version_callback(value: bool) -> None:

@@ -28,14 +28,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import Engine
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from sunlight.db import transaction
 from sunlight.exchange import baseline, outbox, supervision, views
 from sunlight.exchange.envelope import EnvelopeError, parse_body
-from sunlight.exchange.models import DeadLetter, InboxEvent
+from sunlight.exchange.models import DeadLetter
 from sunlight.exchange.schemas import (
     ADOPTION,
     ANSWER,
@@ -172,13 +171,16 @@ def dead_letter(engine: Engine, queue: str, body: bytes, reason: str, detail: st
         session.add(_dead_letter_row(queue, body, reason, detail))
 
 
+# Built once: every delivery runs it. A conflict means the id was accepted before.
+_CLAIM = text("INSERT INTO exchange_event_inbox (event_id, source, type, via, received_at) "
+              "VALUES (:id, :source, :type, :via, now()) "
+              "ON CONFLICT (event_id) DO NOTHING RETURNING event_id")
+
+
 def _store(session: Session, ctx: Inbound, acc: Accepted, body: bytes, link: str) -> Kind:
     env = acc.envelope
-    claimed = session.execute(
-        insert(InboxEvent).values(event_id=uuid.UUID(env["id"]), source=env["source"],
-                                  type=env["type"], via=link)
-        .on_conflict_do_nothing(index_elements=["event_id"]).returning(InboxEvent.event_id)
-    ).first()
+    claimed = session.execute(_CLAIM, {"id": uuid.UUID(env["id"]), "source": env["source"],
+                                       "type": env["type"], "via": link}).first()
     if claimed is None:
         return "duplicate"
     for hop in acc.route.forward:

@@ -16,8 +16,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import delete, func, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from sunlight.db import utcnow
@@ -32,58 +31,67 @@ from sunlight.exchange.sequencing import Gap, drain, place
 Applied = Literal["applied", "held", "stale"]
 
 
-def _case_row(session: Session, source: str, receipt: str) -> SubordinateCase:
-    """The case's row, created if new, locked (the upsert locks it) until commit."""
-    stmt = insert(SubordinateCase).values(source=source, receipt=receipt, last_seq=0,
-                                          overdue=False, updated_at=utcnow())
-    # A no-op update rather than DO NOTHING: it returns (and locks) an existing row too, in
-    # one round trip; the lock orders concurrent consumers (replicas) on the same case.
-    stmt = stmt.on_conflict_do_update(index_elements=["source", "receipt"],
-                                      set_={"source": stmt.excluded.source})
-    row: SubordinateCase = session.scalars(
-        select(SubordinateCase).from_statement(stmt.returning(SubordinateCase)),
-        execution_options={"populate_existing": True}).one()
-    return row
+# The hot path (every case event at every ancestor) uses fixed statements: built once,
+# compiled once, no ORM objects. The upsert's no-op update (rather than DO NOTHING) returns
+# and locks an existing row too, in one round trip; the row lock orders concurrent
+# consumers (replicas) on the same case until commit.
+_LOCK_CASE = text(
+    "INSERT INTO subordinate_cases (source, receipt, last_seq, overdue, updated_at) "
+    "VALUES (:source, :receipt, 0, false, now()) "
+    "ON CONFLICT (source, receipt) DO UPDATE SET source = excluded.source "
+    "RETURNING last_seq")
+_HELD = text("SELECT seq, envelope FROM exchange_held_events "
+             "WHERE source = :source AND receipt = :receipt")
+_DROP_HELD = text("DELETE FROM exchange_held_events "
+                  "WHERE source = :source AND receipt = :receipt AND seq <= :seq")
+_UPDATE_CASE = text(
+    "UPDATE subordinate_cases SET last_seq = :seq, status = :status, "
+    "department = :department, item_code = :item_code, decision = :decision, "
+    "due_on = :due_on, overdue = :overdue, updated_at = now() "
+    "WHERE source = :source AND receipt = :receipt")
+_ADD_EVENT = insert(SubordinateCaseEvent)
 
 
-def _apply_one(session: Session, row: SubordinateCase, env: dict[str, Any]) -> None:
+def _event_row(env: dict[str, Any]) -> dict[str, Any]:
     data = env["data"]
-    session.add(SubordinateCaseEvent(
-        source=row.source, receipt=row.receipt, seq=env["sequence"],
-        event_id=uuid.UUID(env["id"]),
-        action=data["action"], from_status=data["from_status"], to_status=data["to_status"],
-        at=datetime.fromisoformat(data["at"])))
-    row.last_seq = env["sequence"]
-    row.status, row.department, row.item_code = data["to_status"], data["department"], \
-        data["item_code"]
-    row.decision, row.overdue = data["decision"], data["overdue"]
-    row.due_on = datetime.fromisoformat(data["due_on"]).date()
-    row.updated_at = utcnow()
+    return {"source": env["source"], "receipt": env["subject"], "seq": env["sequence"],
+            "event_id": uuid.UUID(env["id"]), "action": data["action"],
+            "from_status": data["from_status"], "to_status": data["to_status"],
+            "at": datetime.fromisoformat(data["at"]), "applied_at": utcnow()}
+
+
+def _apply(session: Session, envs: list[dict[str, Any]]) -> None:
+    """Record ``envs`` (consecutive, in order) and move the case to the last one's state."""
+    session.execute(_ADD_EVENT, [_event_row(e) for e in envs])
+    last, data = envs[-1], envs[-1]["data"]
+    session.execute(_UPDATE_CASE, {
+        "seq": last["sequence"], "status": data["to_status"], "department": data["department"],
+        "item_code": data["item_code"], "decision": data["decision"],
+        "due_on": datetime.fromisoformat(data["due_on"]).date(), "overdue": data["overdue"],
+        "source": last["source"], "receipt": last["subject"]})
 
 
 def apply_case_event(session: Session, env: dict[str, Any]) -> Applied:
     """Apply, hold or drop one verified case event; drain the held ones it unblocks."""
-    source, receipt, seq = env["source"], env["subject"], env["sequence"]
-    row = _case_row(session, source, receipt)
-    placement = place(row.last_seq, seq)
+    key = {"source": env["source"], "receipt": env["subject"]}
+    applied = session.execute(_LOCK_CASE, key).scalar_one()
+    placement = place(applied, env["sequence"])
     if placement == "stale":
         return "stale"
     if placement == "hold":
-        session.add(HeldEvent(event_id=uuid.UUID(env["id"]), source=source, receipt=receipt,
-                              seq=seq, envelope=env))
+        # Written now (not left to the ORM's flush): the next delivery in this batch may be
+        # the one that fills the gap, and its _HELD query must see this row.
+        session.execute(insert(HeldEvent), [{"event_id": uuid.UUID(env["id"]),
+                                             "seq": env["sequence"], "envelope": env,
+                                             "held_since": utcnow(), "reported": False, **key}])
         return "held"
-    _apply_one(session, row, env)
-    held = {h.seq: h for h in session.scalars(select(HeldEvent).where(
-        HeldEvent.source == source, HeldEvent.receipt == receipt))}
-    for n in drain(row.last_seq, held):
-        _apply_one(session, row, held[n].envelope)
-        session.delete(held[n])
+    held = {seq: envelope for seq, envelope in session.execute(_HELD, key)}
+    ready = [env] + [held[n] for n in drain(env["sequence"], held)]
+    _apply(session, ready)
     if held:
         # Held events at or below what is now applied can never apply (a source replaying
         # an old sequence under a new id): drop them rather than hold them for ever.
-        session.execute(delete(HeldEvent).where(HeldEvent.source == source,
-                                                HeldEvent.receipt == receipt,
-                                                HeldEvent.seq <= row.last_seq))
+        session.execute(_DROP_HELD, {**key, "seq": ready[-1]["sequence"]})
     return "applied"
 
 

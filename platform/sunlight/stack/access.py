@@ -24,7 +24,7 @@ import docker
 import yaml
 
 from sunlight.deploy.secrets import ca_paths
-from sunlight.ssh import ControlKey, HostSSH
+from sunlight.ssh import CommandResult, ControlKey, HostSSH
 from sunlight.stack.deployment import Deployment
 from sunlight.standalone import control_key
 
@@ -71,6 +71,18 @@ class SiteAccess:
         ip = self.host_with(role)["ansible_host"]
         return HostSSH(ip, self.key, self.known_hosts[ip])
 
+    def core_cli(self, *args: str) -> CommandResult:
+        """``sunlight ARGS`` on the core host, with core's settings, as core's user.
+
+        systemd reads core's environment file (which holds the database URL) exactly as for
+        the unit, so nothing secret leaves the host.
+        """
+        command = shlex.join(["sudo", "-n", "systemd-run", "--quiet", "--pipe", "--wait",
+                              "--collect", "-p", f"EnvironmentFile={CORE_ENV}",
+                              "-p", "User=sunlight", SUNLIGHT, *args])
+        with self.ssh("core") as ssh:
+            return ssh.run(command, timeout=120)
+
     def staff(self, username: str, roles: list[str], department: str | None) -> str:
         """The account's password, creating the account on core the first time."""
         if not USERNAME.match(username):
@@ -82,13 +94,7 @@ class SiteAccess:
         args = ["accounts", "add", username, *[a for r in roles for a in ("--role", r)]]
         if department:
             args += ["--department", department]
-        # Run as the service runs: systemd reads core's environment file (which holds the
-        # database URL) exactly as for the unit, so nothing secret leaves the host.
-        command = shlex.join(["sudo", "-n", "systemd-run", "--quiet", "--pipe", "--wait",
-                              "--collect", "-p", f"EnvironmentFile={CORE_ENV}",
-                              "-p", "User=sunlight", SUNLIGHT, *args])
-        with self.ssh("core") as ssh:
-            done = ssh.run(command)
+        done = self.core_cli(*args)
         if done.exit_code != 0 or "password: " not in done.stdout:
             raise AccessError(f"site {self.code}: creating {username} failed: "
                               f"{done.stderr or done.stdout}")
@@ -103,7 +109,8 @@ class SiteAccess:
 class DeploymentAccess:
     """All sites of one deployment, from its inventory."""
 
-    def __init__(self, dep: Deployment, client: docker.DockerClient | None = None) -> None:
+    def __init__(self, dep: Deployment, client: docker.DockerClient | None = None,
+                 key: ControlKey | None = None) -> None:
         if not dep.hosts_file.is_file():
             raise AccessError(f"deployment {dep.name} has no inventory: run `sunlight up`")
         self.dep = dep
@@ -111,6 +118,7 @@ class DeploymentAccess:
         self.known = dict(line.split(" ", 1) for line in
                           (dep.inventory_dir / "known_hosts").read_text().splitlines() if line)
         self.client = client or docker.from_env()
+        self.key = key or control_key()
 
     def ancestors(self, code: str) -> list[str]:
         """The site's parent, grandparent... within this deployment."""
@@ -137,4 +145,4 @@ class DeploymentAccess:
                 container = self.client.containers.get(hv["sunlight_container"])
                 for bindings in (container.attrs["NetworkSettings"]["Ports"] or {}).values():
                     port = int(bindings[0]["HostPort"]) if bindings else port
-        return SiteAccess(code, hosts, self.known, control_key(), self.dep.secrets_dir, port)
+        return SiteAccess(code, hosts, self.known, self.key, self.dep.secrets_dir, port)

@@ -24,6 +24,7 @@ from sunlight.deploy.inventory import write_inventory
 from sunlight.images.build import build_node_image
 from sunlight.realizer import Realized, attach, realize, reserve_local_backbone, unrealize
 from sunlight.resources import Run
+from sunlight.ssh import ControlKey
 from sunlight.stack.ansible import PlaybookResult, run_playbook
 from sunlight.stack.deployment import Deployment
 from sunlight.stack.topology import TopologySpec
@@ -68,7 +69,8 @@ def _plan(client: docker.DockerClient, run: Run, dep: Deployment,
 
 def site_configs(spec: TopologySpec, run: Run, image: str, public_key: str,
                  plan: DeploymentPlan, backbone: str) -> list[SiteConfig]:
-    return [SiteConfig(run_id=run.run_id, division_code=s.code, parent_code=s.parent,
+    owner = None if run.persistent else run.owner
+    return [SiteConfig(run_id=run.run_id, owner=owner, division_code=s.code, parent_code=s.parent,
                        profile=Profile(spec.profile_of(s.code)), image=image, portal_port=0,
                        control_public_key=public_key, backbone_network=backbone,
                        address_plan=plan.sites[s.code]) for s in spec.sites]
@@ -94,8 +96,13 @@ def realize_all(client: docker.DockerClient, run: Run, configs: list[SiteConfig]
 
 def up(spec: TopologySpec, progress: Progress, *, configure: bool = True,
        playbook: str = "site.yml", extra_args: tuple[str, ...] = (),
-       client: docker.DockerClient | None = None) -> UpResult:
-    """Realize every site of ``spec`` and configure it; converge what already runs."""
+       client: docker.DockerClient | None = None, run: Run | None = None,
+       key: ControlKey | None = None) -> UpResult:
+    """Realize every site of ``spec`` and configure it; converge what already runs.
+
+    The deployment is a persistent run named after the topology, unless ``run`` is given
+    (the test suite stands its topology up as an ephemeral run of its own).
+    """
     client = client or docker.from_env()
     dep = Deployment(spec.name)
     previous = dep.topology()
@@ -108,8 +115,10 @@ def up(spec: TopologySpec, progress: Progress, *, configure: bool = True,
     t = time.monotonic()
     image = build_node_image(progress, client=client).image
     stages["image"] = time.monotonic() - t
-    run = Run.named(spec.name)
-    key = control_key()
+    run = run or Run.named(spec.name)
+    if run.run_id != spec.name:
+        raise StackError(f"run {run.run_id} and topology {spec.name} must share one name")
+    key = key or control_key()
     t = time.monotonic()
     plan, backbone = _plan(client, run, dep, [s.code for s in spec.sites])
     sites = realize_all(client, run, site_configs(spec, run, image, key.public, plan, backbone),
@@ -127,10 +136,11 @@ def up(spec: TopologySpec, progress: Progress, *, configure: bool = True,
     return UpResult(dep, sites, result, stages)
 
 
-def down(name: str, progress: Progress, client: docker.DockerClient | None = None) -> int:
+def down(name: str, progress: Progress, client: docker.DockerClient | None = None,
+         run: Run | None = None) -> int:
     """Remove every resource of deployment ``name`` and its state (secrets are kept)."""
     client = client or docker.from_env()
-    report = unrealize(client, Run.named(name))
+    report = unrealize(client, run or Run.named(name))
     Deployment(name).forget()
     progress(f"removed {len(report.containers)} containers, {len(report.networks)} networks, "
              f"{len(report.volumes)} volumes of deployment {name}")

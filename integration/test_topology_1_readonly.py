@@ -1,0 +1,83 @@
+"""Topology suite, part 1 (read-only checks): the case round trip, propagation, downward flows.
+
+Runs on the session's province → city → county topology (see conftest.py `topology`).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+
+from sunlight.stack.scenario import apply_at_portal, run_scenario, seen_upstream
+from topology_suite import CITY, COUNTY, PROVINCE, Topology, wait_until
+
+
+def test_full_case_round_trip_across_zones_at_the_county(topology: Topology) -> None:
+    lines: list[str] = []
+    result = run_scenario(topology.access, COUNTY, say=lines.append)
+    print("\n".join(lines))
+    assert result.seen_at[CITY] == ["submit", "accept", "approve_step", "grant", "close"]
+    assert result.seen_at[PROVINCE] == result.seen_at[CITY]  # in order, at both tiers
+    for what, seconds in result.timings.items():
+        topology.record(what, seconds)
+    topology.scenarios.append(("case round trip across zones", "pass"))
+
+
+def test_upward_propagation_county_city_province(topology: Topology) -> None:
+    county = topology.site(COUNTY)
+    for _ in range(5):
+        started = time.monotonic()
+        receipt, _secret = apply_at_portal(county, topology.rng)
+        for code in (CITY, PROVINCE):
+            site = topology.site(code)
+            seen = wait_until(lambda site=site, r=receipt: seen_upstream(site, COUNTY, r), 60)
+            assert seen and seen[0] == "submit", f"{receipt} not at {code}"
+            topology.record(f"submit→{code}", time.monotonic() - started)
+    topology.scenarios.append(("upward propagation county → city → province", "pass"))
+
+
+def test_catalogue_baseline_reaches_the_county_and_adoption_goes_up(topology: Topology) -> None:
+    title = f"基线 {uuid.uuid4().hex[:6]}"
+    published = topology.site(PROVINCE).core_cli("exchange", "baseline", "publish",
+                                                 "--title", title)
+    assert published.exit_code == 0, published.stderr or published.stdout
+    found = re.search(r" v(\d+) published", published.stdout)
+    assert found, published.stdout
+    version = int(found.group(1))
+    county = topology.admin(COUNTY)
+    got = wait_until(lambda: [b for b in county.get("/api/v1/baselines").json()
+                              if b["issuer"] == PROVINCE and b["version"] == version], 60)
+    assert got and got[0]["title"] == title and got[0]["items"] > 0
+    adopted = topology.site(COUNTY).core_cli("exchange", "baseline", "adopt", PROVINCE,
+                                             str(version), "--localize",
+                                             "320703-SCJGJ-QT-001=本区承诺时限缩短为1个工作日")
+    assert adopted.exit_code == 0, adopted.stderr or adopted.stdout
+    province = topology.admin(PROVINCE)
+    reported = wait_until(lambda: [a for b in province.get("/api/v1/baselines").json()
+                                   if b["version"] == version for a in b["adoptions"]
+                                   if a["site"] == COUNTY], 60)
+    assert reported and reported[0]["decision"] == "localized"
+    topology.scenarios.append(("catalogue baseline down, adoption up", "pass"))
+
+
+def test_supervision_order_reaches_the_county_and_the_answer_the_province(
+        topology: Topology) -> None:
+    receipt, _ = apply_at_portal(topology.site(COUNTY), topology.rng)
+    assert wait_until(lambda: seen_upstream(topology.site(PROVINCE), COUNTY, receipt), 60)
+    province = topology.admin(PROVINCE)
+    issued = province.post("/api/v1/supervision/orders", json={
+        "target": COUNTY, "receipt": receipt, "text": "请说明该年报的审查进度（督办）"})
+    assert issued.status_code == 201, issued.text
+    order_id = issued.json()["id"]
+    approver = topology.staff(COUNTY, "approver")
+    arrived = wait_until(lambda: [o for o in approver.get("/api/v1/supervision/orders").json()
+                                  if o["id"] == order_id], 60)
+    assert arrived, "the order did not reach the county"
+    answer = approver.post(f"/api/v1/supervision/orders/{order_id}/answer",
+                           json={"text": "已受理，预计两个工作日内办结"})
+    assert answer.status_code == 200, answer.text
+    answered = wait_until(lambda: [o for o in province.get("/api/v1/supervision/orders").json()
+                                   if o["id"] == order_id and o["answer"]], 60)
+    assert answered and answered[0]["answer"] == "已受理，预计两个工作日内办结"
+    topology.scenarios.append(("supervision order down, answer up", "pass"))

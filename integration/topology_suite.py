@@ -1,0 +1,88 @@
+"""Helpers of the topology suite (test_topology_*.py): measurements and the report.
+
+The suite runs on one province → city → county topology per session, in this order:
+read-only checks, load, faults, growth. Tests use fresh receipts and assert on deltas.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import docker
+
+from sunlight.resources import LABEL_RUN_ID, Run
+from sunlight.stack.access import DeploymentAccess, SiteAccess
+from sunlight.stack.scenario import DEPARTMENT, STAFF, staff_client
+from sunlight.stack.up import UpResult
+
+PROVINCE, CITY, COUNTY = "320000", "320700", "320703"
+
+
+@dataclass
+class Topology:
+    up: UpResult
+    access: DeploymentAccess
+    client: docker.DockerClient
+    run: Run
+    stand_up_s: float
+    latencies: dict[str, list[float]] = field(default_factory=dict)
+    scenarios: list[tuple[str, str]] = field(default_factory=list)
+    rng: random.Random = field(default_factory=lambda: random.Random(320703))
+
+    def site(self, code: str) -> SiteAccess:
+        return self.access.site(code)
+
+    def staff(self, code: str, user: str) -> Any:
+        site = self.site(code)
+        return staff_client(site, user, site.staff(user, [user], DEPARTMENT))
+
+    def admin(self, code: str) -> Any:
+        site = self.site(code)
+        password = (site.secrets / "sites" / code / "passwords" / "staff_admin").read_text()
+        return staff_client(site, "admin", password.strip())
+
+    def record(self, what: str, seconds: float) -> None:
+        self.latencies.setdefault(what, []).append(seconds)
+
+    def summary(self, memory: dict[str, float]) -> str:
+        lines = [f"stood up in {self.stand_up_s:.0f} s (" + ", ".join(
+            f"{k} {v:.0f} s" for k, v in self.up.stages.items()) + ")"]
+        for name, outcome in self.scenarios:
+            lines.append(f"  {outcome:5} {name}")
+        for what, values in sorted(self.latencies.items()):
+            values = sorted(values)
+            lines.append(f"  latency {what}: n={len(values)} median {values[len(values) // 2]:.2f}"
+                         f" s, max {values[-1]:.2f} s")
+        total = sum(memory.values())
+        lines.append(f"  memory (resident, sum of {len(memory)} containers): {total:.0f} MiB")
+        for name, mib in sorted(memory.items(), key=lambda kv: -kv[1])[:4]:
+            lines.append(f"    {name}: {mib:.0f} MiB")
+        return "\n".join(lines)
+
+
+def memory_mib(client: docker.DockerClient, run_id: str) -> dict[str, float]:
+    """Resident memory of each running container of the run (cgroup usage less cache)."""
+    out = {}
+    for c in client.containers.list(filters={"label": f"{LABEL_RUN_ID}={run_id}"}):
+        stats = c.stats(stream=False)["memory_stats"]
+        usage = stats.get("usage", 0) - stats.get("stats", {}).get("total_inactive_file",
+                                                                    stats.get("stats", {})
+                                                                    .get("inactive_file", 0))
+        out[c.name] = usage / 2**20
+    return out
+
+
+def wait_until(check: Any, timeout: float, interval: float = 0.25) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(interval)
+    return None
+
+
+__all__ = ["CITY", "COUNTY", "PROVINCE", "STAFF", "Topology", "memory_mib", "wait_until"]
