@@ -127,7 +127,7 @@ def node_add(code: str = typer.Argument(..., help="Division code of the new site
     except ValidationError as exc:
         raise _fail(f"site {code}: {exc.errors()[0]['msg']}") from exc
     _stand_up(grown, configure=True, playbook="add-node.yml",
-              extra_args=("-e", f"sunlight_new_site={code}"))
+              extra_args=("-e", f"new_site={code}"))
 
 
 def scenario_cmd(name: str = typer.Option("demo", "--name", help="Deployment name."),

@@ -118,6 +118,18 @@ def _disk(client: Any | None) -> Check:
     return Check("disk", Status.OK, detail)
 
 
+def _limits() -> Check:
+    from sunlight.engine import INOTIFY_LIMITS, read_sysctl
+
+    low = [f"{n}={read_sysctl(n)}" for n, want in INOTIFY_LIMITS.items()
+           if (read_sysctl(n) or 0) < want]
+    if low:
+        return Check("host limits", Status.FAIL, f"too low for many systemd hosts: "
+                     f"{', '.join(low)}", "run `sunlight engine ensure` as root, or "
+                     + "; ".join(f"sysctl -w {n}={w}" for n, w in INOTIFY_LIMITS.items()))
+    return Check("host limits", Status.OK, "inotify limits fit dozens of systemd hosts")
+
+
 def run_checks() -> list[Check]:
     """Every check, in order; later checks are skipped when what they need is missing."""
     engine, client = _engine()
@@ -128,6 +140,7 @@ def run_checks() -> list[Check]:
     else:
         image_check, image = _image(client)
         checks += [image_check, _capabilities(client, image)]
+    checks.append(_limits())
     checks.append(_disk(client))
     return checks
 

@@ -108,8 +108,43 @@ def _tail(path: Path, lines: int = 15) -> str:
         return "(no log)"
 
 
+# Every systemd host holds several inotify instances; the kernel's default of 128 per user
+# runs out at about two dozen hosts (systemd then exits at boot: "Too many open files").
+INOTIFY_LIMITS = {"fs.inotify.max_user_instances": 8192, "fs.inotify.max_user_watches": 524288}
+
+
+def read_sysctl(name: str) -> int | None:
+    try:
+        return int(Path("/proc/sys", *name.split(".")).read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def raise_host_limits(progress: Progress) -> list[str]:
+    """Raise the inotify limits systemd hosts need (root only); return what is still low."""
+    low = []
+    for name, wanted in INOTIFY_LIMITS.items():
+        current = read_sysctl(name)
+        if current is None or current >= wanted:
+            continue
+        if os.geteuid() == 0:
+            try:
+                Path("/proc/sys", *name.split(".")).write_text(str(wanted))
+                progress(f"Raised {name} from {current} to {wanted} (systemd hosts need it)")
+                continue
+            except OSError:
+                pass
+        low.append(f"{name}={current} (needs {wanted}: sysctl -w {name}={wanted})")
+    return low
+
+
 def ensure_engine(progress: Progress, timeout_s: float = START_TIMEOUT_S) -> EngineInfo:
-    """Return the running engine, starting Debian's when none answers and we may."""
+    """Return the running engine, starting Debian's when none answers and we may.
+
+    Also raises the host's inotify limits, which many systemd hosts exhaust otherwise.
+    """
+    for problem in raise_host_limits(progress):
+        progress(f"warning: {problem}")
     info = probe()
     if info is not None:
         progress(f"Docker engine {info.server_version} answers; leaving it as it is.")

@@ -1,0 +1,120 @@
+"""Topology suite, part 3 (faults): a cut backbone link, a crashed core, a stopped host.
+
+Each fault runs while applications keep arriving at the county portal; every receipt
+issued must then appear exactly once in county core and at the province.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import httpx
+
+from sunlight.stack.scenario import apply_at_portal, seen_upstream
+from topology_suite import COUNTY, PROVINCE, Topology, wait_until
+
+FAULT_S = float(os.environ.get("SUNLIGHT_FAULT_S", "15"))
+ARRIVAL_S = 60.0  # after the fault ends, everything must have arrived within this
+
+
+class Submitter(threading.Thread):
+    """Files applications at the county portal, one every ``interval`` seconds, until stopped."""
+
+    def __init__(self, topology: Topology, interval: float = 1.0) -> None:
+        super().__init__(daemon=True)
+        self.topology, self.interval = topology, interval
+        self.receipts: list[str] = []
+        self.errors: list[str] = []
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        site = self.topology.site(COUNTY)
+        while not self.done.is_set():
+            try:
+                self.receipts.append(apply_at_portal(site, self.topology.rng)[0])
+            except httpx.HTTPError as exc:
+                self.errors.append(str(exc))
+            self.done.wait(self.interval)
+
+    def stop(self) -> list[str]:
+        self.done.set()
+        self.join(30)
+        return self.receipts
+
+
+def _exactly_once_everywhere(topology: Topology, receipts: list[str], what: str) -> None:
+    clerk = topology.staff(COUNTY, "clerk")
+    province = topology.site(PROVINCE)
+    started = time.monotonic()
+    for receipt in receipts:
+        case = wait_until(lambda r=receipt: (x := clerk.get("/api/v1/cases",
+                                                             params={"receipt": r}))
+                          .status_code == 200 and x.json(), ARRIVAL_S)
+        assert case, f"{what}: {receipt} never reached county core"
+        assert [e["action"] for e in case["history"]].count("submit") == 1
+        seen = wait_until(lambda r=receipt: seen_upstream(province, COUNTY, r),
+                          max(1.0, ARRIVAL_S - (time.monotonic() - started)))
+        assert seen, f"{what}: {receipt} not at the province within {ARRIVAL_S:.0f} s"
+        assert seen.count("submit") == 1, f"{what}: {receipt} applied {seen.count('submit')}×"
+    topology.record(f"{what}: all arrived after the fault", time.monotonic() - started)
+
+
+def test_county_messaging_host_cut_from_the_backbone(topology: Topology) -> None:
+    county_int = topology.up.sites[2].hosts["int"]
+    backbone = topology.client.networks.get(topology.up.sites[2].networks["backbone"])
+    address = county_int.addresses["backbone"]
+    submitter = Submitter(topology)
+    submitter.start()
+    backbone.disconnect(county_int.container)
+    try:
+        time.sleep(FAULT_S)
+    finally:
+        backbone.connect(county_int.container, ipv4_address=address)
+    receipts = submitter.stop()
+    assert receipts and not submitter.errors, submitter.errors[:3]
+    _exactly_once_everywhere(topology, receipts, "backbone cut")
+    topology.scenarios.append((f"county cut from the backbone {FAULT_S:.0f} s", "pass"))
+
+
+def test_county_core_killed_and_its_database_restarted(topology: Topology) -> None:
+    site = topology.site(COUNTY)
+    submitter = Submitter(topology)
+    submitter.start()
+    time.sleep(2)
+    with site.ssh("core") as ssh:
+        killed = ssh.run("sudo -n systemctl kill -s SIGKILL sunlight-core")
+        assert killed.exit_code == 0, killed.stderr
+        restarted = ssh.run("sudo -n systemctl restart postgresql")
+        assert restarted.exit_code == 0, restarted.stderr
+    time.sleep(5)
+    receipts = submitter.stop()
+    assert receipts and not submitter.errors, submitter.errors[:3]
+    ready = wait_until(lambda: httpx.get(f"{site.core_url}/readyz", timeout=3)
+                       .status_code == 200, 60)
+    assert ready, "core did not come back"
+    _exactly_once_everywhere(topology, receipts, "core killed, database restarted")
+    topology.scenarios.append(("county core killed, its database restarted", "pass"))
+
+
+def test_a_stopped_host_raises_host_down_at_alertmanager(topology: Topology) -> None:
+    site = topology.site(COUNTY)
+    gw = topology.up.sites[2].hosts["gw"].container
+    mon = site.host_with("mon")["sunlight_addresses"]["int"]
+    started = time.monotonic()
+    gw.stop(timeout=10)
+    try:
+        def firing() -> list[dict[str, object]]:
+            alerts = httpx.get(f"http://{mon}:9093/api/v2/alerts", timeout=5).json()
+            return [a for a in alerts if a["labels"].get("alertname") == "HostDown"
+                    and a["status"]["state"] == "active"]
+        alerts = wait_until(firing, 240, interval=5)
+        assert alerts, "no HostDown alert at the county's Alertmanager within 4 minutes"
+        topology.record("host stopped → HostDown at Alertmanager", time.monotonic() - started)
+    finally:
+        gw.start()
+        from sunlight.hosts import wait_ready
+
+        wait_ready(gw, topology.up.sites[2].networks["mgmt"])
+    topology.scenarios.append(("stopped host raises HostDown", "pass"))
