@@ -37,8 +37,11 @@ class Consumer:
     """Consumes the site's inbound queues until cancelled or the channel fails."""
 
     def __init__(self, engine: Engine, ctx: Inbound, metrics: ExchangeMetrics,
-                 batch: int = 200) -> None:
+                 batch: int = 200, forwarded: asyncio.Event | None = None) -> None:
         self.engine, self.ctx, self.metrics, self.batch = engine, ctx, metrics, batch
+        # Set after a batch queued something for the next hop: the publisher need not wait
+        # for its next poll (a city passes events on at once).
+        self.forwarded = forwarded
         self._failures: Tally[str] = Tally()
 
     async def run(self, channel: AbstractChannel, queue_name: str, direction: Direction) -> None:
@@ -68,6 +71,8 @@ class Consumer:
         for message, outcome in zip(batch, outcomes, strict=True):
             await message.ack()
             self._count(outcome)
+        if self.forwarded is not None and any(o.forwarded for o in outcomes):
+            self.forwarded.set()
 
     async def _one(self, message: AbstractIncomingMessage, queue: str,
                    direction: Direction) -> None:

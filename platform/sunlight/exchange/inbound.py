@@ -90,6 +90,7 @@ class Outcome:
     via: str
     type: str | None = None
     reason: str | None = None
+    forwarded: bool = False
 
 
 def accept(ctx: Inbound, body: bytes, direction: Direction) -> Accepted:
@@ -202,11 +203,14 @@ def _one(session: Session, ctx: Inbound, body: bytes, queue: str,
         return Outcome("dead", via(ctx.site, direction, claims["source"]), claims["type"],
                        exc.reason)
     link = via(ctx.site, direction, acc.envelope["source"])
+    onward = bool(acc.route.forward)
     if acc.spec.name not in MAY_REFUSE:
-        return Outcome(_store(session, ctx, acc, body, link), link, acc.spec.name)
+        kind = _store(session, ctx, acc, body, link)
+        return Outcome(kind, link, acc.spec.name, forwarded=onward and kind != "duplicate")
     try:
         with session.begin_nested():  # a refusal undoes this event only, not the batch
-            return Outcome(_store(session, ctx, acc, body, link), link, acc.spec.name)
+            kind = _store(session, ctx, acc, body, link)
+            return Outcome(kind, link, acc.spec.name, forwarded=onward and kind != "duplicate")
     except supervision.NotApplicable as exc:
         session.add(_dead_letter_row(queue, body, "not_applicable", str(exc)))
         return Outcome("dead", link, acc.spec.name, "not_applicable")

@@ -121,7 +121,8 @@ class ExchangeService:
                                                             on_return_raises=True)
         consume = await connection.channel()
         await consume.set_qos(prefetch_count=s.exchange_batch)
-        consumer = Consumer(self.engine, self.inbound, self.metrics, s.exchange_batch)
+        consumer = Consumer(self.engine, self.inbound, self.metrics, s.exchange_batch,
+                            forwarded=self.wake)
         publisher = Publisher(self.engine, self.site, self.key, self.links, s.exchange_batch)
         workers = [
             publisher.run(publish, self.metrics, s.exchange_poll_s, self.wake),
