@@ -61,3 +61,16 @@ def test_images_build_without_engine_names_the_fix(monkeypatch: pytest.MonkeyPat
     result = runner.invoke(app, ["images", "build"], env={"COLUMNS": "200"})
     assert result.exit_code == 1
     assert "sunlight engine ensure" in result.output
+
+
+def test_the_cli_loads_without_control_node_tooling() -> None:
+    """Hosts install only the server extra: importing the CLI must not need the rest."""
+    import subprocess
+    import sys
+
+    code = ("import sys, sunlight.cli; "
+            "print(sorted(m for m in ('docker', 'psutil', 'paramiko', 'locust', 'pulumi', "
+            "'testcontainers', 'ansible') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[]"

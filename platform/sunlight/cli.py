@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 
 import sunlight
-from sunlight import cli_exchange, cli_platform, cli_stack
+from sunlight import cli_exchange, cli_load, cli_platform, cli_stack
 
 console = Console(stderr=False, highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -36,6 +36,7 @@ app.add_typer(hosts_app, name="hosts")
 cli_platform.register(app)
 cli_stack.register(app)
 cli_exchange.register(app)
+cli_load.register(app)
 
 
 def _version_callback(value: bool) -> None:
