@@ -185,8 +185,8 @@ class Tier:
                               capture_output=True, text=True, check=False, timeout=120)
 
     def exchange_cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        """``sunlight exchange ARGS`` (run as its module until cli.py registers it)."""
-        return self.cli(*args, module="sunlight.cli_exchange")
+        """``sunlight exchange ARGS`` with this core's environment."""
+        return self.cli("exchange", *args)
 
     @property
     def private_key(self) -> Ed25519PrivateKey:

@@ -1,6 +1,6 @@
 """``sunlight exchange definitions|status|keygen|baseline``: the cross-tier exchange.
 
-Until ``cli.py`` registers this group, ``python -m sunlight.cli_exchange ...`` runs it.
+``python -m sunlight.cli_exchange ...`` runs the same group on its own.
 
 Example::
 
@@ -67,8 +67,8 @@ def _core_url(url: str | None) -> str:
 def status(url: str = typer.Option(None, "--url", help="Core's base URL "
                                    "(default http://127.0.0.1:$SUNLIGHT_PORT)."),
            as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
-    """Each link's figures, read from the running core's /metrics; exit 1 when the broker
-    is not connected or a sequence gap is older than the alert."""
+    """Each link's figures from the running core's /metrics (exit 1: broker not connected,
+    or a sequence gap older than the alert)."""
     import dataclasses
 
     import httpx
