@@ -179,8 +179,8 @@ def _ensure_tls(root: Path, code: str, spec: CertSpec,
         current = x509.load_pem_x509_certificate(cert_path.read_bytes())
         if certificate_current(current, ca[1], spec, now):
             return
-    if ca is None:  # dry run with no CA yet: the certificate would be issued too
-        created.append(cert_path)
+    if ca is None:  # dry run with no CA yet: the key and certificate would be made too
+        created.extend(p for p in (key_path, cert_path) if p == cert_path or not p.exists())
         return
     if key_path.exists():
         loaded = serialization.load_pem_private_key(key_path.read_bytes(), password=None)

@@ -1,0 +1,292 @@
+"""The playbooks on a realized compact site: converge, idempotence, firewall, backup/restore.
+
+The compact county 320703 is realized (with its parent's backbone stand-in, as in the
+segregation proof) and configured by ``site.yml`` over SSH, host keys checked against the
+keys pinned at realization. Then: a second run changes nothing, ``--check`` reports no
+change, ``verify.yml`` passes; over SSH every service of each host's roles is enabled and
+active and listens only where flows.yaml allows; the firewall blocks every denied flow —
+the rows the segregation proof can only report as pending included — and passes every
+allowed one (blocked = timeout or no route, with a live listener proved from the host
+itself beside each target); the portal answers through nginx's TLS front door with the
+material size limit; a database is backed up, changed, restored, and compared.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import random
+import re
+import ssl
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import docker
+import httpx
+import pytest
+import yaml
+
+from ansible_runner import PLAYBOOKS, PlaybookRun, run_playbook
+from platform_site import apply_annual_report
+from site_fixtures import (
+    GRANDPARENT,
+    PARENT,
+    STAND_IN,
+    STAND_IN_ROLES,
+    Lab,
+    compact_site,
+    format_matrix,
+    probe_locally,
+    probe_over_ssh,
+    run_matrix,
+    start_all_listeners,
+    targets_of,
+    verdict,
+    wait_until_connected,
+)
+from sunlight.deploy.firewall import listen_addresses
+from sunlight.deploy.inventory import PeerHost, write_inventory
+from sunlight.resources import Run
+from sunlight.settings import Settings
+from sunlight.ssh import ControlKey, HostSSH
+from sunlight.topology.layout import NODE
+from sunlight.topology.matrix import Basis, Expect, Probe
+from sunlight.workflow.identity import generate_credit_code
+
+LOOPBACK = re.compile(r"^(127\.|\[::1\]$)")
+WILDCARD = frozenset({"*", "0.0.0.0", "[::]"})
+# Prometheus takes one listen address; it serves int and the backbone, so it binds all and
+# the firewall admits flows.yaml's sources only (proved by the matrix below).
+WILDCARD_PORTS = frozenset({9090})
+
+
+@dataclass
+class Deployed:
+    lab: Lab
+    inventory: Path
+    work: Path
+    control_key: ControlKey
+    runs: dict[str, PlaybookRun] = field(default_factory=dict)
+
+    def playbook(self, playbook: str, *args: str) -> PlaybookRun:
+        return run_playbook(playbook, self.inventory, self.work / "cp", args)
+
+    def ssh(self, host: str, command: str) -> str:
+        realized = self.lab.realized.hosts[host]
+        with HostSSH(realized.mgmt_ip, self.control_key, realized.host_key) as ssh:
+            result = ssh.run(command, timeout=120)
+        assert result.exit_code == 0, f"{host}: {command}: {result.stderr}"
+        return result.stdout
+
+
+@pytest.fixture(scope="module")
+def deployed(docker_client: docker.DockerClient, run: Run, node_image: str,
+             control_key: ControlKey, tmp_path_factory: pytest.TempPathFactory,
+             report: Callable[[str, str], None]) -> Iterator[Deployed]:
+    work = tmp_path_factory.mktemp(f"playbooks-{run.run_id}")
+    with compact_site(docker_client, run, node_image, control_key) as lab:
+        stand_in = PeerHost(PARENT, GRANDPARENT, f"{PARENT}-standin", STAND_IN_ROLES,
+                            lab.parent_ip)
+        files = write_inventory(work / "inventory", [lab.realized], control_key=control_key.path,
+                                deployment=run.run_id, secrets_dir=work / "secrets",
+                                peers=[stand_in])
+        deployed = Deployed(lab, files.hosts, work, control_key)
+        first = deployed.playbook("site.yml")
+        deployed.runs["first"] = first
+        assert first.returncode == 0, first.tail
+        yield deployed
+        report("playbooks on site 320703 (compact): wall times", "\n".join(
+            f"{name:>7}: {r.playbook} {r.seconds:6.1f} s, changed={r.total('changed')}"
+            for name, r in deployed.runs.items()))
+
+
+def test_first_converge_configures_every_host(deployed: Deployed) -> None:
+    first = deployed.runs["first"]
+    assert set(first.recap) == {f"320703-{h}" for h in ("ext", "gw", "int")}
+    assert first.total("failed") == first.total("unreachable") == 0
+    assert all(host["changed"] > 5 for host in first.recap.values()), first.recap
+    print(f"\nfirst converge of site.yml: {first.seconds:.1f} s, "
+          f"changed={first.total('changed')}")
+
+
+def test_second_converge_changes_nothing(deployed: Deployed) -> None:
+    second = deployed.playbook("site.yml")
+    deployed.runs["second"] = second
+    print(f"\nsecond (idempotent) converge: {second.seconds:.1f} s")
+    assert second.returncode == 0, second.tail
+    assert second.total("changed") == 0, second.changed_tasks()
+
+
+def test_check_mode_reports_no_change(deployed: Deployed) -> None:
+    check = deployed.playbook("site.yml", "--check")
+    deployed.runs["check"] = check
+    print(f"\nsite.yml --check: {check.seconds:.1f} s")
+    assert check.returncode == 0, check.tail
+    assert check.total("changed") == 0, check.changed_tasks()
+
+
+def test_verify_playbook_passes_and_changes_nothing(deployed: Deployed) -> None:
+    verify = deployed.playbook("verify.yml")
+    deployed.runs["verify"] = verify
+    assert verify.returncode == 0, verify.tail
+    assert verify.total("changed") == 0
+
+
+def _role_services() -> dict[str, list[str]]:
+    variables = yaml.safe_load((PLAYBOOKS / "group_vars" / "all.yml").read_text())
+    services: dict[str, list[str]] = variables["sunlight_role_services"]
+    return services
+
+
+def test_every_service_is_enabled_and_active(deployed: Deployed) -> None:
+    services = _role_services()
+    for name, host in deployed.lab.realized.hosts.items():
+        units = sorted({u for role in (NODE, *host.roles) for u in services[role]})
+        active = deployed.ssh(name, f"systemctl is-active {' '.join(units)}").split()
+        enabled = deployed.ssh(name, f"systemctl is-enabled {' '.join(units)}").split()
+        assert active == ["active"] * len(units), dict(zip(units, active, strict=True))
+        assert set(enabled) <= {"enabled", "indirect"}, dict(zip(units, enabled, strict=True))
+
+
+def _listening(deployed: Deployed, host: str) -> set[tuple[str, int]]:
+    sockets = set()
+    for line in deployed.ssh(host, "ss -ltnH").splitlines():
+        address, port = line.split()[3].rsplit(":", 1)
+        sockets.add((address, int(port)))
+    return sockets
+
+
+def test_services_listen_only_where_flows_yaml_allows(deployed: Deployed) -> None:
+    matrix = deployed.lab.matrix
+    for name, host in deployed.lab.realized.hosts.items():
+        roles = (*host.roles, NODE)
+        sockets = _listening(deployed, name)
+        wrong = []
+        for address, port in sorted(sockets):
+            if LOOPBACK.match(address):
+                continue  # the host itself only (epmd, Erlang distribution, Docker's DNS)
+            allowed = listen_addresses(matrix, roles, port, host.addresses)
+            if address in WILDCARD:
+                ok = port in WILDCARD_PORTS and len(allowed) > 1
+            else:
+                ok = address in allowed
+            if not ok:
+                wrong.append(f"{address}:{port} (flows.yaml allows {allowed or 'nowhere'})")
+        assert not wrong, f"{name} listens where flows.yaml allows nobody: {wrong}"
+        missing = [f"{a}:{p}" for p in matrix.ports_of(roles)
+                   for a in listen_addresses(matrix, roles, p, host.addresses)
+                   if (a, p) not in sockets and not any((w, p) in sockets for w in WILDCARD)]
+        assert not missing, f"{name} does not serve {missing}"
+
+
+def _local_control(deployed: Deployed, deadline_s: float) -> dict[tuple[str, str, int], str]:
+    """Each target answered from its own host (the firewall never filters loopback)."""
+    lab, seen = deployed.lab, {}
+    for name in lab.realized.hosts:
+        def from_host(targets: list[tuple[str, int]], name: str = name) -> list[str]:
+            return probe_over_ssh(lab.ssh_address(name), deployed.control_key,
+                                  lab.host_keys[name], targets)
+        answers = wait_until_connected(from_host, targets_of(lab, name), deadline_s)
+        seen.update({(name, *t): v for t, v in answers.items()})
+    answers = wait_until_connected(probe_locally, targets_of(lab, STAND_IN), deadline_s)
+    seen.update({(STAND_IN, *t): v for t, v in answers.items()})
+    return seen
+
+
+def test_firewall_blocks_denied_flows_and_passes_allowed_ones(
+        deployed: Deployed, report: Callable[[str, str], None]) -> None:
+    lab = deployed.lab
+    start_all_listeners(lab)
+    before = _local_control(deployed, deadline_s=20)
+    assert set(before.values()) == {"connected"}, {k: v for k, v in before.items()
+                                                  if v != "connected"}
+    site_hosts = sorted(lab.realized.hosts)
+    seen = run_matrix(lab, deployed.control_key, firewalled=site_hosts)
+    after = _local_control(deployed, deadline_s=0)
+    counts = {r: sum(verdict(p, v) == r for p, v in seen.items())
+              for r in ("ok", "MISMATCH", "pending")}
+    text = "\n".join([
+        f"{len(seen)} probes after site.yml: {counts['ok']} ok, {counts['MISMATCH']} "
+        f"mismatches, {counts['pending']} pending (only towards the parent's stand-in, "
+        "which has no firewall)", *format_matrix(seen)])
+    report("segregation matrix with the playbooks' firewall, site 320703", text)
+    print("\n" + text)
+    mismatches = [f"{p.label}: expected {p.expect}, saw {v}" for p, v in seen.items()
+                  if verdict(p, v) == "MISMATCH"]
+    assert not mismatches, "\n".join(mismatches)
+    pending: list[Probe] = [p for p, v in seen.items() if verdict(p, v) == "pending"]
+    assert {p.destination.name for p in pending} <= {STAND_IN}
+    firewall_rows = [p for p in seen if p.basis is Basis.FIREWALL and p.expect is Expect.BLOCKED]
+    assert len(firewall_rows) >= 20, len(firewall_rows)
+    for probe in seen:  # a live listener beside every probed target, before and after
+        key = (probe.destination.name, lab.addresses[probe.destination.name][
+            probe.network.kind], probe.port)
+        assert before[key] == after[key] == "connected", probe.label
+
+
+def test_the_front_door_serves_tls_with_the_material_limit(deployed: Deployed) -> None:
+    port = deployed.lab.realized.portal_port
+    ca = ssl.create_default_context(cafile=deployed.work / "secrets" / "ca" / "ca.crt")
+    limit = Settings.model_fields["material_max_bytes"].default
+    with httpx.Client(base_url=f"https://127.0.0.1:{port}", verify=ca, timeout=60) as http:
+        health = http.get("/healthz")
+        assert health.status_code == 200 and health.json()["role"] == "portal"
+        assert health.headers["strict-transport-security"].startswith("max-age=")
+        assert health.headers["x-content-type-options"] == "nosniff"
+        assert health.headers["server"] == "nginx"  # no version: server_tokens off
+        too_big = http.post("/api/v1/applications", content=b"x" * (limit + 1),
+                            headers={"content-type": "application/octet-stream"})
+        assert too_big.status_code == 413
+        at_limit = http.post("/api/v1/applications", content=b"x" * limit,
+                             headers={"content-type": "application/octet-stream"})
+        assert at_limit.status_code != 413  # the portal itself answers (and refuses it)
+
+
+SNAPSHOT_SQL = """
+SELECT string_agg(format(
+  'SELECT %L, count(*), coalesce(md5(string_agg(t::text, %L ORDER BY t::text)), %L) FROM %I.%I t',
+  table_name, '|', 'empty', table_schema, table_name), ' UNION ALL ' ORDER BY table_name)
+FROM information_schema.tables
+WHERE table_schema = 'public' AND table_type = 'BASE TABLE'
+"""
+
+
+def _snapshot(deployed: Deployed, database: str) -> dict[str, tuple[int, str]]:
+    """Every table's row count and a checksum of its rows (order-independent)."""
+    def psql(sql: str) -> str:
+        encoded = base64.b64encode(sql.encode()).decode()
+        return deployed.ssh("ext", f"echo {encoded} | base64 -d | sudo -u postgres "
+                                   f"psql -d {database} -AtX -F ' '")
+    query = psql(SNAPSHOT_SQL)
+    rows = [line.split(" ") for line in psql(query).splitlines() if line.strip()]
+    return {name: (int(count), digest) for name, count, digest in rows}
+
+
+def test_backup_then_restore_a_database(deployed: Deployed) -> None:
+    backups = deployed.work / "backups"
+    before = _snapshot(deployed, "portal")
+    assert sum(count for count, _ in before.values()) > 0
+    backup = deployed.playbook("backup.yml", "-e", "backup_label=before",
+                               "-e", f"sunlight_backup_dir={backups}")
+    deployed.runs["backup"] = backup
+    assert backup.returncode == 0, backup.tail
+    dump = backups / "320703" / "portal-before.dump"
+    recorded = (dump.parent / (dump.name + ".sha256")).read_text().split()[0]
+    assert hashlib.sha256(dump.read_bytes()).hexdigest() == recorded
+    assert (backups / "320703" / "core-before.dump").stat().st_size > 0
+
+    ca = ssl.create_default_context(cafile=deployed.work / "secrets" / "ca" / "ca.crt")
+    portal = f"https://127.0.0.1:{deployed.lab.realized.portal_port}"
+    with httpx.Client(verify=ca, timeout=30) as http:
+        apply_annual_report(portal, generate_credit_code(random.Random(5)), client=http)
+    changed = _snapshot(deployed, "portal")
+    assert changed != before
+
+    restore = deployed.playbook("restore.yml", "-e", "restore_site=320703",
+                                "-e", "restore_database=portal", "-e", f"restore_file={dump}")
+    deployed.runs["restore"] = restore
+    assert restore.returncode == 0, restore.tail
+    assert _snapshot(deployed, "portal") == before
+    verify = deployed.playbook("verify.yml")
+    assert verify.returncode == 0, verify.tail
