@@ -30,6 +30,7 @@ class Topology:
     stand_up_s: float
     latencies: dict[str, list[float]] = field(default_factory=dict)
     scenarios: list[tuple[str, str]] = field(default_factory=list)
+    figures: dict[str, str] = field(default_factory=dict)
     rng: random.Random = field(default_factory=lambda: random.Random(320703))
 
     def site(self, code: str) -> SiteAccess:
@@ -56,6 +57,8 @@ class Topology:
             values = sorted(values)
             lines.append(f"  latency {what}: n={len(values)} median {values[len(values) // 2]:.2f}"
                          f" s, max {values[-1]:.2f} s")
+        for what, figure in sorted(self.figures.items()):
+            lines.append(f"  {what}: {figure}")
         total = sum(memory.values())
         lines.append(f"  memory (resident, sum of {len(memory)} containers): {total:.0f} MiB")
         for name, mib in sorted(memory.items(), key=lambda kv: -kv[1])[:4]:

@@ -136,11 +136,12 @@ def _sample_cpu(procs: list[subprocess.Popen[bytes]], say: Say) -> float:
     return sum(samples) / len(samples) if samples else 0.0
 
 
-def run_load(request: LoadRequest, say: Say) -> LoadOutcome:
+def run_load(request: LoadRequest, say: Say,
+             access: DeploymentAccess | None = None) -> LoadOutcome:
     folder = request.reports or (repo_root() / "reports" /
                                  f"load-{request.profile}-{time.strftime('%Y%m%d-%H%M%S')}")
     folder.mkdir(parents=True, exist_ok=True)
-    access = DeploymentAccess(Deployment(request.deployment))
+    access = access or DeploymentAccess(Deployment(request.deployment))
     write_targets(access, request.county, folder / "targets.json")
     env = {**os.environ, "SUNLIGHT_LOAD_TARGETS": str(folder / "targets.json"),
            "SUNLIGHT_LOAD_PROFILE": request.profile,

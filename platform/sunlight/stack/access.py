@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,10 @@ class SiteAccess:
     @property
     def ca_file(self) -> str:
         return str(ca_paths(self.secrets)[1])
+
+    def tls(self) -> ssl.SSLContext:
+        """Verifies the portal's certificate against the deployment's own CA."""
+        return ssl.create_default_context(cafile=self.ca_file)
 
     def ssh(self, role: str) -> HostSSH:
         ip = self.host_with(role)["ansible_host"]

@@ -63,7 +63,7 @@ def staff_client(site: SiteAccess, username: str, password: str) -> httpx.Client
 def apply_at_portal(site: SiteAccess, rng: random.Random,
                     name: str = "连云港海州湾贸易有限公司") -> tuple[str, str]:
     code = generate_credit_code(rng)
-    with httpx.Client(base_url=site.portal_url, verify=site.ca_file, timeout=30) as portal:
+    with httpx.Client(base_url=site.portal_url, verify=site.tls(), timeout=30) as portal:
         created = portal.post("/api/v1/applications", json={
             "item_code": ANNUAL_REPORT,
             "applicant": {"kind": "enterprise", "id_number": code, "name": name},
@@ -80,7 +80,7 @@ def apply_at_portal(site: SiteAccess, rng: random.Random,
 
 
 def portal_status(site: SiteAccess, receipt: str, secret: str) -> dict[str, Any]:
-    with httpx.Client(base_url=site.portal_url, verify=site.ca_file, timeout=30) as portal:
+    with httpx.Client(base_url=site.portal_url, verify=site.tls(), timeout=30) as portal:
         response = portal.get(f"/api/v1/applications/{receipt}",
                               headers={"X-Tracking-Secret": secret})
         response.raise_for_status()
