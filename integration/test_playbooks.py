@@ -8,7 +8,9 @@ active and listens only where flows.yaml allows; the firewall blocks every denie
 the rows the segregation proof can only report as pending included — and passes every
 allowed one (blocked = timeout or no route, with a live listener proved from the host
 itself beside each target); the portal answers through nginx's TLS front door with the
-material size limit; a database is backed up, changed, restored, and compared.
+material size limit; a database is backed up, damaged, restored, and compared; last,
+``upgrade.yml`` rolls a build with one more migration out while citizens keep submitting,
+and not one submission fails.
 """
 
 from __future__ import annotations
@@ -17,7 +19,12 @@ import base64
 import hashlib
 import random
 import re
+import shutil
 import ssl
+import subprocess
+import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +54,7 @@ from site_fixtures import (
 )
 from sunlight.deploy.firewall import listen_addresses
 from sunlight.deploy.inventory import PeerHost, write_inventory
+from sunlight.paths import repo_root
 from sunlight.resources import Run
 from sunlight.settings import Settings
 from sunlight.ssh import ControlKey, HostSSH
@@ -263,10 +271,28 @@ def _snapshot(deployed: Deployed, database: str) -> dict[str, tuple[int, str]]:
     return {name: (int(count), digest) for name, count, digest in rows}
 
 
+def _settled(deployed: Deployed, database: str) -> dict[str, tuple[int, str]]:
+    """A snapshot that no longer changes (the gateway has carried everything across)."""
+    previous = _snapshot(deployed, database)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        time.sleep(3)
+        current = _snapshot(deployed, database)
+        if current == previous:
+            return current
+        previous = current
+    raise AssertionError(f"the {database} database never settled")
+
+
 def test_backup_then_restore_a_database(deployed: Deployed) -> None:
+    ca = ssl.create_default_context(cafile=deployed.work / "secrets" / "ca" / "ca.crt")
+    portal = f"https://127.0.0.1:{deployed.lab.realized.portal_port}"
+    with httpx.Client(verify=ca, timeout=30) as http:  # something worth restoring
+        apply_annual_report(portal, generate_credit_code(random.Random(5)), client=http)
+    before = _settled(deployed, "portal")
+    assert before["applications"][0] == 1 and before["crossings"][0] > 0
+
     backups = deployed.work / "backups"
-    before = _snapshot(deployed, "portal")
-    assert sum(count for count, _ in before.values()) > 0
     backup = deployed.playbook("backup.yml", "-e", "backup_label=before",
                                "-e", f"sunlight_backup_dir={backups}")
     deployed.runs["backup"] = backup
@@ -276,17 +302,122 @@ def test_backup_then_restore_a_database(deployed: Deployed) -> None:
     assert hashlib.sha256(dump.read_bytes()).hexdigest() == recorded
     assert (backups / "320703" / "core-before.dump").stat().st_size > 0
 
-    ca = ssl.create_default_context(cafile=deployed.work / "secrets" / "ca" / "ca.crt")
-    portal = f"https://127.0.0.1:{deployed.lab.realized.portal_port}"
-    with httpx.Client(verify=ca, timeout=30) as http:
-        apply_annual_report(portal, generate_credit_code(random.Random(5)), client=http)
-    changed = _snapshot(deployed, "portal")
-    assert changed != before
+    # The loss: every application and what hangs off it, gone.
+    deployed.ssh("ext", "sudo -u postgres psql -d portal -qc 'TRUNCATE applications CASCADE'")
+    lost = _snapshot(deployed, "portal")
+    assert lost["applications"][0] == 0 and lost != before
 
     restore = deployed.playbook("restore.yml", "-e", "restore_site=320703",
                                 "-e", "restore_database=portal", "-e", f"restore_file={dump}")
     deployed.runs["restore"] = restore
     assert restore.returncode == 0, restore.tail
-    assert _snapshot(deployed, "portal") == before
+    assert _settled(deployed, "portal") == before  # row counts and checksums, table by table
     verify = deployed.playbook("verify.yml")
     assert verify.returncode == 0, verify.tail
+
+
+UPGRADE_VERSION = "0.1.1"
+UPGRADE_MIGRATION = '''"""upgrade probe: the one more migration of the upgrade test
+
+Revision ID: portal_9001
+Revises: {head}
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "portal_9001"
+down_revision = "{head}"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table("upgrade_probe", sa.Column("id", sa.Integer(), primary_key=True))
+
+
+def downgrade() -> None:
+    op.drop_table("upgrade_probe")
+'''
+
+
+def _upgrade_build(work: Path) -> Path:
+    """A wheel of this checkout as version 0.1.1 with one more portal migration."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    src = work / "upgrade-src"
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "platform",
+                             "pyproject.toml", "README.md"], cwd=repo_root(), check=True,
+                            capture_output=True, text=True).stdout.split()
+    for name in listed:
+        if (repo_root() / name).is_file():
+            (src / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(repo_root() / name, src / name)
+    pyproject = src / "pyproject.toml"
+    pyproject.write_text(re.sub(r'(?m)^version = ".*"$', f'version = "{UPGRADE_VERSION}"',
+                                pyproject.read_text()))
+    migrations = src / "platform" / "sunlight" / "migrations" / "portal"
+    config = Config()
+    config.set_main_option("script_location", str(migrations))
+    (head,) = ScriptDirectory.from_config(config).get_heads()
+    (migrations / "versions" / "portal_9001_upgrade_probe.py").write_text(
+        UPGRADE_MIGRATION.replace("{head}", head))
+    wheels = work / "upgrade-wheels"
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
+                            "--wheel-dir", str(wheels), str(src)], capture_output=True,
+                           text=True, check=False, timeout=300)
+    assert built.returncode == 0, built.stderr[-3000:]
+    assert [w.name for w in wheels.glob("sunlight-*.whl")] == [
+        f"sunlight-{UPGRADE_VERSION}-py3-none-any.whl"]
+    return wheels
+
+
+class Submissions(threading.Thread):
+    """Citizens applying through the front door (create, upload, submit), nonstop."""
+
+    def __init__(self, portal: str, ca: ssl.SSLContext) -> None:
+        super().__init__(daemon=True)
+        self.portal, self.ca = portal, ca
+        self.stop = threading.Event()
+        self.done: list[float] = []
+        self.failed: list[str] = []
+
+    def run(self) -> None:
+        rng = random.Random(2026)
+        with httpx.Client(verify=self.ca, timeout=60) as http:
+            while not self.stop.is_set():
+                try:
+                    apply_annual_report(self.portal, generate_credit_code(rng), client=http)
+                    self.done.append(time.monotonic())
+                except (AssertionError, httpx.HTTPError) as exc:
+                    self.failed.append(repr(exc)[:300])
+                self.stop.wait(0.1)  # a steady stream, leaving the 2 cores to the upgrade
+
+
+def test_rolling_upgrade_while_submissions_run(deployed: Deployed) -> None:
+    wheels = _upgrade_build(deployed.work)
+    ca = ssl.create_default_context(cafile=deployed.work / "secrets" / "ca" / "ca.crt")
+    load = Submissions(f"https://127.0.0.1:{deployed.lab.realized.portal_port}", ca)
+    load.start()
+    time.sleep(3)
+    started = time.monotonic()
+    upgrade = deployed.playbook("upgrade.yml", "-e", f"sunlight_app_wheelhouse={wheels}",
+                                "-e", f"sunlight_app_version={UPGRADE_VERSION}")
+    finished = time.monotonic()
+    time.sleep(3)
+    load.stop.set()
+    load.join(90)
+    deployed.runs["upgrade"] = upgrade
+    during = [t for t in load.done if started <= t <= finished]
+    print(f"\nupgrade.yml: {upgrade.seconds:.1f} s; {len(load.done)} submissions, "
+          f"{len(during)} during the upgrade, {len(load.failed)} failed")
+    assert upgrade.returncode == 0, upgrade.tail
+    assert not load.failed, load.failed[:5]
+    assert len(during) >= 10
+    for host in deployed.lab.realized.hosts:
+        version = deployed.ssh(host, "/opt/sunlight/venv/bin/sunlight --version")
+        assert version == f"sunlight {UPGRADE_VERSION}", (host, version)
+    revision = deployed.ssh("ext", "sudo -u postgres psql -d portal -AtXc "
+                                   "'SELECT version_num FROM alembic_version_portal'")
+    assert revision == "portal_9001"
