@@ -102,3 +102,15 @@ def test_every_role_of_flows_yaml_has_services_to_verify() -> None:
     services = _yaml(PLAYBOOKS / "group_vars" / "all.yml")["sunlight_role_services"]
     from sunlight.topology.layout import ROLES as APP_ROLES
     assert set(services) == set(APP_ROLES) | {NODE}
+
+
+def test_broker_permissions_are_the_exchanges_own() -> None:
+    from sunlight.exchange.topology import child_permissions, core_permissions
+
+    defaults = _yaml(PLAYBOOKS / "roles" / "rabbitmq" / "defaults" / "main.yml")
+    assert defaults["rabbitmq_core_permissions"] == core_permissions()
+    users = (PLAYBOOKS / "roles" / "rabbitmq" / "tasks" / "users.yml").read_text()
+    child = child_permissions("320703")
+    for kind in ("configure", "write", "read"):
+        rendered = child[kind].replace("320703", "{{ item }}")
+        assert f"{kind}_priv: '{rendered}'" in users, kind
