@@ -5,11 +5,17 @@ Runs on the session's province → city → county topology (see conftest.py `to
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 import uuid
+from collections.abc import Callable
 
+from site_fixtures import Lab, format_matrix, run_matrix, start_all_listeners, verdict
 from sunlight.stack.scenario import apply_at_portal, run_scenario, seen_upstream
+from sunlight.topology.flows import load_flows
+from sunlight.topology.layout import Net
+from sunlight.topology.matrix import Expect, control_endpoint, site_endpoints
 from topology_suite import CITY, COUNTY, PROVINCE, Topology, wait_until
 
 
@@ -81,3 +87,40 @@ def test_supervision_order_reaches_the_county_and_the_answer_the_province(
                                    if o["id"] == order_id and o["answer"]], 60)
     assert answered and answered[0]["answer"] == "已受理，预计两个工作日内办结"
     topology.scenarios.append(("supervision order down, answer up", "pass"))
+
+
+def _topology_lab(topology: Topology) -> Lab:
+    """Every host of every site as one lab; endpoint names are site-qualified."""
+    endpoints, addresses, keys, containers = [control_endpoint()], {}, {}, {}
+    for site in topology.up.sites:
+        code, parent = site.config.division_code, site.config.parent_code
+        for ep in site_endpoints(site.config.profile, code, parent):
+            name = f"{code}-{ep.name}"
+            endpoints.append(dataclasses.replace(ep, name=name))
+            host = site.hosts[ep.name]
+            addresses[name] = {Net(k): ip for k, ip in host.addresses.items()}
+            keys[name], containers[name] = host.host_key, host.container
+    return Lab(topology.up.sites[0], load_flows(), endpoints, addresses, keys, containers, "")
+
+
+def test_segregation_every_flow_from_every_host(topology: Topology,
+                                                report: Callable[[str, str], None]) -> None:
+    lab = _topology_lab(topology)
+    start_all_listeners(lab)
+    hosts = [e.name for e in lab.endpoints if not e.control]
+    seen = run_matrix(lab, topology.access.key, firewalled=hosts)
+    counts = {r: sum(verdict(p, v) == r for p, v in seen.items())
+              for r in ("ok", "MISMATCH", "pending")}
+    text = "\n".join([f"{len(seen)} probes over {len(hosts)} hosts of 3 sites: "
+                      f"{counts['ok']} ok, {counts['MISMATCH']} mismatches, "
+                      f"{counts['pending']} pending", *format_matrix(seen)])
+    report("segregation matrix of the topology (flows.yaml and its complement)", text)
+    print("\n" + text)
+    mismatches = [f"{p.label}: expected {p.expect}, saw {v}" for p, v in seen.items()
+                  if verdict(p, v) == "MISMATCH"]
+    assert not mismatches, "\n".join(mismatches[:30])
+    assert counts["pending"] == 0  # every host has its firewall: every row is proved
+    blocked = [p for p in seen if p.expect is Expect.BLOCKED]
+    opened = [p for p in seen if p.expect is Expect.OPEN]
+    assert len(blocked) > 100 and len(opened) > 20  # the denied complement was really tried
+    topology.scenarios.append((f"segregation: {len(seen)} probes, every row proved", "pass"))
