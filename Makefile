@@ -57,6 +57,8 @@ demo: setup
 lint: venv
 	@$(BIN)/ruff check platform infra tests integration loadtests
 	@$(BIN)/mypy
+	@cd playbooks && PATH="$(CURDIR)/$(BIN):$$PATH" ansible-lint --offline -q
+	@cd playbooks && $(CURDIR)/$(BIN)/yamllint --strict .
 
 unit: venv
 	@$(BIN)/pytest tests
