@@ -95,11 +95,22 @@ def topology(docker_client: docker.DockerClient, run: Run, node_image: str,
     from sunlight.stack.up import up
     from topology_suite import Topology, memory_mib
 
+    from sunlight.stack.ansible import PlaybookFailed
+
     spec = DEFAULT.model_copy(update={"name": run.run_id})
     started = time.monotonic()
-    result = up(spec, lambda _m: None, client=docker_client, run=run, key=control_key)
+    first_failure = ""
+    try:
+        result = up(spec, lambda _m: None, client=docker_client, run=run, key=control_key)
+    except PlaybookFailed as exc:
+        # `sunlight up` converges when re-run, as an operator would; the first failure is
+        # reported, never hidden.
+        first_failure = str(exc)
+        result = up(spec, lambda _m: None, client=docker_client, run=run, key=control_key)
     topo = Topology(result, DeploymentAccess(result.deployment, docker_client, control_key),
                     docker_client, run, time.monotonic() - started)
+    if first_failure:
+        topo.figures["first converge FAILED, re-run converged"] = first_failure
     try:
         yield topo
     finally:
