@@ -91,11 +91,10 @@ def topology(docker_client: docker.DockerClient, run: Run, node_image: str,
     import time
 
     from sunlight.stack.access import DeploymentAccess
+    from sunlight.stack.ansible import PlaybookFailed
     from sunlight.stack.topology import DEFAULT
     from sunlight.stack.up import up
     from topology_suite import Topology, memory_mib
-
-    from sunlight.stack.ansible import PlaybookFailed
 
     spec = DEFAULT.model_copy(update={"name": run.run_id})
     started = time.monotonic()
