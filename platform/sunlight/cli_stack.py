@@ -6,6 +6,7 @@ Example::
     $ sunlight up --topology my.yaml     # another topology
     $ sunlight node add 320706 --parent 320700
     $ sunlight status
+    $ sunlight verify
     $ sunlight down
 """
 
@@ -97,6 +98,31 @@ def status_cmd(name: str = typer.Option("demo", "--name", help="Deployment name.
     console.print(table)
 
 
+def verify_cmd(name: str = typer.Option("demo", "--name", help="Deployment name.")) -> None:
+    """Read-only checks of a running deployment: verify.yml on every host, then each core."""
+    from sunlight.stack.ansible import PlaybookFailed, run_playbook
+    from sunlight.stack.deployment import Deployment
+    from sunlight.stack.status import answers, core_url, host_rows
+
+    dep = Deployment(name)
+    if not dep.hosts_file.is_file():
+        raise _fail(f"deployment {name} has no inventory: run `sunlight up` first")
+    try:
+        result = run_playbook("verify.yml", dep.hosts_file, dep.log("verify"), progress=_say)
+    except PlaybookFailed as exc:
+        raise _fail(str(exc)) from exc
+    if result.total_changed:
+        raise _fail(f"verify.yml changed {result.total_changed} things: it must be read-only "
+                    f"(log {result.log})")
+    cores = [(row.site, answers(url + "/readyz")) for row in host_rows(_client(), name)
+             if (url := core_url(row))]
+    bad = [f"{site}: {state}" for site, state in cores if state != "ready"]
+    if bad or not cores:
+        raise _fail("core not ready: " + ("; ".join(bad) or "no core host found"))
+    console.print(f"[bold green]verified[/] {len(cores)} sites "
+                  f"(verify.yml {result.seconds:.0f} s, log {result.log})")
+
+
 def down_cmd(name: str = typer.Option("demo", "--name", help="Deployment name."),
              yes: bool = typer.Option(False, "--yes", help="Do not ask.")) -> None:
     """Remove a deployment's hosts, networks and volumes (its secrets are kept)."""
@@ -149,5 +175,6 @@ def register(app: typer.Typer) -> None:
     app.command("scenario")(scenario_cmd)
     app.command("up")(up_cmd)
     app.command("status")(status_cmd)
+    app.command("verify")(verify_cmd)
     app.command("down")(down_cmd)
     app.add_typer(node_app, name="node")
