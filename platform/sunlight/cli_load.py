@@ -55,6 +55,8 @@ def load_cmd(
     find_capacity: bool = typer.Option(False, "--find-capacity",
                                        help="Raise the submission rate by 25% a minute until a "
                                        "gate fails or the generator passes 90% CPU."),
+    max_steps: int = typer.Option(12, "--max-steps", min=1, max=40,
+                                  help="Bound the capacity search to this many steps."),
 ) -> None:
     """Run Locust headless against a running deployment; the verdict is printed last."""
     from loadtests.common.shapes import PROFILES
@@ -68,7 +70,7 @@ def load_cmd(
     request = LoadRequest(deployment=name, profile=profile, gates=gates,
                           duration_s=_duration(duration), rate_factor=factor, workers=workers)
     if find_capacity:
-        _capacity(request)
+        _capacity(request, max_steps)
     else:
         raise typer.Exit(_one(request))
 
@@ -98,7 +100,7 @@ def _one(request: LoadRequest) -> int:
     return 1
 
 
-def _capacity(base: LoadRequest) -> None:
+def _capacity(base: LoadRequest, max_steps: int) -> None:
     from dataclasses import replace
 
     from loadtests.common.shapes import PROFILES
@@ -106,8 +108,8 @@ def _capacity(base: LoadRequest) -> None:
     from sunlight.load import run_load
 
     rate0 = (PROFILES[base.profile].rates_at(0) or (0.0, 0.0))[0]
-    factor, best, stop = base.rate_factor, None, ""
-    while True:
+    factor, best, stop = base.rate_factor, None, f"the step limit ({max_steps})"
+    for _step in range(max_steps):
         outcome = run_load(replace(base, rate_factor=factor, duration_s=CAPACITY_HOLD_S), _say)
         rate = rate0 * factor
         per_process = outcome.cpu_percent / max(1, base.workers)
