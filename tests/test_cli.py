@@ -74,3 +74,18 @@ def test_the_cli_loads_without_control_node_tooling() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_load_finds_the_checkouts_loadtests_from_anywhere(tmp_path: object) -> None:
+    """The console script runs outside the checkout; its profiles must still be found."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = shutil.which("sunlight", path=str(Path(sys.executable).parent))
+    assert script
+    out = subprocess.run([script, "load", "--profile", "nosuch"], cwd="/", capture_output=True,
+                         text=True, check=False)
+    assert out.returncode == 2
+    assert "inspection-season" in out.stderr + out.stdout  # the list of profiles it knows

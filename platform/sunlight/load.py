@@ -68,6 +68,14 @@ class LoadOutcome:
         return [str(x) for x in lines] if isinstance(lines, list) else []
 
 
+def ensure_loadtests_importable() -> None:
+    """``loadtests/`` is part of the checkout, not of the installed package: put the
+    checkout on the path (the console script does not run from it)."""
+    root = str(repo_root())
+    if root not in sys.path:
+        sys.path.insert(0, root)
+
+
 def _gates_for(request: LoadRequest) -> Path:
     if request.gates:
         return request.gates
@@ -76,6 +84,7 @@ def _gates_for(request: LoadRequest) -> Path:
 
 
 def write_targets(access: DeploymentAccess, county: str, path: Path) -> None:
+    ensure_loadtests_importable()
     from loadtests.common.targets import Targets
 
     site = access.site(county)
