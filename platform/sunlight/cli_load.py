@@ -59,9 +59,10 @@ def load_cmd(
                                   help="Bound the capacity search to this many steps."),
 ) -> None:
     """Run Locust headless against a running deployment; the verdict is printed last."""
-    from loadtests.common.shapes import PROFILES
+    from sunlight.load import LoadRequest, ensure_loadtests_importable
 
-    from sunlight.load import LoadRequest
+    ensure_loadtests_importable()
+    from loadtests.common.shapes import PROFILES
 
     if profile not in PROFILES:
         raise typer.BadParameter(f"{profile!r} is not one of {', '.join(PROFILES)}",
@@ -103,7 +104,7 @@ def _one(request: LoadRequest) -> int:
 def _capacity(base: LoadRequest, max_steps: int) -> None:
     from dataclasses import replace
 
-    from loadtests.common.shapes import PROFILES
+    from loadtests.common.shapes import PROFILES  # importable: load_cmd put it on the path
 
     from sunlight.load import run_load
 
