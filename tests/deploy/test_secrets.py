@@ -116,3 +116,12 @@ def test_site_specs_issue_portal_and_database_certificates() -> None:
     certs = {c.name: c for c in specs["320703"].certs}
     assert set(certs) == {"portal", "postgresql-320703-ext", "postgresql-320703-int"}
     assert certs["portal"].ips == ("10.0.0.10", "10.0.2.10", "127.0.0.1")
+
+
+def test_generated_passwords_never_look_like_options() -> None:
+    """A leading '-' made rabbitmqctl read a password as an option (seen in CI)."""
+    from sunlight.deploy.secrets import PASSWORD_LENGTH, new_password
+
+    passwords = [new_password() for _ in range(2000)]
+    assert all(p.isalnum() and len(p) == PASSWORD_LENGTH for p in passwords)
+    assert len(set(passwords)) == len(passwords)
