@@ -1,6 +1,8 @@
 # Sunlight. Two set-up commands, each doing all its own set-up and safe to re-run:
-#   make demo   the main job (for now: engine, node image, one healthy host)
-#   make test   every test, printing the wall time of each stage
+#   make demo   stand up province -> city -> county and walk one case through it
+#   make test   every test, printing the wall time of each stage and integration module
+# scripts/rehearse-fresh-machine resets what Sunlight changed on this machine and runs
+# make test from a fresh clone (see README, "A fresh machine").
 SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV ?= .venv
@@ -8,6 +10,7 @@ BIN := $(VENV)/bin
 SUNLIGHT := $(BIN)/sunlight
 STAMP := $(VENV)/.installed
 TIMES := build/stage-times.txt
+MODULE_TIMES := build/integration-module-times.txt
 
 export TESTCONTAINERS_RYUK_DISABLED := true
 
@@ -67,7 +70,7 @@ integration: image
 	@$(BIN)/pytest integration
 
 test:
-	@mkdir -p build; : > $(TIMES); total=$$(date +%s); \
+	@mkdir -p build; : > $(TIMES); rm -f $(MODULE_TIMES); total=$$(date +%s); \
 	( $(call stage,venv,$(MAKE) -s venv) ) && \
 	( $(call stage,lint,$(MAKE) -s lint) ) && \
 	( $(call stage,unit,$(BIN)/pytest tests) ) && \
@@ -75,7 +78,9 @@ test:
 	( $(call stage,image,$(SUNLIGHT) images build) ) && \
 	( $(call stage,integration,$(BIN)/pytest integration) ); rc=$$?; \
 	printf '\nStage times:\n'; cat $(TIMES); \
-	printf '%-12s %5ss\n' total "$$(( $$(date +%s) - total ))"; exit $$rc
+	printf '%-12s %5ss\n' total "$$(( $$(date +%s) - total ))"; \
+	if [ -f $(MODULE_TIMES) ]; then printf '\nIntegration, per module:\n'; cat $(MODULE_TIMES); fi; \
+	exit $$rc
 
 lock:
 	uv pip compile pyproject.toml --python-version 3.11 --python-platform x86_64-manylinux_2_36 \

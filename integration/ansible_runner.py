@@ -16,7 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import transients
 from sunlight.paths import repo_root
+from sunlight.stack.ansible import RETRYING
 
 PLAYBOOKS = repo_root() / "playbooks"
 _RECAP = re.compile(r"^(?P<host>\S+)\s+: ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+"
@@ -69,4 +71,7 @@ def run_playbook(playbook: str, inventory: Path, control_dir: Path,
     recap = {m["host"]: {k: int(m[k]) for k in ("ok", "changed", "unreachable", "failed",
                                                  "skipped")}
              for m in _RECAP.finditer(done.stdout)}
+    for line in done.stdout.splitlines():
+        if m := RETRYING.match(line):
+            transients.record(f"ansible {playbook}", f"{m['host']}: {m['task']}")
     return PlaybookRun(playbook, done.returncode, seconds, output, recap)

@@ -8,6 +8,7 @@ touched; those of runs whose owner process died are swept at the start.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,9 @@ import docker
 import docker.errors
 import pytest
 
+import transients
 from sunlight.images.build import BuildResult, build_node_image
+from sunlight.paths import repo_root
 from sunlight.resources import Run, leftovers, sweep
 from sunlight.ssh import ControlKey
 
@@ -73,10 +76,40 @@ def report(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
     return add
 
 
+_MODULE_TIMES = pytest.StashKey[dict[str, list[float]]]()  # module -> [first start, last end]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """Wall time per module, from its first test's set-up to its last test's teardown (a
+    session fixture such as the topology counts in the module that first needs it)."""
+    start = time.monotonic()
+    yield
+    spans = item.config.stash.setdefault(_MODULE_TIMES, {})
+    span = spans.setdefault(item.nodeid.split("::")[0], [start, start])
+    span[1] = time.monotonic()
+
+
+def _module_times(config: pytest.Config) -> str:
+    spans = config.stash.get(_MODULE_TIMES, {})
+    width = max((len(m) for m in spans), default=0)
+    lines = [f"{module:<{width}}  {end - start:7.1f} s" for module, (start, end) in spans.items()]
+    lines.append(f"{'all modules':<{width}}  {sum(e - s for s, e in spans.values()):7.1f} s")
+    return "\n".join(lines)
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     for title, text in terminalreporter.config.stash.get(_REPORTS, []):
         terminalreporter.write_sep("=", title)
         terminalreporter.write_line(text)
+    terminalreporter.write_sep("=", "retries (integration/transients.py)")
+    terminalreporter.write_line(transients.summary())
+    times = _module_times(terminalreporter.config)
+    terminalreporter.write_sep("=", "time per integration module")
+    terminalreporter.write_line(times)
+    build = repo_root() / "build"
+    build.mkdir(exist_ok=True)
+    (build / "integration-module-times.txt").write_text(times + "\n")
 
 
 @pytest.fixture(scope="session")
@@ -88,7 +121,6 @@ def topology(docker_client: docker.DockerClient, run: Run, node_image: str,
     exactly as `sunlight up` does; its state and secrets are removed afterwards.
     """
     import shutil
-    import time
 
     from sunlight.stack.access import DeploymentAccess
     from sunlight.stack.ansible import PlaybookFailed
@@ -102,14 +134,22 @@ def topology(docker_client: docker.DockerClient, run: Run, node_image: str,
     try:
         result = up(spec, lambda _m: None, client=docker_client, run=run, key=control_key)
     except PlaybookFailed as exc:
-        # `sunlight up` converges when re-run, as an operator would; the first failure is
-        # reported, never hidden.
-        first_failure = str(exc)
+        # `sunlight up` converges when re-run, as an operator would — but only a failure
+        # listed as transient (with its reason) may be retried; anything else is a bug.
+        log = exc.result.log.read_text(errors="replace") if exc.result else ""
+        known = transients.transient(f"{exc}\n{log}")
+        if known is None:
+            pytest.fail(f"sunlight up failed on the first converge, and the failure is not a "
+                        f"transient listed in integration/transients.py: {exc}", pytrace=False)
+        first_failure = f"{known.name}: {exc}"
+        transients.record("topology fixture: sunlight up re-run", first_failure)
         result = up(spec, lambda _m: None, client=docker_client, run=run, key=control_key)
+    for host, task in result.playbook.retries if result.playbook else []:
+        transients.record("ansible site.yml (topology)", f"{host}: {task}")
     topo = Topology(result, DeploymentAccess(result.deployment, docker_client, control_key),
                     docker_client, run, time.monotonic() - started)
     if first_failure:
-        topo.figures["first converge FAILED, re-run converged"] = first_failure
+        topo.figures["first converge FAILED (listed transient), re-run converged"] = first_failure
     try:
         yield topo
     finally:

@@ -8,6 +8,7 @@ roles run on the control node on loopback ports, the way a developer runs them.
 
 from __future__ import annotations
 
+import inspect
 import os
 import secrets
 import signal
@@ -216,6 +217,10 @@ def start_site(image: str, run: Run, logs: Path, code: str = "320703") -> Iterat
             site.passwords[username] = pw_file.read_text().strip()
         for role in roles.values():
             role.start()
+        # The catalogue reaches the portal through the gateway, asynchronously.
+        wait_for(lambda: httpx.get(f"{site.portal}/api/v1/catalogue/{ANNUAL_REPORT}",
+                                   timeout=5).status_code == 200,
+                 what=f"the sample catalogue ({ANNUAL_REPORT}) to reach the portal")
         yield site
     finally:
         for role in locals().get("roles", {}).values():
@@ -254,8 +259,17 @@ def apply_annual_report(portal: str, credit_code: str, name: str = "连云港海
     return receipt, secret
 
 
-def wait_for(predicate: Any, timeout: float = 30.0, interval: float = 0.2) -> Any:
-    """Poll until ``predicate()`` is truthy; return its value or fail with the last one."""
+def _describe(predicate: Any) -> str:
+    try:
+        return " ".join(inspect.getsource(predicate).split())
+    except (OSError, TypeError):
+        return repr(predicate)
+
+
+def wait_for(predicate: Any, timeout: float = 60.0, interval: float = 0.2,
+             what: str | None = None) -> Any:
+    """Poll until ``predicate()`` is truthy; return its value, or fail naming what was awaited
+    (``what``, or the predicate's source) and the last value seen."""
     deadline = time.monotonic() + timeout
     value = None
     while time.monotonic() < deadline:
@@ -263,4 +277,5 @@ def wait_for(predicate: Any, timeout: float = 30.0, interval: float = 0.2) -> An
         if value:
             return value
         time.sleep(interval)
-    raise AssertionError(f"condition not met in {timeout} s (last value {value!r})")
+    raise AssertionError(f"waited {timeout:.0f} s for {what or _describe(predicate)}; "
+                         f"last value {value!r}")

@@ -35,7 +35,7 @@ import pytest
 import yaml
 
 from ansible_runner import PLAYBOOKS, PlaybookRun, run_playbook
-from platform_site import apply_annual_report
+from platform_site import apply_annual_report, wait_for
 from site_fixtures import (
     GRANDPARENT,
     PARENT,
@@ -400,12 +400,13 @@ def test_rolling_upgrade_while_submissions_run(deployed: Deployed) -> None:
     ca = ssl.create_default_context(cafile=deployed.work / "secrets" / "ca" / "ca.crt")
     load = Submissions(f"https://127.0.0.1:{deployed.lab.realized.portal_port}", ca)
     load.start()
-    time.sleep(3)
+    wait_for(lambda: len(load.done) >= 3, what="three submissions before the upgrade")
     started = time.monotonic()
     upgrade = deployed.playbook("upgrade.yml", "-e", f"sunlight_app_wheelhouse={wheels}",
                                 "-e", f"sunlight_app_version={UPGRADE_VERSION}")
     finished = time.monotonic()
-    time.sleep(3)
+    wait_for(lambda: len([t for t in load.done if t > finished]) >= 3,
+             what="three submissions after the upgrade")
     load.stop.set()
     load.join(90)
     deployed.runs["upgrade"] = upgrade

@@ -68,9 +68,12 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 
 @engine_app.command("ensure")
 def engine_ensure() -> None:
-    """Use the running Docker engine, or install and start Debian's (root on Debian only)."""
-    from sunlight.engine import EngineError, ensure_engine
+    """Raise the host's inotify limits and use the running Docker engine, or install and start
+    Debian's (root on Debian only). Every change is recorded for `scripts/reset-host`."""
+    from sunlight.engine import EngineError, ensure_engine, raise_host_limits
 
+    for problem in raise_host_limits(_progress):
+        _progress(f"warning: {problem}")
     try:
         ensure_engine(_progress)
     except EngineError as exc:

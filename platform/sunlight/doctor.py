@@ -119,7 +119,7 @@ def _disk(client: Any | None) -> Check:
 
 
 def _limits() -> Check:
-    from sunlight.engine import INOTIFY_LIMITS, read_sysctl
+    from sunlight.hostchanges import INOTIFY_LIMITS, read_sysctl
 
     low = [f"{n}={read_sysctl(n)}" for n, want in INOTIFY_LIMITS.items()
            if (read_sysctl(n) or 0) < want]

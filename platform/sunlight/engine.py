@@ -4,6 +4,10 @@ An engine that already answers is used as it is: Sunlight never reconfigures it.
 none answers and we are root on Debian, Debian's ``docker.io`` is installed (if needed)
 and ``dockerd`` is started in the background with its log in :data:`DOCKERD_LOG`.
 
+Every change made here to the machine is recorded in the host-changes ledger
+(:mod:`sunlight.hostchanges`), so that ``scripts/reset-host`` can undo it; the functions
+take the ledger and the ``/proc/sys`` root as arguments so that unit tests change nothing.
+
 Example::
 
     >>> from sunlight.engine import ensure_engine
@@ -22,7 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-DOCKERD_LOG = Path("/var/log/sunlight/dockerd.log")
+from sunlight.hostchanges import DOCKERD_LOG, HOST_PACKAGES, INOTIFY_LIMITS, Ledger, read_sysctl
+
 DEBIAN_PACKAGES = ("docker.io",)
 START_TIMEOUT_S = 90.0
 
@@ -78,8 +83,18 @@ def _is_debian() -> bool:
     return any(line.strip() in ("ID=debian", 'ID="debian"') for line in text.splitlines())
 
 
-def apt_install(packages: tuple[str, ...] | list[str], progress: Progress) -> None:
-    """Install Debian packages non-interactively (root only), refreshing lists once if needed."""
+def apt_install(packages: tuple[str, ...] | list[str], progress: Progress,
+                ledger: Ledger | None = None) -> None:
+    """Install Debian packages non-interactively (root only), refreshing lists once if needed.
+
+    Only the packages named in :data:`sunlight.hostchanges.HOST_PACKAGES` (which the reset
+    removes again) may be installed; each is recorded in the ledger before apt runs.
+    """
+    unknown = sorted(set(packages) - set(HOST_PACKAGES))
+    if unknown:
+        raise ValueError(f"{', '.join(unknown)} not in sunlight.hostchanges.HOST_PACKAGES: "
+                         "add it there, so that scripts/reset-host removes it again")
+    (ledger or Ledger.load()).installed(packages)
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     cmd = ["apt-get", "install", "-y", "-q", "--no-install-recommends", *packages]
     progress(f"Installing Debian packages: {' '.join(packages)}")
@@ -90,7 +105,10 @@ def apt_install(packages: tuple[str, ...] | list[str], progress: Progress) -> No
     subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL)
 
 
-def _start_dockerd(progress: Progress) -> None:
+def _start_dockerd(progress: Progress, ledger: Ledger | None = None) -> None:
+    forwarding = read_sysctl("net.ipv4.ip_forward")
+    if forwarding is not None:  # dockerd turns it on
+        (ledger or Ledger.load()).raised("net.ipv4.ip_forward", forwarding)
     DOCKERD_LOG.parent.mkdir(parents=True, exist_ok=True)
     progress(f"Starting dockerd in the background; its log is {DOCKERD_LOG}")
     log = DOCKERD_LOG.open("ab")
@@ -108,28 +126,22 @@ def _tail(path: Path, lines: int = 15) -> str:
         return "(no log)"
 
 
-# Every systemd host holds several inotify instances; the kernel's default of 128 per user
-# runs out at about two dozen hosts (systemd then exits at boot: "Too many open files").
-INOTIFY_LIMITS = {"fs.inotify.max_user_instances": 8192, "fs.inotify.max_user_watches": 524288}
+def raise_host_limits(progress: Progress, *, sysctl_root: Path = Path("/proc/sys"),
+                      ledger: Ledger | None = None, is_root: bool | None = None) -> list[str]:
+    """Raise the inotify limits systemd hosts need (root only); return what is still low.
 
-
-def read_sysctl(name: str) -> int | None:
-    try:
-        return int(Path("/proc/sys", *name.split(".")).read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def raise_host_limits(progress: Progress) -> list[str]:
-    """Raise the inotify limits systemd hosts need (root only); return what is still low."""
+    The value each limit had before is recorded in the ledger, for the reset.
+    """
+    root_user = os.geteuid() == 0 if is_root is None else is_root
     low = []
     for name, wanted in INOTIFY_LIMITS.items():
-        current = read_sysctl(name)
+        current = read_sysctl(name, sysctl_root)
         if current is None or current >= wanted:
             continue
-        if os.geteuid() == 0:
+        if root_user:
             try:
-                Path("/proc/sys", *name.split(".")).write_text(str(wanted))
+                (ledger or Ledger.load()).raised(name, current)
+                sysctl_root.joinpath(*name.split(".")).write_text(str(wanted))
                 progress(f"Raised {name} from {current} to {wanted} (systemd hosts need it)")
                 continue
             except OSError:
@@ -141,10 +153,9 @@ def raise_host_limits(progress: Progress) -> list[str]:
 def ensure_engine(progress: Progress, timeout_s: float = START_TIMEOUT_S) -> EngineInfo:
     """Return the running engine, starting Debian's when none answers and we may.
 
-    Also raises the host's inotify limits, which many systemd hosts exhaust otherwise.
+    The host's kernel limits are :func:`raise_host_limits`'s job (``sunlight engine ensure``
+    calls both).
     """
-    for problem in raise_host_limits(progress):
-        progress(f"warning: {problem}")
     info = probe()
     if info is not None:
         progress(f"Docker engine {info.server_version} answers; leaving it as it is.")

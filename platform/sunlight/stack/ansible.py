@@ -25,12 +25,18 @@ Progress = Callable[[str], None]
 _TASK = re.compile(r"^TASK \[(?P<task>.+?)\]")
 _PLAY = re.compile(r"^PLAY \[(?P<play>.+?)\]")
 _FATAL = re.compile(r"^(?:fatal|failed): \[(?P<host>[^\]]+)\]")
+RETRYING = re.compile(r"^FAILED - RETRYING: \[(?P<host>[^\]]+)\]: (?P<task>.+?) "
+                      r"\((?P<left>\d+) retries left\)")
 _RECAP = re.compile(r"^(?P<host>\S+)\s+: ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+"
                     r"unreachable=(?P<unreachable>\d+)\s+failed=(?P<failed>\d+)")
 
 
 class PlaybookFailed(RuntimeError):
     """The playbook failed; the message names host, task and log."""
+
+    def __init__(self, message: str, result: PlaybookResult | None = None) -> None:
+        super().__init__(message)
+        self.result = result
 
 
 @dataclass
@@ -40,6 +46,7 @@ class PlaybookResult:
     seconds: float
     changed: dict[str, int] = field(default_factory=dict)
     failures: list[tuple[str, str]] = field(default_factory=list)  # (host, task)
+    retries: list[tuple[str, str]] = field(default_factory=list)  # (host, task), one per retry
 
     @property
     def total_changed(self) -> int:
@@ -73,6 +80,8 @@ def run_playbook(playbook: str, inventory: Path, log: Path, *, progress: Progres
                 progress(f"{playbook}: {m['play']}")
             elif m := _TASK.match(line):
                 task = m["task"]
+            elif m := RETRYING.match(line):
+                result.retries.append((m["host"], m["task"]))
             elif m := _FATAL.match(line):
                 result.failures.append((m["host"], task))
             elif m := _RECAP.match(line):
@@ -82,5 +91,5 @@ def run_playbook(playbook: str, inventory: Path, log: Path, *, progress: Progres
     if check and code != 0:
         where = "; ".join(f"host {h}, task {t!r}" for h, t in result.failures[:3]) or \
             "before any host ran (see the log)"
-        raise PlaybookFailed(f"{playbook} failed ({where}); log: {log}")
+        raise PlaybookFailed(f"{playbook} failed ({where}); log: {log}", result)
     return result
