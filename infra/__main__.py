@@ -5,13 +5,8 @@ Example::
     $ pulumi up --stack 320703
 """
 
-import sys
-from pathlib import Path
-
-# The language host runs this file by path; make the sibling package importable the same
-# way whatever the working directory.
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
+# The program is the installed package `sunlight_infra` (pip install 'sunlight[infra]' into
+# the stack's virtual environment, see README.md); this file only runs it.
 import pulumi
 from sunlight_infra.config import read_site_config
 from sunlight_infra.program import declare_site

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import transients
-from sunlight.paths import repo_root
-from sunlight.stack.ansible import RETRYING
+from sunlight.control.paths import repo_root
+from sunlight.control.stack.ansible import RETRYING
 
 PLAYBOOKS = repo_root() / "playbooks"
 _RECAP = re.compile(r"^(?P<host>\S+)\s+: ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+"

@@ -39,12 +39,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
 
 from exchange_sites import VHOST, Tier, start_tiers
-from sunlight.db import make_engine, transaction
-from sunlight.exchange import outbox
-from sunlight.exchange.envelope import Envelope
-from sunlight.exchange.signing import seal
-from sunlight.images.build import build_node_image
-from sunlight.resources import Run, sweep
+from sunlight.control.images.build import build_node_image
+from sunlight.control.resources import Run, sweep
+from sunlight.runtime.db import make_engine, transaction
+from sunlight.runtime.exchange import outbox
+from sunlight.runtime.exchange.envelope import Envelope
+from sunlight.runtime.exchange.signing import seal
 
 EVENTS_PER_CASE = 4
 

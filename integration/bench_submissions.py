@@ -34,8 +34,8 @@ from platform_site import (
     start_site,
     wait_for,
 )
-from sunlight.images.build import build_node_image
-from sunlight.resources import Run, sweep
+from sunlight.control.images.build import build_node_image
+from sunlight.control.resources import Run, sweep
 from sunlight.workflow.identity import generate_credit_code
 
 Call = Callable[[httpx.Client, random.Random], None]

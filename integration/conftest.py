@@ -18,10 +18,10 @@ import docker.errors
 import pytest
 
 import transients
-from sunlight.images.build import BuildResult, build_node_image
-from sunlight.paths import repo_root
-from sunlight.resources import Run, leftovers, sweep
-from sunlight.ssh import ControlKey
+from sunlight.control.images.build import BuildResult, build_node_image
+from sunlight.control.paths import repo_root
+from sunlight.control.resources import Run, leftovers, sweep
+from sunlight.control.ssh import ControlKey
 
 os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
 
@@ -122,10 +122,10 @@ def topology(docker_client: docker.DockerClient, run: Run, node_image: str,
     """
     import shutil
 
-    from sunlight.stack.access import DeploymentAccess
-    from sunlight.stack.ansible import PlaybookFailed
-    from sunlight.stack.topology import DEFAULT
-    from sunlight.stack.up import up
+    from sunlight.control.stack.access import DeploymentAccess
+    from sunlight.control.stack.ansible import PlaybookFailed
+    from sunlight.control.stack.topology import DEFAULT
+    from sunlight.control.stack.up import up
     from topology_suite import Topology, memory_mib
 
     spec = DEFAULT.model_copy(update={"name": run.run_id})

@@ -4,7 +4,7 @@ Each site has a RabbitMQ broker in a throwaway container from the node image (it
 rabbitmq-server 3.10, started directly with the shovel, management and prometheus plugins
 and a generated administrator), on the site's own internal network, joined to one shared
 **backbone** network — the government network between tiers; shovels cross only it. The
-brokers get the definitions :func:`sunlight.exchange.topology.broker_definitions` returns
+brokers get the definitions :func:`sunlight.runtime.exchange.topology.broker_definitions` returns
 (imported through the management API, as the playbooks' ``rabbitmq`` role does), a core
 user and per-child users with generated passwords. One PostgreSQL server holds one core
 database per site; each core is a real ``sunlight serve core`` process with its own
@@ -40,14 +40,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from testcontainers.core.container import DockerContainer
 
 from platform_site import ANNUAL_REPORT, STAFF, Postgres, Role, free_port, start_postgres
-from sunlight.exchange.signing import Keyring, generate_keypair, load_private_key
-from sunlight.exchange.status import ExchangeStatus, parse
-from sunlight.exchange.topology import (
+from sunlight.control.resources import Run, create_network
+from sunlight.runtime.exchange.signing import Keyring, generate_keypair, load_private_key
+from sunlight.runtime.exchange.status import ExchangeStatus, parse
+from sunlight.runtime.exchange.topology import (
     broker_definitions,
     child_permissions,
     core_permissions,
 )
-from sunlight.resources import Run, create_network
 from sunlight.topology.division import expected_parent
 
 VHOST = "sunlight"

@@ -25,7 +25,7 @@ import httpx
 import psycopg
 from testcontainers.core.container import DockerContainer
 
-from sunlight.resources import Run
+from sunlight.control.resources import Run
 
 PG_BIN = "/usr/lib/postgresql/15/bin"
 PG_START = (

@@ -26,10 +26,10 @@ from typing import Any
 
 import docker
 
-from sunlight.hosts import HostSpec, NetworkAttachment, start_host, wait_ready
-from sunlight.realizer import Realized, realize, reserve_local_backbone, unrealize
-from sunlight.resources import Run
-from sunlight.ssh import ControlKey, HostSSH, pinned_host_key
+from sunlight.control.hosts import HostSpec, NetworkAttachment, start_host, wait_ready
+from sunlight.control.realizer.apply import Realized, realize, reserve_local_backbone, unrealize
+from sunlight.control.resources import Run
+from sunlight.control.ssh import ControlKey, HostSSH, pinned_host_key
 from sunlight.topology.config import SiteConfig
 from sunlight.topology.flows import FlowMatrix, load_flows
 from sunlight.topology.layout import Net, Profile

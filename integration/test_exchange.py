@@ -26,9 +26,9 @@ import pytest
 
 from exchange_sites import Tier, act, start_tiers
 from platform_site import ANNUAL_REPORT, wait_for
-from sunlight.exchange.envelope import Envelope
-from sunlight.exchange.signing import open_sealed, seal
-from sunlight.resources import Run
+from sunlight.control.resources import Run
+from sunlight.runtime.exchange.envelope import Envelope
+from sunlight.runtime.exchange.signing import open_sealed, seal
 
 CUT_S = float(os.environ.get("SUNLIGHT_LINK_CUT_S", "15"))
 GAP_ALERT_S = 3

@@ -10,11 +10,11 @@ import docker.errors
 import pytest
 from typer.testing import CliRunner
 
-from sunlight.cli import app
-from sunlight.hosts import HostSpec, NetworkAttachment, start_host, wait_ready
-from sunlight.images.build import BuildResult, build_node_image
-from sunlight.resources import LABEL_OWNER, Run, create_network, leftovers, sweep
-from sunlight.ssh import ControlKey
+from sunlight.cli.main import app
+from sunlight.control.hosts import HostSpec, NetworkAttachment, start_host, wait_ready
+from sunlight.control.images.build import BuildResult, build_node_image
+from sunlight.control.resources import LABEL_OWNER, Run, create_network, leftovers, sweep
+from sunlight.control.ssh import ControlKey
 
 
 def test_second_build_does_not_rebuild_and_says_so(image_build: BuildResult) -> None:

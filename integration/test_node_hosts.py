@@ -18,10 +18,10 @@ import pytest
 from testcontainers.core.container import DockerContainer
 from testcontainers.core.network import Network
 
-from sunlight.hosts import HostSpec, NetworkAttachment, address, start_host, wait_ready
-from sunlight.images.build import LABEL_VERSION
-from sunlight.resources import Run, create_network
-from sunlight.ssh import ControlKey, HostSSH, pinned_host_key
+from sunlight.control.hosts import HostSpec, NetworkAttachment, address, start_host, wait_ready
+from sunlight.control.images.build import LABEL_VERSION
+from sunlight.control.resources import Run, create_network
+from sunlight.control.ssh import ControlKey, HostSSH, pinned_host_key
 
 SENTINEL_PORT = 8080
 # Prints "connected", "timeout" or "unreachable: <errno name>".

@@ -31,7 +31,7 @@ from platform_site import (
     wait_for,
 )
 from sunlight.catalogue.sample import sample_yaml
-from sunlight.resources import Run
+from sunlight.control.resources import Run
 from sunlight.workflow.identity import generate_credit_code
 
 MAX_EXAMPLES = 50

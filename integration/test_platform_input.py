@@ -22,7 +22,7 @@ from platform_site import (
     start_site,
     wait_for,
 )
-from sunlight.resources import Run
+from sunlight.control.resources import Run
 from sunlight.workflow.identity import generate_credit_code
 
 HOSTILE = "'); DROP TABLE applications; -- <script>alert(1)</script> {{7*7}} ${jndi:x}"

@@ -15,8 +15,8 @@ import pytest
 from alembic.script import ScriptDirectory
 
 from platform_site import Site, apply_annual_report, start_site, wait_for
-from sunlight.migrations import alembic_config, current
-from sunlight.resources import Run
+from sunlight.control.resources import Run
+from sunlight.runtime.migrations import alembic_config, current
 from sunlight.workflow.identity import generate_credit_code
 
 

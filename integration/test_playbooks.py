@@ -52,12 +52,12 @@ from site_fixtures import (
     verdict,
     wait_until_connected,
 )
-from sunlight.deploy.firewall import listen_addresses
-from sunlight.deploy.inventory import PeerHost, write_inventory
-from sunlight.paths import repo_root
-from sunlight.resources import Run
-from sunlight.settings import Settings
-from sunlight.ssh import ControlKey, HostSSH
+from sunlight.control.deploy.firewall import listen_addresses
+from sunlight.control.deploy.inventory import PeerHost, write_inventory
+from sunlight.control.paths import repo_root
+from sunlight.control.resources import Run
+from sunlight.control.ssh import ControlKey, HostSSH
+from sunlight.runtime.settings import Settings
 from sunlight.topology.layout import NODE
 from sunlight.topology.matrix import Basis, Expect, Probe
 from sunlight.workflow.identity import generate_credit_code

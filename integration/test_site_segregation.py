@@ -36,11 +36,11 @@ from site_fixtures import (
     verdict,
     wait_until_connected,
 )
-from sunlight.realizer import unrealize
-from sunlight.realizer_capture import capture_site
-from sunlight.realizer_translate import CONTAINER_TYPE, NETWORK_TYPE, VOLUME_TYPE
-from sunlight.resources import Run
-from sunlight.ssh import ControlKey
+from sunlight.control.realizer.apply import unrealize
+from sunlight.control.realizer.capture import capture_site
+from sunlight.control.realizer.plan import CONTAINER_TYPE, NETWORK_TYPE, VOLUME_TYPE
+from sunlight.control.resources import Run
+from sunlight.control.ssh import ControlKey
 from sunlight.topology.matrix import Expect, Probe, local_flows
 
 PARENT = "320700"

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable
 
 from site_fixtures import Lab, format_matrix, run_matrix, start_all_listeners, verdict
-from sunlight.stack.scenario import apply_at_portal, run_scenario, seen_upstream
+from sunlight.control.stack.scenario import apply_at_portal, run_scenario, seen_upstream
 from sunlight.topology.flows import load_flows
 from sunlight.topology.layout import Net
 from sunlight.topology.matrix import Expect, control_endpoint, site_endpoints

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from sunlight.load import LoadRequest, run_load
+from sunlight.control.load import LoadRequest, run_load
 from topology_suite import Topology
 
 

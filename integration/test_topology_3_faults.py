@@ -12,7 +12,7 @@ import time
 
 import httpx
 
-from sunlight.stack.scenario import apply_at_portal, seen_upstream
+from sunlight.control.stack.scenario import apply_at_portal, seen_upstream
 from topology_suite import COUNTY, PROVINCE, Topology, wait_until
 
 FAULT_S = float(os.environ.get("SUNLIGHT_FAULT_S", "15"))
@@ -116,7 +116,7 @@ def test_a_stopped_host_raises_host_down_at_alertmanager(topology: Topology) -> 
         topology.record("host stopped → HostDown at Alertmanager", time.monotonic() - started)
     finally:
         gw.start()
-        from sunlight.hosts import wait_ready
+        from sunlight.control.hosts import wait_ready
 
         wait_ready(gw, topology.up.sites[2].networks["mgmt"])
     topology.scenarios.append(("stopped host raises HostDown", "pass"))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from sunlight.stack.scenario import apply_at_portal, seen_upstream
-from sunlight.stack.up import up
+from sunlight.control.stack.scenario import apply_at_portal, seen_upstream
+from sunlight.control.stack.up import up
 from topology_suite import CITY, PROVINCE, Topology, wait_until
 
 NEW_COUNTY = "320706"  # 海州区, under 连云港市
@@ -21,7 +21,7 @@ def test_a_second_county_is_added_and_reaches_the_province(topology: Topology) -
     topology.record("node add 320706", time.monotonic() - started)
     assert [s.config.division_code for s in grown.sites][-1] == NEW_COUNTY
     assert all(s.timings.get("total", 0.0) == 0.0 for s in grown.sites[:-1])  # kept as they were
-    from sunlight.stack.access import DeploymentAccess
+    from sunlight.control.stack.access import DeploymentAccess
 
     access = DeploymentAccess(grown.deployment, topology.client, topology.access.key)
     receipt, _ = apply_at_portal(access.site(NEW_COUNTY), topology.rng)

@@ -13,10 +13,10 @@ from typing import Any
 
 import docker
 
-from sunlight.resources import LABEL_RUN_ID, Run
-from sunlight.stack.access import DeploymentAccess, SiteAccess
-from sunlight.stack.scenario import DEPARTMENT, STAFF, staff_client
-from sunlight.stack.up import UpResult
+from sunlight.control.resources import LABEL_RUN_ID, Run
+from sunlight.control.stack.access import DeploymentAccess, SiteAccess
+from sunlight.control.stack.scenario import DEPARTMENT, STAFF, staff_client
+from sunlight.control.stack.up import UpResult
 
 PROVINCE, CITY, COUNTY = "320000", "320700", "320703"
 

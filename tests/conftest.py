@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from sunlight.hostchanges import snapshot
+from sunlight.control.hostchanges import snapshot
 
 BUILD = Path(__file__).resolve().parents[1] / "build"
 

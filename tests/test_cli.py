@@ -6,7 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 import sunlight
-from sunlight.cli import app
+from sunlight.cli.main import app
 
 runner = CliRunner()
 

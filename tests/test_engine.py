@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from sunlight import engine, hostchanges
+from sunlight.control import engine, hostchanges
 
 
 def test_no_docker_binary_means_no_engine(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -83,6 +83,6 @@ def test_not_root_reports_low_limits_and_changes_nothing(tmp_path: Path) -> None
 
 def test_only_packages_the_reset_removes_may_be_installed(tmp_path: Path) -> None:
     ledger = hostchanges.Ledger(tmp_path / "ledger.json")
-    with pytest.raises(ValueError, match=r"nginx not in sunlight.hostchanges.HOST_PACKAGES"):
+    with pytest.raises(ValueError, match=r"nginx not in sunlight.control.hostchanges.HOST_PAC"):
         engine.apt_install(["nginx"], lambda _m: None, ledger=ledger)
     assert not ledger.path.exists()

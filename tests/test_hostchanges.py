@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from sunlight import hostchanges
+from sunlight.control import hostchanges
 
 
 def test_the_etc_checksum_sees_a_changed_byte(tmp_path: Path) -> None:

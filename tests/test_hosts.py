@@ -7,7 +7,7 @@ import tarfile
 
 import pytest
 
-from sunlight.hosts import (
+from sunlight.control.hosts import (
     ADMIN_USER,
     HostError,
     HostSpec,
@@ -16,7 +16,7 @@ from sunlight.hosts import (
     host_create_kwargs,
     start_host,
 )
-from sunlight.resources import Run
+from sunlight.control.resources import Run
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample control"
 

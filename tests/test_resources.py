@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sunlight import resources
-from sunlight.resources import (
+from sunlight.control import resources
+from sunlight.control.resources import (
     LABEL_OWNER,
     LABEL_PROJECT,
     Run,

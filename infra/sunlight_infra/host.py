@@ -1,6 +1,6 @@
 """Host: one VM-like container of a site, with its data volumes.
 
-The flags come from :mod:`sunlight.hosts` (the one place they live): exactly the
+The flags come from :mod:`sunlight.control.hosts` (the one place they live): exactly the
 capabilities ``SYS_ADMIN`` and ``NET_ADMIN``, seccomp unconfined, tmpfs on /run, the
 cgroup tree read-only, never privileged. The host joins exactly its layout's networks
 (mgmt first) at fixed addresses, gets the control node's public key before first boot, and
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_docker as docker
 
-from sunlight.hosts import (
+from sunlight.control.hosts import (
     ADMIN_USER,
     AUTHORIZED_KEYS_DIR,
     HOST_CAPABILITIES,

@@ -25,7 +25,7 @@ from locust.stats import StatsEntry
 from loadtests.common.gates import Observed, evaluate, load_gates
 from loadtests.common.shapes import Profile
 
-log = logging.getLogger("sunlight.load")
+log = logging.getLogger("sunlight.control.load")
 SUBMISSION = "submit/send"  # one per completed submission
 
 

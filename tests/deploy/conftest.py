@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from sunlight.resources import Run
+from sunlight.control.resources import Run
 from sunlight.topology import inventory
 from sunlight.topology.addressing import plan_deployment
 from sunlight.topology.config import SiteConfig

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-from sunlight.paths import repo_root
+from sunlight.control.paths import repo_root
 
 PLUGIN = (repo_root() / "playbooks" / "collections" / "ansible_collections" / "sunlight"
           / "deploy" / "plugins" / "filter" / "topology.py")

@@ -7,8 +7,13 @@ from typing import Any
 
 import pytest
 
-from sunlight.deploy.firewall import HostView, accepts, default_control_sources, listen_addresses
-from sunlight.deploy.inventory import PeerHost, deployment_sites
+from sunlight.control.deploy.firewall import (
+    HostView,
+    accepts,
+    default_control_sources,
+    listen_addresses,
+)
+from sunlight.control.deploy.inventory import PeerHost, deployment_sites
 from sunlight.topology import inventory as topo
 from sunlight.topology.flows import load_flows
 

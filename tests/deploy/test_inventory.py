@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from sunlight.deploy.inventory import (
+from sunlight.control.deploy.inventory import (
     PeerHost,
     ancestors,
     children,

@@ -10,8 +10,8 @@ import jinja2
 import pytest
 import yaml
 
-from sunlight.paths import repo_root
-from sunlight.settings import Settings
+from sunlight.control.paths import repo_root
+from sunlight.runtime.settings import Settings
 from sunlight.topology import inventory as topo
 from sunlight.topology.layout import NODE
 
@@ -105,7 +105,7 @@ def test_every_role_of_flows_yaml_has_services_to_verify() -> None:
 
 
 def test_broker_permissions_are_the_exchanges_own() -> None:
-    from sunlight.exchange.topology import child_permissions, core_permissions
+    from sunlight.runtime.exchange.topology import child_permissions, core_permissions
 
     defaults = _yaml(PLAYBOOKS / "roles" / "rabbitmq" / "defaults" / "main.yml")
     assert defaults["rabbitmq_core_permissions"] == core_permissions()

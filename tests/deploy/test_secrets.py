@@ -9,8 +9,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from sunlight.deploy.firewall import HostView
-from sunlight.deploy.secrets import (
+from sunlight.control.deploy.firewall import HostView
+from sunlight.control.deploy.secrets import (
     PASSWORDS,
     CertSpec,
     SiteSecretsSpec,
@@ -120,7 +120,7 @@ def test_site_specs_issue_portal_and_database_certificates() -> None:
 
 def test_generated_passwords_never_look_like_options() -> None:
     """A leading '-' made rabbitmqctl read a password as an option (seen in CI)."""
-    from sunlight.deploy.secrets import PASSWORD_LENGTH, new_password
+    from sunlight.control.deploy.secrets import PASSWORD_LENGTH, new_password
 
     passwords = [new_password() for _ in range(2000)]
     assert all(p.isalnum() and len(p) == PASSWORD_LENGTH for p in passwords)

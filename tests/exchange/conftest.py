@@ -8,8 +8,13 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from sunlight.exchange.envelope import Envelope
-from sunlight.exchange.signing import Keyring, generate_keypair, load_private_pem, load_public_pem
+from sunlight.runtime.exchange.envelope import Envelope
+from sunlight.runtime.exchange.signing import (
+    Keyring,
+    generate_keypair,
+    load_private_pem,
+    load_public_pem,
+)
 
 SITES = ("320000", "320700", "320703")
 

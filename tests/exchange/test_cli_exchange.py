@@ -9,8 +9,8 @@ from pathlib import Path
 import typer
 from typer.testing import CliRunner
 
-from sunlight import cli_exchange
-from sunlight.exchange.signing import load_private_key
+from sunlight.cli import exchange as cli_exchange
+from sunlight.runtime.exchange.signing import load_private_key
 
 runner = CliRunner()
 

@@ -13,7 +13,7 @@ MODULES = ["", ".envelope", ".signing", ".schemas", ".sequencing", ".topology", 
 
 @pytest.mark.parametrize("suffix", MODULES)
 def test_docstring_examples(suffix: str) -> None:
-    module = importlib.import_module("sunlight.exchange" + suffix)
+    module = importlib.import_module("sunlight.runtime.exchange" + suffix)
     assert module.__doc__ and "Example::" in module.__doc__
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0

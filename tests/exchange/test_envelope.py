@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from sunlight.exchange.envelope import Envelope, EnvelopeError, canonical, parse_body
+from sunlight.runtime.exchange.envelope import Envelope, EnvelopeError, canonical, parse_body
 
 
 def test_canonical_sorts_keys_drops_whitespace_keeps_unicode() -> None:

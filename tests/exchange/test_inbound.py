@@ -8,10 +8,10 @@ from collections.abc import Callable
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from sunlight.exchange.envelope import Envelope
-from sunlight.exchange.inbound import REASONS, Inbound, Rejected, accept, via
-from sunlight.exchange.signing import Keyring, seal
-from sunlight.exchange.topology import Route
+from sunlight.runtime.exchange.envelope import Envelope
+from sunlight.runtime.exchange.inbound import REASONS, Inbound, Rejected, accept, via
+from sunlight.runtime.exchange.signing import Keyring, seal
+from sunlight.runtime.exchange.topology import Route
 from tests.exchange.conftest import case_data, case_envelope
 
 Private = Callable[[str], Ed25519PrivateKey]

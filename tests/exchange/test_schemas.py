@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from sunlight.exchange.envelope import Envelope
-from sunlight.exchange.schemas import (
+from sunlight.runtime.exchange.envelope import Envelope
+from sunlight.runtime.exchange.schemas import (
     SchemaViolation,
     UnknownType,
     check_envelope,

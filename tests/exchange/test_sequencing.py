@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from sunlight.exchange.sequencing import Gap, drain, missing, place
+from sunlight.runtime.exchange.sequencing import Gap, drain, missing, place
 
 
 @pytest.mark.parametrize("applied, seq, expected", [

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from sunlight.core.app import create_app
-from sunlight.core.auth import Staff, issue_token
-from sunlight.exchange.signing import KeyFileError, generate_keypair
-from sunlight.exchange.status import parse
-from sunlight.settings import Settings
+from sunlight.runtime.core.app import create_app
+from sunlight.runtime.core.auth import Staff, issue_token
+from sunlight.runtime.exchange.signing import KeyFileError, generate_keypair
+from sunlight.runtime.exchange.status import parse
+from sunlight.runtime.settings import Settings
 
 # Closed loopback ports: refused at once, nothing outside this machine is contacted.
 NO_DB = "postgresql+psycopg://core:pw@127.0.0.1:1/core"

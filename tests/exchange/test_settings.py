@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from sunlight.settings import Settings, SettingsError
+from sunlight.runtime.settings import Settings, SettingsError
 
 CORE: dict[str, Any] = {"role": "core", "database_url": "postgresql+psycopg://c:p@db/core",
                         "token_secret": "x" * 32, "exchange_token": "y" * 32}
@@ -47,7 +47,7 @@ def test_settings_come_from_the_documented_environment(monkeypatch: pytest.Monke
 
 
 def test_every_exchange_setting_is_documented_for_the_playbooks() -> None:
-    import sunlight.settings as module
+    import sunlight.runtime.settings as module
 
     names = [n for n in Settings.model_fields if n in ("amqp_url", "signing_key_file",
                                                        "peer_keys_dir", "parent_site")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from sunlight.exchange.signing import (
+from sunlight.runtime.exchange.signing import (
     BadSignature,
     KeyFileError,
     Keyring,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, generate_latest
 
-from sunlight.exchange.metrics import ExchangeMetrics
-from sunlight.exchange.status import parse
+from sunlight.runtime.exchange.metrics import ExchangeMetrics
+from sunlight.runtime.exchange.status import parse
 
 
 def test_status_reads_each_link_from_a_real_exposition() -> None:

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from sunlight.exchange.topology import (
+from sunlight.runtime.exchange.topology import (
     Misrouted,
     Route,
     ancestors,

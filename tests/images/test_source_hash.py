@@ -7,7 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from sunlight.images.source_hash import SourceHashError, image_tag, source_files, source_hash
+from sunlight.control.images.source_hash import (
+    SourceHashError,
+    image_tag,
+    source_files,
+    source_hash,
+)
 
 
 def _git(root: Path, *args: str) -> None:

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from sunlight.realizer_capture import Capture, capture_site
-from sunlight.resources import Run
+from sunlight.control.realizer.capture import Capture, capture_site
+from sunlight.control.resources import Run
 from sunlight.topology.addressing import plan_deployment
 from sunlight.topology.config import SiteConfig
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from sunlight.paths import repo_root
+from sunlight.control.paths import repo_root
 from sunlight.topology.flows import Enforced, FlowsError, load_flows, parse_flows
 from sunlight.topology.layout import CONTROL, NODE, ROLES, Net
 

@@ -12,9 +12,14 @@ from typing import Any
 import pulumi
 import pytest
 
-from sunlight.hosts import AUTHORIZED_KEYS_DIR, HOST_CGROUP_MOUNT, HOST_SECURITY_OPT, HOST_TMPFS
-from sunlight.realizer_capture import Capture, CapturedResource, load_declare
-from sunlight.realizer_translate import CONTAINER_TYPE, NETWORK_TYPE, VOLUME_TYPE
+from sunlight.control.hosts import (
+    AUTHORIZED_KEYS_DIR,
+    HOST_CGROUP_MOUNT,
+    HOST_SECURITY_OPT,
+    HOST_TMPFS,
+)
+from sunlight.control.realizer.capture import Capture, CapturedResource, load_declare
+from sunlight.control.realizer.plan import CONTAINER_TYPE, NETWORK_TYPE, VOLUME_TYPE
 from sunlight.topology import inventory
 from sunlight.topology.config import SiteConfig
 from sunlight.topology.flows import load_flows
@@ -137,7 +142,7 @@ def test_only_the_portal_publishes_and_only_on_loopback(site: Site) -> None:
 
 
 def test_portal_port_zero_lets_the_engine_choose() -> None:
-    from sunlight.realizer_capture import capture_site
+    from sunlight.control.realizer.capture import capture_site
 
     capture = capture_site(make_config(portal_port=0))
     (ports,) = [c.inputs["ports"] for c in capture.of_type(CONTAINER_TYPE) if c.inputs["ports"]]
@@ -250,7 +255,7 @@ def test_a_classic_mocked_output_assertion_runs() -> None:
     """The SDK's own idiom, with a flag proving the apply really ran."""
     ran: list[str] = []
     declare = load_declare()
-    from sunlight.realizer_capture import PULUMI_PROJECT, CaptureMocks
+    from sunlight.control.realizer.capture import PULUMI_PROJECT, CaptureMocks
 
     pulumi.runtime.set_mocks(CaptureMocks(), project=PULUMI_PROJECT, stack="320703",
                              preview=False)

@@ -9,16 +9,16 @@ from typing import Any
 
 import pytest
 
-from sunlight.hosts import HOST_CGROUP_MOUNT, host_create_kwargs
-from sunlight.realizer_capture import Capture, CapturedResource
-from sunlight.realizer_translate import (
+from sunlight.control.hosts import HOST_CGROUP_MOUNT, host_create_kwargs
+from sunlight.control.realizer.capture import Capture, CapturedResource
+from sunlight.control.realizer.plan import (
     CONTAINER_TYPE,
     NETWORK_TYPE,
     VOLUME_TYPE,
     RealizerError,
     plan_realization,
 )
-from sunlight.resources import Run
+from sunlight.control.resources import Run
 
 from .conftest import RUN, captured
 

@@ -13,8 +13,13 @@ import pulumi
 import pytest
 import yaml
 
-from sunlight.paths import repo_root
-from sunlight.realizer_capture import PULUMI_PROJECT, CaptureMocks, capture_site, load_declare
+from sunlight.control.paths import repo_root
+from sunlight.control.realizer.capture import (
+    PULUMI_PROJECT,
+    CaptureMocks,
+    capture_site,
+    load_declare,
+)
 from sunlight.topology.config import SiteConfigError, parse_site_config
 from sunlight.topology.division import Tier, expected_parent, tier_of
 
@@ -166,7 +171,6 @@ def _with_stack_config(values: dict[str, Any]) -> None:
 
 
 def test_read_site_config_reads_the_stack_namespace() -> None:
-    load_declare()  # puts infra/ on sys.path
     from sunlight_infra.config import read_site_config
 
     # The project (Pulumi.yaml's name) is the config namespace, as under `pulumi up`.

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sunlight.errors import ApiError
-from sunlight.materials import check_size, check_type, sha256_hex, sniff
+from sunlight.runtime.errors import ApiError
+from sunlight.runtime.materials import check_size, check_type, sha256_hex, sniff
 
 ALLOWED = ("application/pdf", "image/png")
 

@@ -7,7 +7,7 @@ import hashlib
 
 import pytest
 
-from sunlight.gateway.records import INWARD, OUTWARD, RecordRejected, parse_record
+from sunlight.runtime.gateway.records import INWARD, OUTWARD, RecordRejected, parse_record
 from sunlight.workflow.machine import CaseStatus
 
 RECEIPT = "320703-20261128-000001"

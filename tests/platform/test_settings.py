@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from sunlight.settings import Settings, SettingsError
+from sunlight.runtime.settings import Settings, SettingsError
 
 SECRET = "k3JH8s0d-generated-0pQ9"
 

@@ -32,7 +32,7 @@ from pydantic import (
     field_validator,
 )
 
-from sunlight.resources import Run, validate_run_id
+from sunlight.control.resources import Run, validate_run_id
 from sunlight.topology.addressing import SiteAddressPlan
 from sunlight.topology.division import DivisionError, Tier, check_code, check_parent, tier_of
 from sunlight.topology.layout import Profile

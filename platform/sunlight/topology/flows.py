@@ -24,7 +24,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from sunlight.paths import repo_root
+from sunlight.control.paths import repo_root
 from sunlight.topology.layout import CONTROL, NODE, PUBLISH_BIND, ROLES, Net
 
 FLOWS_FILE = Path("infra") / "flows.yaml"

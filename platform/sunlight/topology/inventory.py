@@ -20,7 +20,7 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from sunlight.hosts import ADMIN_USER
+from sunlight.control.hosts import ADMIN_USER
 from sunlight.topology.config import SiteConfig
 from sunlight.topology.layout import SITE_NETWORKS, HostLayout, Net, hostname, hosts_of
 

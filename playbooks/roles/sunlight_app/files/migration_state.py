@@ -9,7 +9,7 @@ import sys
 
 from alembic.script import ScriptDirectory
 
-from sunlight.migrations import alembic_config, current
+from sunlight.runtime.migrations import alembic_config, current
 
 database, url = sys.argv[1], os.environ["SUNLIGHT_DATABASE_URL"]
 heads = ScriptDirectory.from_config(alembic_config(database, url)).get_heads()

@@ -3,7 +3,7 @@
 They run on the control node, in the virtual environment that has ``sunlight`` installed
 (Ansible runs from it), so the firewall, listen addresses, pg_hba, scrape targets and the
 secrets to generate are computed by the same code the segregation proof uses
-(:mod:`sunlight.deploy`).
+(:mod:`sunlight.control.deploy`).
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from sunlight.deploy import firewall
-from sunlight.deploy import inventory as deploy_inventory
-from sunlight.deploy import secrets as deploy_secrets
-from sunlight.images.packages import parse_package_list
+from sunlight.control.deploy import firewall
+from sunlight.control.deploy import inventory as deploy_inventory
+from sunlight.control.deploy import secrets as deploy_secrets
+from sunlight.control.images.packages import parse_package_list
 from sunlight.topology.flows import FlowMatrix, load_flows
 
 
@@ -108,7 +108,7 @@ def _packages_filter(text: str) -> list[str]:
 
 
 class FilterModule:
-    """Sunlight's filters, used as ``sunlight.deploy.<name>``."""
+    """Sunlight's filters, used as ``sunlight.control.deploy.<name>``."""
 
     def filters(self) -> dict[str, Any]:
         return {"firewall": _firewall_filter, "clients": _clients_filter,

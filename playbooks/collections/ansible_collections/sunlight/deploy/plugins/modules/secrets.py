@@ -8,7 +8,7 @@ module: secrets
 short_description: Generate a Sunlight deployment's missing secrets on the control node
 description:
   - Creates, never overwrites, the deployment's passwords, tokens, TLS CA, portal
-    certificates and per-site Ed25519 signing keys (C(sunlight.deploy.secrets)).
+    certificates and per-site Ed25519 signing keys (C(sunlight.control.deploy.secrets)).
   - Run it delegated to localhost, once; it needs the C(sunlight) package.
 options:
   path:
@@ -67,7 +67,7 @@ def main() -> None:
     try:
         from pathlib import Path
 
-        from sunlight.deploy.secrets import CertSpec, SiteSecretsSpec, ensure_secrets
+        from sunlight.control.deploy.secrets import CertSpec, SiteSecretsSpec, ensure_secrets
     except ImportError as exc:
         module.fail_json(msg=f"the sunlight package is not importable here: {exc}")
         return

@@ -1,0 +1,205 @@
+"""``sunlight exchange definitions|status|keygen|baseline``: the cross-tier exchange.
+
+``python -m sunlight.cli.exchange ...`` runs the same group on its own.
+
+Example::
+
+    $ sunlight exchange definitions --site 320703 --parent 320700 \\
+          --parent-uri "amqp://child-320703:PW@10.9.0.3:5672/sunlight" > defs.json
+    $ sunlight exchange status --url http://127.0.0.1:8003
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+console = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+exchange_app = typer.Typer(help="The cross-tier exchange (province → city → county).",
+                           no_args_is_help=True)
+baseline_app = typer.Typer(help="Catalogue baselines: publish (above), adopt (below).",
+                           no_args_is_help=True)
+exchange_app.add_typer(baseline_app, name="baseline")
+
+
+@exchange_app.command("definitions")
+def definitions(
+    site: str = typer.Option(..., "--site", help="This broker's site (division code)."),
+    parent: str = typer.Option(None, "--parent", help="The parent site, if any."),
+    parent_uri: str = typer.Option(
+        None, "--parent-uri", envvar="SUNLIGHT_EXCHANGE_PARENT_URI",
+        help="amqp://USER:PASSWORD@HOST:5672/VHOST of the parent broker, with this child's "
+             "user (prefer the environment variable: arguments show in ps)."),
+    child: list[str] = typer.Option([], "--child", help="A direct child site; repeat."),
+    vhost: str = typer.Option("sunlight", "--vhost", help="The virtual host."),
+) -> None:
+    """Print the RabbitMQ definitions (JSON) for one site's broker; users are not in it."""
+    from sunlight.runtime.exchange.topology import broker_definitions
+    from sunlight.topology.division import DivisionError
+
+    try:
+        doc = broker_definitions(site, parent=parent or None, parent_uri=parent_uri or None,
+                                 children=child, vhost=vhost)
+    except (ValueError, DivisionError) as exc:
+        err.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(2) from exc
+    typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+
+
+def _core_url(url: str | None) -> str:
+    if url:
+        return url.rstrip("/")
+    port = os.environ.get("SUNLIGHT_PORT")
+    if not port:
+        err.print("[bold red]error:[/] give --url (or set SUNLIGHT_PORT to core's port)")
+        raise typer.Exit(2)
+    return f"http://127.0.0.1:{port}"
+
+
+@exchange_app.command("status")
+def status(url: str = typer.Option(None, "--url", help="Core's base URL "
+                                   "(default http://127.0.0.1:$SUNLIGHT_PORT)."),
+           as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Each link's figures from the running core's /metrics (exit 1: broker not connected,
+    or a sequence gap older than the alert)."""
+    import dataclasses
+
+    import httpx
+
+    from sunlight.runtime.exchange.status import parse
+
+    try:
+        response = httpx.get(f"{_core_url(url)}/metrics", timeout=10)
+        response.raise_for_status()
+    except httpx.HTTPError as exc:
+        err.print(f"[bold red]error:[/] core's /metrics did not answer: {exc}")
+        raise typer.Exit(2) from exc
+    found = parse(response.text)
+    if as_json:
+        typer.echo(json.dumps(dataclasses.asdict(found), indent=2))
+    else:
+        _print_status(found)
+    if not found.healthy:
+        raise typer.Exit(1)
+
+
+def _print_status(found: Any) -> None:
+    table = Table("link", "published", "delivered", "duplicates", "rejected", "queued",
+                  "outbox", "oldest undelivered")
+    for link in sorted(found.links.values(), key=lambda x: x.link):
+        rejected = ", ".join(f"{r} {n}" for r, n in sorted(link.rejected.items())) or "0"
+        table.add_row(link.link, str(link.published), str(link.delivered),
+                      str(link.duplicates), rejected,
+                      "?" if link.queued is None else str(link.queued), str(link.pending),
+                      f"{link.oldest_undelivered_s:.1f} s")
+    console.print(table)
+    state = "[green]connected[/]" if found.connected else "[red]not connected[/]"
+    gap = (f"[red]{found.gaps_overdue} gap(s) past the alert[/]" if found.gaps_overdue
+           else "no gap past the alert")
+    console.print(f"broker {state}; {found.held_events} held events, oldest gap "
+                  f"{found.gap_oldest_s:.0f} s; {gap}")
+
+
+@exchange_app.command("keygen")
+def keygen(site: str = typer.Argument(..., help="The site's division code."),
+           out: Path = typer.Option(Path("."), "--out", help="Directory for the two files.")
+           ) -> None:
+    """Write SITE.key (private, 0600) and SITE.pem (public) for a new site."""
+    from sunlight.runtime.exchange.signing import generate_keypair
+    from sunlight.topology.division import check_code
+
+    check_code(site)
+    private, public = generate_keypair()
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(out / f"{site}.key", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError as exc:
+        err.print(f"[bold red]error:[/] {out / (site + '.key')} exists; a key is never "
+                  "overwritten")
+        raise typer.Exit(1) from exc
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(private)
+    (out / f"{site}.pem").write_bytes(public)
+    console.print(f"wrote {out / (site + '.key')} (keep it on the site) and "
+                  f"{out / (site + '.pem')} (give it to every ancestor and descendant)")
+
+
+def _env_site_engine() -> tuple[str, Any]:
+    from sunlight.cli.onhost import _core_engine, _site
+
+    return _site(), _core_engine()
+
+
+@baseline_app.command("publish")
+def baseline_publish(
+    title: str = typer.Option(..., "--title", help="e.g. 2026 年版权力清单基线"),
+    code: list[str] = typer.Option([], "--code", help="Only these item codes; repeat."),
+    actor: str = typer.Option("cli", "--actor", help="Recorded in the audit chain."),
+) -> None:
+    """Publish the items in force as the next baseline version, to every child site."""
+    from sunlight.runtime.db import transaction
+    from sunlight.runtime.errors import ApiError
+    from sunlight.runtime.exchange.baseline import publish
+    from sunlight.runtime.exchange.signing import Keyring
+
+    site, engine = _env_site_engine()
+    keys = os.environ.get("SUNLIGHT_PEER_KEYS_DIR")
+    if not keys:
+        err.print("[bold red]error:[/] SUNLIGHT_PEER_KEYS_DIR is required (it says who the "
+                  "children are)")
+        raise typer.Exit(2)
+    try:
+        with transaction(engine) as session:
+            row = publish(session, site, Keyring.load(site, Path(keys)).children(), actor,
+                          title, code or None)
+            version, count = row.version, len(row.items)
+    except ApiError as exc:
+        err.print(f"[bold red]error:[/] {exc.detail}")
+        raise typer.Exit(1) from exc
+    console.print(f"baseline {site} v{version} published: {count} items")
+
+
+@baseline_app.command("adopt")
+def baseline_adopt(
+    issuer: str = typer.Argument(..., help="The site that published the baseline."),
+    version: int = typer.Argument(..., help="Its version."),
+    localize: list[str] = typer.Option([], "--localize", help="CODE=NOTE for an item this "
+                                       "site localizes; repeat. None: adopted as is."),
+    note: str = typer.Option("", "--note"),
+    actor: str = typer.Option("cli", "--actor"),
+) -> None:
+    """Record this site's adoption (or localization) of a baseline; it is reported up."""
+    from sunlight.runtime.db import transaction
+    from sunlight.runtime.errors import ApiError
+    from sunlight.runtime.exchange.baseline import adopt
+
+    pairs = [entry.partition("=") for entry in localize]
+    if any(not sep or not text for _, sep, text in pairs):
+        err.print("[bold red]error:[/] --localize takes CODE=NOTE")
+        raise typer.Exit(2)
+    localized = [{"code": c, "note": t} for c, _, t in pairs]
+    site, engine = _env_site_engine()
+    try:
+        with transaction(engine) as session:
+            adopt(session, site, actor, issuer, version,
+                  "localized" if localized else "adopted", localized, note)
+    except ApiError as exc:
+        err.print(f"[bold red]error:[/] {exc.detail}")
+        raise typer.Exit(1) from exc
+    console.print(f"baseline {issuer} v{version}: "
+                  f"{'localized ' + str(len(localized)) + ' items' if localized else 'adopted'}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(exchange_app, name="exchange")
+
+
+if __name__ == "__main__":
+    exchange_app()

@@ -1,0 +1,211 @@
+"""``sunlight serve|migrate|audit|catalogue|accounts|cases``: running one site's platform.
+
+Settings come from ``SUNLIGHT_*`` environment variables (see :mod:`sunlight.runtime.settings`);
+the playbooks write them into each role's environment file.
+
+Example::
+
+    $ SUNLIGHT_SITE_CODE=320703 SUNLIGHT_DATABASE_URL=... sunlight migrate core
+    $ sunlight serve core --port 8003
+"""
+
+from __future__ import annotations
+
+import os
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+console = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+audit_app = typer.Typer(help="The audit hash chain (网上留痕).", no_args_is_help=True)
+catalogue_app = typer.Typer(help="Import and export the power-item catalogue.",
+                            no_args_is_help=True)
+accounts_app = typer.Typer(help="Staff accounts of core.", no_args_is_help=True)
+cases_app = typer.Typer(help="Case jobs.", no_args_is_help=True)
+
+
+class ServeRole(str, Enum):
+    portal = "portal"
+    gateway = "gateway"
+    core = "core"
+
+
+class DbRole(str, Enum):
+    portal = "portal"
+    core = "core"
+
+
+def _settings(role: Any, **overrides: Any) -> Any:
+    from sunlight.runtime.settings import Settings, SettingsError
+
+    try:
+        return Settings(role=role, **{k: v for k, v in overrides.items() if v is not None})
+    except (ValidationError, SettingsError) as exc:
+        err.print(f"[bold red]error:[/] settings for {role}: {exc}")
+        raise typer.Exit(2) from exc
+
+
+def serve(role: ServeRole, host: str = typer.Option(None, help="Bind address."),
+          port: int = typer.Option(None, help="Port (0: any free port).")) -> None:
+    """Run one role (portal, gateway or core) with uvicorn, JSON logs on stderr."""
+    import uvicorn
+
+    from sunlight.runtime.observability import configure_logging
+
+    settings = _settings(role.value, host=host, port=port)
+    configure_logging(settings.log_level, role.value)
+    module = {"portal": "sunlight.runtime.portal.app", "gateway": "sunlight.runtime.gateway.app",
+              "core": "sunlight.runtime.core.app"}[role.value]
+    create_app = __import__(module, fromlist=["create_app"]).create_app
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None,
+                proxy_headers=True, access_log=False)
+
+
+def migrate(database: DbRole,
+            database_url: str = typer.Option(None, envvar="SUNLIGHT_DATABASE_URL",
+                                             help="SQLAlchemy URL of the database.")) -> None:
+    """Bring the portal or core database to the latest schema (idempotent)."""
+    from sunlight.runtime.migrations import current, upgrade
+
+    if not database_url:
+        err.print("[bold red]error:[/] --database-url (or SUNLIGHT_DATABASE_URL) is required")
+        raise typer.Exit(2)
+    upgrade(database.value, database_url)
+    console.print(f"{database.value} database at revision {current(database.value, database_url)}")
+
+
+def _core_engine() -> Any:
+    from sunlight.runtime.db import make_engine
+
+    url = os.environ.get("SUNLIGHT_DATABASE_URL")
+    if not url:
+        err.print("[bold red]error:[/] SUNLIGHT_DATABASE_URL (core database) is required")
+        raise typer.Exit(2)
+    return make_engine(url, pool_size=2)
+
+
+def _site() -> str:
+    site = os.environ.get("SUNLIGHT_SITE_CODE", "")
+    if len(site) != 6 or not site.isdigit():
+        err.print("[bold red]error:[/] SUNLIGHT_SITE_CODE must be the 6-digit division code")
+        raise typer.Exit(2)
+    return site
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Verify the site's audit chain; exit 1 naming the first broken record."""
+    from sunlight.runtime.core.audit_store import verify
+
+    verdict = verify(_core_engine(), _site())
+    if verdict.ok:
+        console.print(f"[green]audit chain intact[/]: {verdict.checked} records")
+        return
+    err.print(f"[bold red]audit chain broken[/] at record {verdict.first_broken_seq}: "
+              f"{verdict.reason} ({verdict.checked} records checked)")
+    raise typer.Exit(1)
+
+
+@catalogue_app.command("import")
+def catalogue_import(
+    path: Path = typer.Argument(None, exists=True, dir_okay=False,
+                                help="A .yaml or .xlsx catalogue; omit with --sample."),
+    sample: bool = typer.Option(False, "--sample", help="Import the shipped sample catalogue."),
+) -> None:
+    """Import a catalogue into core; errors name the sheet, row and column (or YAML path)."""
+    from sunlight.catalogue.errors import CatalogueImportError
+    from sunlight.catalogue.io_excel import load_excel
+    from sunlight.catalogue.io_yaml import load_yaml
+    from sunlight.catalogue.sample import sample_catalogue
+    from sunlight.runtime.core.catalogue_store import import_catalogue
+    from sunlight.runtime.db import transaction
+
+    if (path is None) == (not sample):
+        err.print("[bold red]error:[/] give a PATH or --sample (not both)")
+        raise typer.Exit(2)
+    try:
+        if sample:
+            catalogue = sample_catalogue()
+        elif path.suffix.lower() == ".xlsx":
+            catalogue = load_excel(path)
+        else:
+            catalogue = load_yaml(path.read_text(encoding="utf-8"))
+    except CatalogueImportError as exc:
+        err.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(1) from exc
+    site = _site()
+    with transaction(_core_engine()) as session:
+        changed = import_catalogue(session, site, catalogue, "cli")
+    console.print(f"imported {len(catalogue.items)} item versions ({changed} changed), "
+                  f"{len(catalogue.departments)} departments")
+
+
+@catalogue_app.command("export")
+def catalogue_export(path: Path = typer.Argument(..., help="Target .yaml or .xlsx file.")) -> None:
+    """Export core's catalogue (every version) as YAML or Excel."""
+    from sunlight.catalogue.io_excel import dump_excel
+    from sunlight.catalogue.io_yaml import dump_yaml
+    from sunlight.runtime.core.catalogue_store import load
+    from sunlight.runtime.db import transaction
+
+    with transaction(_core_engine()) as session:
+        catalogue = load(session)
+    if path.suffix.lower() == ".xlsx":
+        dump_excel(catalogue, path)
+    else:
+        path.write_text(dump_yaml(catalogue), encoding="utf-8")
+    console.print(f"wrote {len(catalogue.items)} item versions to {path}")
+
+
+@accounts_app.command("add")
+def accounts_add(
+    username: str = typer.Argument(..., help="Login name."),
+    role: list[str] = typer.Option(..., "--role", help="clerk, reviewer, approver or admin; "
+                                   "repeat for several."),
+    department: str = typer.Option(None, "--department", help="Department code (scope)."),
+    display_name: str = typer.Option("", "--name", help="Shown in case history."),
+    password_file: Path = typer.Option(None, "--password-file",
+                                       help="Write the generated password here (0600)."),
+) -> None:
+    """Create a staff account with a generated password (printed or written to a file)."""
+    from sunlight.runtime.core.accounts import AccountError, create_account
+    from sunlight.runtime.db import transaction
+
+    try:
+        with transaction(_core_engine()) as session:
+            password = create_account(session, _site(), username, role, department,
+                                      display_name or username)
+    except AccountError as exc:
+        err.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(2) from exc
+    if password_file:
+        fd = os.open(password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(password + "\n")
+        console.print(f"account {username} created; password written to {password_file}")
+    else:
+        console.print(f"account {username} created; password: {password}")
+
+
+@cases_app.command("mark-overdue")
+def cases_mark_overdue() -> None:
+    """Flag cases past their due date now (core also does this periodically)."""
+    from sunlight.runtime.core.app import mark_overdue_once
+
+    count = mark_overdue_once(_core_engine(), _site())
+    console.print(f"{count} cases marked overdue")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+    app.command("migrate")(migrate)
+    app.add_typer(audit_app, name="audit")
+    app.add_typer(catalogue_app, name="catalogue")
+    app.add_typer(accounts_app, name="accounts")
+    app.add_typer(cases_app, name="cases")

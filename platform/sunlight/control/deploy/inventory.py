@@ -1,0 +1,190 @@
+"""The Ansible inventory of a deployment, from the sites' stack outputs, and its known_hosts.
+
+Each site's Pulumi program exports an inventory (:mod:`sunlight.topology.inventory`); the
+realizer hands the same output back for local topologies. :func:`deployment_inventory`
+merges the sites' inventories and adds what Ansible needs to reach them safely: the
+control key, a ``known_hosts`` file written from the host keys pinned at realization
+(host-key checking stays on), the deployment's name and secrets directory, and
+``sunlight_sites`` — every site of the deployment with its parent and backbone hosts,
+including sites this inventory does not manage (:class:`PeerHost`: another centre's
+broker, or a stand-in in tests), so firewalls and shovels can name them.
+
+Example::
+
+    >>> from sunlight.control.deploy.inventory import write_inventory
+    >>> files = write_inventory(tmp / "inv", [realized], control_key=key.path,
+    ...                         deployment="run-1234")  # doctest: +SKIP
+    >>> files.hosts.read_text().splitlines()[0]  # doctest: +SKIP
+    'all:'
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from sunlight.control.paths import state_dir
+from sunlight.topology import inventory as topo_inventory
+from sunlight.topology.layout import Net
+
+if TYPE_CHECKING:
+    from sunlight.control.realizer.apply import Realized
+
+HOSTS_FILE = "hosts.yml"
+KNOWN_HOSTS_FILE = "known_hosts"
+SITE_GROUP_PREFIX = "site_"
+
+
+@dataclass(frozen=True)
+class PeerHost:
+    """A backbone host of a site the inventory does not manage (never configured here)."""
+
+    site: str
+    parent: str | None
+    name: str
+    roles: tuple[str, ...]
+    address: str  # on the backbone
+
+
+@dataclass(frozen=True)
+class InventoryFiles:
+    """Where :func:`write_inventory` put the inventory and its known_hosts."""
+
+    hosts: Path
+    known_hosts: Path
+
+
+def default_secrets_dir(deployment: str) -> Path:
+    """``$XDG_STATE_HOME/sunlight/secrets/<deployment>`` (outside every checkout)."""
+    return state_dir() / "secrets" / deployment
+
+
+def known_hosts_line(address: str, key_line: str) -> str:
+    """One OpenSSH known_hosts line (``<address> <type> <base64>``) from a pinned key."""
+    parts = key_line.split()
+    if len(parts) < 2 or not parts[0].startswith(("ssh-", "ecdsa-")):
+        raise ValueError(f"not an OpenSSH public key line for {address}: {key_line!r}")
+    return f"{address} {parts[0]} {parts[1]}"
+
+
+def _site_groups(inventory: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    children: Mapping[str, Any] = inventory["all"]["children"]
+    return {g.removeprefix(SITE_GROUP_PREFIX): body for g, body in children.items()
+            if g.startswith(SITE_GROUP_PREFIX)}
+
+
+def deployment_sites(inventory: Mapping[str, Any],
+                     peers: Sequence[PeerHost] = ()) -> dict[str, dict[str, Any]]:
+    """``sunlight_sites``: code -> parent, managed, and backbone hosts (name, roles, address)."""
+    sites: dict[str, dict[str, Any]] = {}
+    for code, body in sorted(_site_groups(inventory).items()):
+        backbone = [
+            {"name": name, "roles": list(hv["sunlight_roles"]),
+             "address": hv["sunlight_addresses"][Net.BACKBONE.value]}
+            for name, hv in sorted(body["hosts"].items())
+            if Net.BACKBONE.value in hv["sunlight_addresses"]
+        ]
+        sites[code] = {"parent": body["vars"]["sunlight_parent_code"], "managed": True,
+                       "backbone": backbone}
+    for peer in peers:
+        if sites.get(peer.site, {}).get("managed"):
+            raise ValueError(f"peer {peer.name}: site {peer.site} is managed by this inventory")
+        entry = sites.setdefault(peer.site, {"parent": peer.parent, "managed": False,
+                                             "backbone": []})
+        entry["backbone"].append({"name": peer.name, "roles": list(peer.roles),
+                                  "address": peer.address})
+    return sites
+
+
+def deployment_inventory(site_inventories: Sequence[Mapping[str, Any]], *, deployment: str,
+                         control_key: Path, known_hosts: Path, secrets_dir: Path,
+                         peers: Sequence[PeerHost] = ()) -> dict[str, Any]:
+    """One inventory for the sites (their stack outputs), with connection and deployment vars."""
+    if not site_inventories:
+        raise ValueError("a deployment inventory needs at least one site")
+    merged = topo_inventory.merge_inventories(*site_inventories)
+    codes = list(_site_groups(merged))
+    if len(codes) != len(site_inventories):
+        raise ValueError("every site inventory must hold exactly one distinct site")
+    ssh_args = (f"-o UserKnownHostsFile={known_hosts} -o StrictHostKeyChecking=yes "
+                "-o IdentitiesOnly=yes")
+    merged["all"]["vars"] = {
+        "ansible_ssh_private_key_file": str(control_key),
+        "ansible_ssh_common_args": ssh_args,
+        "sunlight_deployment": deployment,
+        "sunlight_secrets_dir": str(secrets_dir),
+        "sunlight_sites": deployment_sites(merged, peers),
+    }
+    return merged
+
+
+def host_keys_of(sites: Sequence[Realized]) -> dict[str, str]:
+    """mgmt address -> pinned host key line, for every host of the realized sites."""
+    return {host.mgmt_ip: host.host_key for site in sites for host in site.hosts.values()}
+
+
+def write_inventory(out_dir: Path, sites: Sequence[Realized], *, control_key: Path,
+                    deployment: str | None = None, secrets_dir: Path | None = None,
+                    peers: Sequence[PeerHost] = ()) -> InventoryFiles:
+    """Write ``hosts.yml`` and ``known_hosts`` for realized sites into ``out_dir``."""
+    deployment = deployment or sites[0].config.run_id
+    return write_inventory_files(
+        out_dir, [copy.deepcopy(s.inventory) for s in sites], host_keys_of(sites),
+        control_key=control_key, deployment=deployment,
+        secrets_dir=secrets_dir or default_secrets_dir(deployment), peers=peers)
+
+
+def write_inventory_files(out_dir: Path, site_inventories: Sequence[Mapping[str, Any]],
+                          host_keys: Mapping[str, str], *, control_key: Path, deployment: str,
+                          secrets_dir: Path, peers: Sequence[PeerHost] = ()) -> InventoryFiles:
+    """Write the files from plain stack outputs and host keys (``pulumi up`` deployments)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    known = out_dir / KNOWN_HOSTS_FILE
+    inventory = deployment_inventory(site_inventories, deployment=deployment,
+                                     control_key=control_key, known_hosts=known.resolve(),
+                                     secrets_dir=secrets_dir, peers=peers)
+    addresses = {hv["ansible_host"] for body in _site_groups(inventory).values()
+                 for hv in body["hosts"].values()}
+    missing = sorted(addresses - set(host_keys))
+    if missing:
+        raise ValueError(f"no pinned host key for {', '.join(missing)}: host-key checking "
+                         "stays on, so every host needs one")
+    lines = [known_hosts_line(a, host_keys[a]) for a in sorted(addresses)]
+    _write_private(known, "\n".join(lines) + "\n")
+    hosts = out_dir / HOSTS_FILE
+    _write_private(hosts, yaml.safe_dump(inventory, sort_keys=False, allow_unicode=True))
+    return InventoryFiles(hosts=hosts, known_hosts=known)
+
+
+def _write_private(path: Path, text: str) -> None:
+    # The inventory names key paths and addresses: readable by its owner only.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+
+
+def ancestors(sites: Mapping[str, Mapping[str, Any]], code: str) -> list[str]:
+    """The site's parent, grandparent... as far as ``sunlight_sites`` knows them."""
+    out: list[str] = []
+    parent = sites.get(code, {}).get("parent")
+    while parent and parent in sites and parent not in out:
+        out.append(str(parent))
+        parent = sites.get(parent, {}).get("parent")
+    return out
+
+
+def kin(sites: Mapping[str, Mapping[str, Any]], code: str) -> list[str]:
+    """Ancestors and descendants of ``code``: the sites whose signing keys it must hold."""
+    descendants = [c for c in sites if c != code and code in ancestors(sites, c)]
+    return sorted({*ancestors(sites, code), *descendants})
+
+
+def children(sites: Mapping[str, Mapping[str, Any]], code: str) -> list[str]:
+    """The sites whose parent is ``code`` (their brokers shovel to this one)."""
+    return sorted(c for c, site in sites.items() if site.get("parent") == code)

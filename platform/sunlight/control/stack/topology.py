@@ -1,0 +1,96 @@
+"""Topology files: which sites a deployment has, their parents and profile.
+
+The default is the worked example: 320000 江苏省 → 320700 连云港市 → 320703 连云区, compact.
+
+Example (``topology.yaml``)::
+
+    name: demo
+    profile: compact
+    sites:
+      - {code: "320000"}
+      - {code: "320700", parent: "320000"}
+      - {code: "320703", parent: "320700"}
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from sunlight.control.resources import validate_run_id
+from sunlight.topology.division import DivisionError, check_parent
+
+Profile = Literal["compact", "standard"]
+
+
+class SiteSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    code: str = Field(pattern=r"^\d{6}$")
+    parent: str | None = None
+    profile: Profile | None = None  # default: the topology's
+
+
+class TopologySpec(BaseModel):
+    """A deployment's sites, parents before children."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = "demo"
+    profile: Profile = "compact"
+    sites: list[SiteSpec] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _tree(self) -> TopologySpec:
+        validate_run_id(self.name)
+        seen: set[str] = set()
+        for site in self.sites:
+            if site.code in seen:
+                raise ValueError(f"site {site.code} is listed twice")
+            try:
+                check_parent(site.code, site.parent)
+            except DivisionError as exc:
+                raise ValueError(f"site {site.code}: {exc}") from None
+            if site.parent and site.parent not in seen:
+                raise ValueError(f"site {site.code}: parent {site.parent} must be listed "
+                                 "before it (it is not in this topology, or comes later)")
+            seen.add(site.code)
+        return self
+
+    def profile_of(self, code: str) -> Profile:
+        site = next(s for s in self.sites if s.code == code)
+        return site.profile or self.profile
+
+    def with_site(self, code: str, parent: str, profile: Profile | None = None) -> TopologySpec:
+        return TopologySpec(name=self.name, profile=self.profile,
+                            sites=[*self.sites, SiteSpec(code=code, parent=parent,
+                                                         profile=profile)])
+
+
+DEFAULT = TopologySpec(name="demo", profile="compact", sites=[
+    SiteSpec(code="320000"), SiteSpec(code="320700", parent="320000"),
+    SiteSpec(code="320703", parent="320700")])
+
+
+class TopologyError(ValueError):
+    """A topology file is wrong; the message names the file and the field."""
+
+
+def load_topology(path: Path | None) -> TopologySpec:
+    if path is None:
+        return DEFAULT
+    try:
+        return TopologySpec.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except (OSError, yaml.YAMLError) as exc:
+        raise TopologyError(f"{path}: {exc}") from exc
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "topology"
+        raise TopologyError(f"{path}: {where}: {first['msg']}") from exc
+
+
+def dump_topology(spec: TopologySpec) -> str:
+    return yaml.safe_dump(spec.model_dump(exclude_none=True), sort_keys=False)

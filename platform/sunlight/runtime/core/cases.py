@@ -1,0 +1,239 @@
+"""Cases (权力运行): intake from the exchange, transitions, queues, deadlines, overdue.
+
+Every change writes a case event, an audit record, an outbound status record and (at a
+city or county) a cross-tier event for the parent in the same transaction as the change.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sunlight.catalogue.flow import FlowStep
+from sunlight.runtime.core import outbound
+from sunlight.runtime.core.audit_store import record as audit
+from sunlight.runtime.core.auth import Staff
+from sunlight.runtime.core.models import Case, CaseEvent, CaseMaterial, Item
+from sunlight.runtime.db import utcnow
+from sunlight.runtime.errors import ApiError, not_found
+from sunlight.runtime.exchange import outbox as exchange_outbox
+from sunlight.runtime.gateway.records import (
+    ApplicationResubmitted,
+    ApplicationSubmitted,
+    MaterialRecord,
+    RecordRejected,
+)
+from sunlight.workflow.deadlines import due_date
+from sunlight.workflow.machine import (
+    APPLICANT_ROLE,
+    Action,
+    CaseState,
+    CaseStatus,
+    IllegalTransition,
+    WrongRole,
+    allowed_actions,
+    clock_running,
+    transition,
+)
+
+CHINA = ZoneInfo("Asia/Shanghai")
+OPEN_STATUSES = [s.value for s in CaseStatus if s not in (CaseStatus.refused, CaseStatus.closed)]
+
+
+def today() -> date:
+    return datetime.now(CHINA).date()
+
+
+def flow_of(session: Session, case: Case) -> list[FlowStep]:
+    item = session.get(Item, (case.item_code, case.item_version))
+    assert item is not None, f"case {case.receipt} refers to a missing item"
+    steps = item.doc["flow"]
+    assert isinstance(steps, list)
+    return [FlowStep.model_validate(s) for s in steps]
+
+
+def state_of(case: Case) -> CaseState:
+    return CaseState(
+        status=CaseStatus(case.status), step_index=case.step_index,
+        decision=case.decision,  # type: ignore[arg-type]
+        resume_status=CaseStatus(case.resume_status) if case.resume_status else None,
+        resume_step_index=case.resume_step_index)
+
+
+def _pauses(case: Case) -> list[tuple[date, date | None]]:
+    return [(date.fromisoformat(str(a)), date.fromisoformat(str(b)) if b else None)
+            for a, b in case.paused]
+
+
+def _recompute_due(case: Case, on: date) -> None:
+    case.due_on = due_date(case.submitted_on, case.limit_days, _pauses(case), today=on)
+
+
+def _save_materials(session: Session, case: Case, batch: int,
+                    materials: list[MaterialRecord]) -> None:
+    for m in materials:
+        try:
+            data = m.content()
+        except ValueError as exc:
+            raise RecordRejected(str(exc)) from exc
+        session.add(CaseMaterial(id=uuid.UUID(m.id), case_id=case.id, batch=batch, name=m.name,
+                                 filename=m.filename, content_type=m.content_type, size=m.size,
+                                 sha256=m.sha256, content=data))
+
+
+def _event(session: Session, site: str, case: Case, actor: str, role: str, action: str,
+           before: str | None, comment: str) -> None:
+    session.add(CaseEvent(case_id=case.id, actor=actor, role=role, action=action,
+                          from_status=before, to_status=case.status, comment=comment))
+    audit(session, site, actor=actor, role=role, entity="case", entity_id=case.receipt,
+          action=action, from_state=before, to_state=case.status, comment=comment)
+    case.status_seq += 1
+    case.updated_at = utcnow()
+    outbound.case_status(session, case, comment)
+    # status_seq is the per-case sequence the parent applies in order.
+    exchange_outbox.case_event(session, site, case, actor=actor, role=role, action=action,
+                               before=before, comment=comment)
+
+
+def receive(session: Session, site: str, rec: ApplicationSubmitted) -> Case:
+    """A new application from the portal becomes a case awaiting acceptance."""
+    item = session.get(Item, (rec.item_code, rec.item_version))
+    if item is None:
+        raise RecordRejected(f"unknown power item {rec.item_code} v{rec.item_version}")
+    if session.scalars(select(Case.id).where(Case.receipt == rec.receipt)).first():
+        raise RecordRejected(f"receipt {rec.receipt} already has a case")
+    submitted_on = rec.submitted_at.astimezone(CHINA).date()
+    limit = int(item.doc["promised_limit_days"])  # type: ignore[call-overload]
+    case = Case(
+        receipt=rec.receipt, item_code=item.code, item_version=item.version,
+        department=item.department, applicant_kind=rec.applicant.kind,
+        applicant_id=rec.applicant.id_number, applicant_name=rec.applicant.name,
+        form=rec.form, status=CaseStatus.submitted.value, step_index=0,
+        submitted_on=submitted_on, limit_days=limit, paused=[],
+        due_on=due_date(submitted_on, limit), status_seq=0,
+    )
+    session.add(case)
+    session.flush()
+    _save_materials(session, case, rec.batch, rec.materials)
+    _event(session, site, case, "applicant", APPLICANT_ROLE, "submit", None, "")
+    return case
+
+
+def resubmitted(session: Session, site: str, rec: ApplicationResubmitted) -> Case:
+    case = session.scalars(select(Case).where(Case.receipt == rec.receipt)
+                           .with_for_update()).first()
+    if case is None:
+        raise RecordRejected(f"no case for receipt {rec.receipt}")
+    try:
+        _move(session, case, Action.resubmit, APPLICANT_ROLE, "")
+    except IllegalTransition as exc:
+        raise RecordRejected(f"resubmission refused: {exc.reason}") from exc
+    _save_materials(session, case, rec.batch, rec.materials)
+    _event(session, site, case, "applicant", APPLICANT_ROLE, "resubmit",
+           CaseStatus.correction_requested.value, "")
+    return case
+
+
+def _move(session: Session, case: Case, action: Action, role: str, comment: str) -> str:
+    """Apply the transition to the row, stopping or restarting the clock; return old status."""
+    before = CaseStatus(case.status)
+    new = transition(state_of(case), action, role, flow_of(session, case), comment)
+    on = today()
+    if clock_running(before) and not clock_running(new.status) and new.status in (
+            CaseStatus.correction_requested, CaseStatus.suspended):
+        case.paused = [*case.paused, [on.isoformat(), None]]
+    elif before in (CaseStatus.correction_requested, CaseStatus.suspended) and case.paused:
+        *done, last = case.paused
+        case.paused = [*done, [last[0], on.isoformat()]]
+    case.status, case.step_index, case.decision = new.status.value, new.step_index, new.decision
+    case.resume_status = new.resume_status.value if new.resume_status else None
+    case.resume_step_index = new.resume_step_index
+    _recompute_due(case, on)
+    return before.value
+
+
+def _role_for(staff: Staff, state: CaseState, action: Action, flow: list[FlowStep]) -> str:
+    """The staff member's role that may take ``action`` now; else one that the state machine
+    will refuse with the right reason (wrong role, or not allowed in this status)."""
+    wanted = [role for act, role in allowed_actions(state, flow) if act == action]
+    fallback = staff.roles[0] if staff.roles else ""
+    return next((role for role in wanted if role in staff.roles), fallback)
+
+
+def act(session: Session, site: str, staff: Staff, case_id: uuid.UUID, action: Action,
+        comment: str) -> Case:
+    """A staff member takes an action; 409 with the reason when the flow does not allow it."""
+    case = session.scalars(select(Case).where(Case.id == case_id).with_for_update()).first()
+    if case is None or not _in_scope(staff, case):
+        raise not_found(f"case {case_id}")
+    flow = flow_of(session, case)
+    role = _role_for(staff, state_of(case), action, flow)
+    try:
+        before = _move(session, case, action, role, comment)
+    except WrongRole as exc:
+        raise ApiError(403, "wrong_role", exc.reason) from exc
+    except IllegalTransition as exc:
+        raise ApiError(409, "illegal_transition", exc.reason) from exc
+    _event(session, site, case, staff.username, role, action.value, before, comment)
+    return case
+
+
+def _in_scope(staff: Staff, case: Case) -> bool:
+    return staff.is_admin or staff.department == case.department
+
+
+def queue(session: Session, staff: Staff, limit: int) -> list[tuple[Case, list[str]]]:
+    """Open cases of the staff member's department that wait for one of their roles."""
+    stmt = select(Case).where(Case.status.in_(OPEN_STATUSES)).order_by(Case.due_on, Case.receipt)
+    if not staff.is_admin:
+        stmt = stmt.where(Case.department == staff.department)
+    found: list[tuple[Case, list[str]]] = []
+    flows: dict[tuple[str, int], list[FlowStep]] = {}
+    for case in session.scalars(stmt.limit(limit * 4)):
+        key = (case.item_code, case.item_version)
+        flow = flows.setdefault(key, flow_of(session, case))
+        mine = [a.value for a, role in allowed_actions(state_of(case), flow)
+                if role in staff.roles]
+        if mine:
+            found.append((case, mine))
+        if len(found) >= limit:
+            break
+    return found
+
+
+def get(session: Session, staff: Staff, case_id: uuid.UUID) -> Case:
+    case = session.get(Case, case_id)
+    if case is None or not _in_scope(staff, case):
+        raise not_found(f"case {case_id}")
+    return case
+
+
+def by_receipt(session: Session, staff: Staff, receipt: str) -> Case:
+    case = session.scalars(select(Case).where(Case.receipt == receipt)).first()
+    if case is None or not _in_scope(staff, case):
+        raise not_found(f"case with receipt {receipt}")
+    return case
+
+
+def history(session: Session, case: Case) -> list[CaseEvent]:
+    stmt = select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)
+    return list(session.scalars(stmt))
+
+
+def mark_overdue(session: Session, site: str, on: date | None = None) -> int:
+    """Flag cases whose clock runs past their due date; each flag is audited and sent out."""
+    on = on or today()
+    running = [s.value for s in CaseStatus if clock_running(s)]
+    stmt = (select(Case).where(Case.overdue.is_(False), Case.status.in_(running),
+                               Case.due_on < on).with_for_update(skip_locked=True))
+    count = 0
+    for case in session.scalars(stmt):
+        case.overdue = True
+        _event(session, site, case, "system", "system", "overdue", case.status,
+               f"due {case.due_on.isoformat()}, not finished")
+        count += 1
+    return count

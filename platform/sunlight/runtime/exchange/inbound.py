@@ -1,0 +1,227 @@
+"""What a site does with one received body: refuse it, or accept, forward and apply it once.
+
+:func:`accept` is pure: it reads, validates and verifies, and decides the route. Each
+refusal has one reason, in this order — ``malformed`` (not a JSON envelope with a
+signature), ``schema_violation`` (envelope), ``unknown_type``, ``unknown_source`` (no key),
+``bad_signature``, ``schema_violation`` (addressing or data), ``misrouted`` (wrong direction
+or destination). :func:`handle` takes a batch of consecutive deliveries and, in one
+transaction, stores each refusal as a dead letter, or claims the event id in the inbox (a
+duplicate or replay stops here), queues the unchanged body for the next hops, and applies
+the event if it is for this site.
+Verified events that still cannot be applied (``not_applicable``) and events whose apply
+keeps failing (``apply_failed``) are dead-lettered too; nothing refused is ever applied.
+
+Example::
+
+    >>> from sunlight.runtime.exchange.signing import Keyring
+    >>> accept(Inbound("320700", Keyring("320700"), ()), b"not json", "up")
+    Traceback (most recent call last):
+    ...
+    sunlight.runtime.exchange.inbound.Rejected: malformed: not UTF-8 JSON: Expecting value: ...
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+from sunlight.runtime.db import transaction
+from sunlight.runtime.exchange import baseline, outbox, supervision, views
+from sunlight.runtime.exchange.envelope import EnvelopeError, parse_body
+from sunlight.runtime.exchange.models import DeadLetter
+from sunlight.runtime.exchange.schemas import (
+    ADOPTION,
+    ANSWER,
+    BASELINE,
+    CASE_EVENT,
+    ORDER,
+    STATS,
+    EventType,
+    SchemaViolation,
+    UnknownType,
+    check_envelope,
+)
+from sunlight.runtime.exchange.signing import BadSignature, Keyring, UnknownSource, open_sealed
+from sunlight.runtime.exchange.topology import Misrouted, Route, next_hop_down, route
+from sunlight.topology.division import DivisionError, expected_parent
+
+Direction = Literal["up", "down"]
+Kind = Literal["applied", "held", "stale", "forwarded", "duplicate", "dead"]
+REASONS = ("malformed", "schema_violation", "unknown_type", "unknown_source",
+           "bad_signature", "misrouted", "not_applicable", "apply_failed")
+MAX_BODY_KEPT = 256 * 1024
+
+
+class Rejected(ValueError):
+    """The body is refused; ``reason`` is one of :data:`REASONS`."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason, self.detail = reason, detail
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """What the receiving site knows: itself, the keys it trusts, its direct children."""
+
+    site: str
+    keyring: Keyring
+    children: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Accepted:
+    envelope: dict[str, Any]
+    spec: EventType
+    route: Route
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one delivery ended, and the neighbour it came through (for per-link metrics)."""
+
+    kind: Kind
+    via: str
+    type: str | None = None
+    reason: str | None = None
+    forwarded: bool = False
+
+
+def accept(ctx: Inbound, body: bytes, direction: Direction) -> Accepted:
+    """Validate, verify and route ``body``; raise :class:`Rejected` with the first reason."""
+    try:
+        doc, _, _ = parse_body(body)
+    except EnvelopeError as exc:
+        raise Rejected("malformed", str(exc)) from exc
+    try:
+        spec = check_envelope(doc)
+    except SchemaViolation as exc:
+        raise Rejected("schema_violation", str(exc)) from exc
+    except UnknownType as exc:
+        raise Rejected("unknown_type", str(exc)) from exc
+    try:
+        envelope = open_sealed(body, ctx.keyring)
+    except UnknownSource as exc:
+        raise Rejected("unknown_source", str(exc)) from exc
+    except BadSignature as exc:
+        raise Rejected("bad_signature", str(exc)) from exc
+    try:
+        spec.check(envelope)
+    except SchemaViolation as exc:
+        raise Rejected("schema_violation", str(exc)) from exc
+    if spec.direction != direction:
+        raise Rejected("misrouted", f"{spec.name} travels {spec.direction}, "
+                       f"it arrived travelling {direction}")
+    try:
+        hops = route(ctx.site, ctx.children, direction, envelope["source"],
+                     envelope.get("destination"))
+    except (Misrouted, DivisionError) as exc:
+        raise Rejected("misrouted", str(exc)) from exc
+    return Accepted(envelope, spec, hops)
+
+
+def via(site: str, direction: Direction, source: object) -> str:
+    """The neighbour a delivery came through (``unknown`` when the claim makes no sense)."""
+    try:
+        if direction == "down":
+            return str(expected_parent(site))
+        return next_hop_down(site, str(source))
+    except (Misrouted, DivisionError, ValueError):
+        return "unknown"
+
+
+#: Types whose apply may refuse a verified event (:class:`supervision.NotApplicable`).
+MAY_REFUSE = frozenset({ANSWER})
+Apply = Callable[[Session, str, dict[str, Any]], str]
+APPLY: dict[str, Apply] = {
+    CASE_EVENT: lambda s, _site, env: views.apply_case_event(s, env),
+    STATS: lambda s, _site, env: views.apply_stats(s, env),
+    ORDER: supervision.receive_order,
+    ANSWER: supervision.receive_answer,
+    BASELINE: baseline.receive,
+    ADOPTION: baseline.receive_adoption,
+}
+
+
+def _claims(body: bytes) -> dict[str, str | None]:
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        doc = None
+    doc = doc if isinstance(doc, dict) else {}
+    return {k: str(doc[k])[:80] if doc.get(k) is not None else None
+            for k in ("source", "id", "type")}
+
+
+def _dead_letter_row(queue: str, body: bytes, reason: str, detail: str) -> DeadLetter:
+    claims = _claims(body)
+    return DeadLetter(queue=queue, reason=reason, detail=detail[:4000],
+                      claimed_source=(claims["source"] or "")[:16] or None,
+                      claimed_id=(claims["id"] or "")[:64] or None,
+                      claimed_type=claims["type"], body=body[:MAX_BODY_KEPT])
+
+
+def dead_letter(engine: Engine, queue: str, body: bytes, reason: str, detail: str) -> None:
+    with transaction(engine) as session:
+        session.add(_dead_letter_row(queue, body, reason, detail))
+
+
+# Built once: every delivery runs it. A conflict means the id was accepted before.
+_CLAIM = text("INSERT INTO exchange_event_inbox (event_id, source, type, via, received_at) "
+              "VALUES (:id, :source, :type, :via, now()) "
+              "ON CONFLICT (event_id) DO NOTHING RETURNING event_id")
+
+
+def _store(session: Session, ctx: Inbound, acc: Accepted, body: bytes, link: str) -> Kind:
+    env = acc.envelope
+    claimed = session.execute(_CLAIM, {"id": uuid.UUID(env["id"]), "source": env["source"],
+                                       "type": env["type"], "via": link}).first()
+    if claimed is None:
+        return "duplicate"
+    for hop in acc.route.forward:
+        outbox.forward(session, hop, env["id"], env["type"], body)
+    if not acc.route.apply:
+        return "forwarded"
+    kind = APPLY[acc.spec.name](session, ctx.site, env)
+    assert kind in ("applied", "held", "stale")
+    return kind  # type: ignore[return-value]
+
+
+def _one(session: Session, ctx: Inbound, body: bytes, queue: str,
+         direction: Direction) -> Outcome:
+    try:
+        acc = accept(ctx, body, direction)
+    except Rejected as exc:
+        session.add(_dead_letter_row(queue, body, exc.reason, exc.detail))
+        claims = _claims(body)
+        return Outcome("dead", via(ctx.site, direction, claims["source"]), claims["type"],
+                       exc.reason)
+    link = via(ctx.site, direction, acc.envelope["source"])
+    onward = bool(acc.route.forward)
+    if acc.spec.name not in MAY_REFUSE:
+        kind = _store(session, ctx, acc, body, link)
+        return Outcome(kind, link, acc.spec.name, forwarded=onward and kind != "duplicate")
+    try:
+        with session.begin_nested():  # a refusal undoes this event only, not the batch
+            kind = _store(session, ctx, acc, body, link)
+            return Outcome(kind, link, acc.spec.name, forwarded=onward and kind != "duplicate")
+    except supervision.NotApplicable as exc:
+        session.add(_dead_letter_row(queue, body, "not_applicable", str(exc)))
+        return Outcome("dead", link, acc.spec.name, "not_applicable")
+
+
+def handle(engine: Engine, ctx: Inbound, bodies: list[bytes], queue: str,
+           direction: Direction) -> list[Outcome]:
+    """Refuse, or accept-forward-apply, each body in order, all in one transaction.
+
+    Either every outcome is committed (dead letters included) or, on an exception,
+    nothing is: the caller then retries the deliveries.
+    """
+    with transaction(engine) as session:
+        return [_one(session, ctx, body, queue, direction) for body in bodies]

@@ -1,0 +1,216 @@
+"""Where events go: the next hop between tiers, and each site's broker as data.
+
+Backbone connections are made by the child only (the firewall lets child mq reach parent
+mq on 5672, never the reverse), so the child's broker runs both shovels: upward, its local
+``sunlight.up.out`` queue → the parent's ``sunlight.up.in`` exchange; downward, the queue
+``sunlight.down.<child>`` on the parent → the child's ``sunlight.down.in`` exchange. Core
+publishes to ``sunlight.up`` (routing key ``up``) and ``sunlight.down`` (routing key = the
+child's code) and consumes ``sunlight.in.up`` (from children) and ``sunlight.in.down`` (from
+the parent). A site that forwards (a city) re-publishes the received body unchanged through
+its own outbox, so every queue on a link holds only what that site's core published.
+
+:func:`broker_definitions` returns a RabbitMQ definitions document (what
+``rabbitmqctl import_definitions`` and ``POST /api/definitions`` accept) without users,
+passwords or permissions: the deployment creates those (:func:`core_permissions`,
+:func:`child_permissions` say which) and passes the per-child user's credentials in
+``parent_uri``.
+
+Example::
+
+    >>> d = broker_definitions("320703", parent="320700",
+    ...                        parent_uri="amqp://child-320703:S3cret@10.9.0.3:5672/sunlight")
+    >>> [p["name"] for p in d["parameters"]]
+    ['sunlight-down-from-320700', 'sunlight-up-to-320700']
+    >>> broker_definitions("320000", children=["320700"])["parameters"]
+    []
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+
+from sunlight.runtime.exchange.envelope import BROADCAST
+from sunlight.topology.division import DivisionError, check_code, check_parent, expected_parent
+
+EX_UP, EX_UP_IN, EX_DOWN, EX_DOWN_IN = "sunlight.up", "sunlight.up.in", "sunlight.down", \
+    "sunlight.down.in"
+Q_UP_OUT, Q_IN_UP, Q_IN_DOWN = "sunlight.up.out", "sunlight.in.up", "sunlight.in.down"
+UP_KEY = "up"
+DEFAULT_VHOST = "sunlight"
+
+
+def down_queue(child: str) -> str:
+    """The queue on a parent that holds what waits for ``child``."""
+    return f"sunlight.down.{child}"
+
+
+def link_queue(site: str, neighbour: str) -> str:
+    """The queue on ``site``'s broker that holds what waits to cross to ``neighbour``."""
+    return Q_UP_OUT if expected_parent(site) == neighbour else down_queue(neighbour)
+
+
+class Misrouted(ValueError):
+    """An event arrived where its addressing says it has no business."""
+
+
+def ancestors(code: str) -> list[str]:
+    """Parent, grandparent, … of ``code`` by GB/T 2260."""
+    found: list[str] = []
+    parent = expected_parent(code)
+    while parent is not None:
+        found.append(parent)
+        parent = expected_parent(parent)
+    return found
+
+
+def next_hop_down(site: str, destination: str) -> str:
+    """The child of ``site`` on the way to ``destination`` (a descendant of ``site``)."""
+    chain = [destination, *ancestors(destination)]
+    if site not in chain[1:]:
+        raise Misrouted(f"{destination} is not below {site}")
+    return chain[chain.index(site) - 1]
+
+
+@dataclass(frozen=True)
+class Route:
+    """What a site does with an event it accepted: apply it here, pass it to neighbours."""
+
+    apply: bool
+    forward: tuple[str, ...]
+
+
+def route(site: str, children: Sequence[str], direction: Literal["up", "down"], source: str,
+          destination: str | None) -> Route:
+    """Decide apply/forward for an event that arrived travelling ``direction``.
+
+    Upward events come from a descendant: undestined ones are applied at every ancestor
+    and forwarded to the parent; a destined one is applied only at its destination.
+    Downward events come from an ancestor: a broadcast is applied and passed to every child;
+    a destined one is passed towards its destination.
+
+    Example::
+
+        >>> route("320700", ["320703"], "up", "320703", None)
+        Route(apply=True, forward=('320000',))
+        >>> route("320700", ["320703"], "down", "320000", "320703")
+        Route(apply=False, forward=('320703',))
+    """
+    parent = expected_parent(site)
+    if direction == "up":
+        if site not in ancestors(source):
+            raise Misrouted(f"an upward event from {source} reached {site}, not its ancestor")
+        if destination is None:
+            return Route(True, (parent,) if parent else ())
+        if destination == site:
+            return Route(True, ())
+        if destination in ancestors(site):
+            return Route(False, (str(parent),))
+        raise Misrouted(f"upward event for {destination} cannot pass {site}")
+    if source not in ancestors(site):
+        raise Misrouted(f"a downward event from {source} reached {site}, not its descendant")
+    if destination == BROADCAST:
+        return Route(True, tuple(children))
+    if destination == site:
+        return Route(True, ())
+    if destination is None:
+        raise Misrouted("a downward event needs a destination")
+    return Route(False, (next_hop_down(site, destination),))
+
+
+def _exchange(name: str, kind: str, vhost: str) -> dict[str, Any]:
+    return {"name": name, "vhost": vhost, "type": kind, "durable": True,
+            "auto_delete": False, "internal": False, "arguments": {}}
+
+
+def _queue(name: str, vhost: str) -> dict[str, Any]:
+    # Classic durable queues: a single broker per site, where quorum queues add nothing.
+    return {"name": name, "vhost": vhost, "durable": True, "auto_delete": False,
+            "arguments": {"x-queue-type": "classic"}}
+
+
+def _binding(source: str, queue: str, key: str, vhost: str) -> dict[str, Any]:
+    return {"source": source, "vhost": vhost, "destination": queue,
+            "destination_type": "queue", "routing_key": key, "arguments": {}}
+
+
+def _with_link_options(uri: str, heartbeat_s: int, connect_timeout_s: int) -> str:
+    """Add heartbeat and connect timeout unless set: a cut WAN link sends no RST, so only
+    heartbeats notice it, and a reconnect must not wait forever on a dropped SYN."""
+    parts = urlsplit(uri)
+    if parts.scheme not in ("amqp", "amqps"):
+        raise ValueError("parent_uri must be an amqp:// or amqps:// URI")
+    if not parts.username or parts.password is None:
+        raise ValueError("parent_uri must carry the credentials of this child's user on the "
+                         "parent broker (amqp://USER:PASSWORD@HOST:5672/VHOST)")
+    query = dict(parse_qsl(parts.query))
+    query.setdefault("heartbeat", str(heartbeat_s))
+    query.setdefault("connection_timeout", str(connect_timeout_s * 1000))
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def _shovels(site: str, parent: str, uri: str, vhost: str, reconnect_delay_s: int,
+             prefetch: int) -> list[dict[str, Any]]:
+    local = "amqp:///" + quote(vhost, safe="")
+    common = {"src-protocol": "amqp091", "dest-protocol": "amqp091", "ack-mode": "on-confirm",
+              "src-delete-after": "never", "reconnect-delay": reconnect_delay_s,
+              "src-prefetch-count": prefetch}
+    down = {**common, "src-uri": uri, "src-queue": down_queue(site), "dest-uri": local,
+            "dest-exchange": EX_DOWN_IN}
+    up = {**common, "src-uri": local, "src-queue": Q_UP_OUT, "dest-uri": uri,
+          "dest-exchange": EX_UP_IN}
+    return [{"vhost": vhost, "component": "shovel", "name": f"sunlight-down-from-{parent}",
+             "value": down},
+            {"vhost": vhost, "component": "shovel", "name": f"sunlight-up-to-{parent}",
+             "value": up}]
+
+
+def broker_definitions(site: str, *, parent: str | None = None, parent_uri: str | None = None,
+                       children: Iterable[str] = (), vhost: str = DEFAULT_VHOST,
+                       reconnect_delay_s: int = 5, heartbeat_s: int = 10,
+                       connect_timeout_s: int = 10, prefetch: int = 500) -> dict[str, Any]:
+    """The definitions document for ``site``'s broker (see the module docstring)."""
+    check_code(site)
+    if parent:
+        check_parent(site, parent)
+    if bool(parent) != bool(parent_uri):
+        raise ValueError("parent and parent_uri go together: the child's broker runs the "
+                         "shovels, with the URI (and credentials) the deployment gives it")
+    kids = sorted(set(children))
+    for child in kids:
+        if expected_parent(child) != site:
+            raise DivisionError(f"{child} is not a child of {site} "
+                                f"(its parent is {expected_parent(child)})")
+    exchanges = [_exchange(EX_UP, "direct", vhost), _exchange(EX_UP_IN, "fanout", vhost),
+                 _exchange(EX_DOWN, "direct", vhost), _exchange(EX_DOWN_IN, "fanout", vhost)]
+    queues = [_queue(Q_IN_UP, vhost), _queue(Q_IN_DOWN, vhost)]
+    bindings = [_binding(EX_UP_IN, Q_IN_UP, "", vhost), _binding(EX_DOWN_IN, Q_IN_DOWN, "", vhost)]
+    parameters: list[dict[str, Any]] = []
+    if parent and parent_uri:
+        queues.append(_queue(Q_UP_OUT, vhost))
+        bindings.append(_binding(EX_UP, Q_UP_OUT, UP_KEY, vhost))
+        uri = _with_link_options(parent_uri, heartbeat_s, connect_timeout_s)
+        parameters = _shovels(site, parent, uri, vhost, reconnect_delay_s, prefetch)
+    for child in kids:
+        queues.append(_queue(down_queue(child), vhost))
+        bindings.append(_binding(EX_DOWN, down_queue(child), child, vhost))
+    # A link queue may hold a long backlog while the WAN link is cut: keep it on disk.
+    policy = {"vhost": vhost, "name": "sunlight-link-backlog", "apply-to": "queues",
+              "pattern": r"^sunlight\.(up\.out|down\.[0-9]{6})$", "priority": 0,
+              "definition": {"queue-mode": "lazy"}}
+    return {"vhosts": [{"name": vhost}], "exchanges": exchanges, "queues": queues,
+            "bindings": bindings, "policies": [policy], "parameters": parameters}
+
+
+def core_permissions() -> dict[str, str]:
+    """What core's own user needs on its broker: publish, consume, passively declare."""
+    return {"configure": "^$", "write": r"^sunlight\.(up|down)$",
+            "read": r"^sunlight\.(in\.up|in\.down|up\.out|down\.[0-9]{6})$"}
+
+
+def child_permissions(child: str) -> dict[str, str]:
+    """What a child's user needs on its parent's broker for the child's two shovels."""
+    own = "^" + down_queue(child).replace(".", r"\.") + "$"
+    return {"configure": own, "write": r"^sunlight\.up\.in$", "read": own}

@@ -1,0 +1,147 @@
+"""Routes of the portal API (external zone): catalogue, guide, apply, materials, track."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Header, Path, Query, Request, UploadFile
+from sqlalchemy.orm import Session
+
+from sunlight.runtime.db import transaction
+from sunlight.runtime.deps import SessionDep, SettingsDep
+from sunlight.runtime.errors import responses
+from sunlight.runtime.materials import check_size, check_type, sha256_hex
+from sunlight.runtime.portal import service
+from sunlight.runtime.portal.models import Application, CatalogueEntry, Material
+from sunlight.runtime.portal.schemas import (
+    Accepted,
+    ApplicationCreated,
+    ApplicationIn,
+    ApplicationOut,
+    ComplaintIn,
+    ItemGuide,
+    ItemSummary,
+    MaterialOut,
+    RatingIn,
+)
+from sunlight.runtime.settings import Settings
+
+router = APIRouter(prefix="/api/v1")
+ERRORS = responses(404, 409, 413, 415, 422)
+
+
+Code = Annotated[str, Path(min_length=3, max_length=40)]
+Receipt = Annotated[str, Path(min_length=1, max_length=40)]
+SecretHeader = Annotated[str | None, Header(alias="X-Tracking-Secret",
+                                             description="The secret issued at submission")]
+
+
+def _summary(e: CatalogueEntry) -> ItemSummary:
+    return ItemSummary(code=e.code, version=e.version, name=e.name, category=e.category,
+                       department=e.department, department_name=e.department_name)
+
+
+@router.get("/catalogue", tags=["catalogue"], response_model=list[ItemSummary])
+def list_catalogue(session: SessionDep, category: str | None = None,
+                   department: str | None = None,
+                   q: Annotated[str | None, Query(max_length=100)] = None,
+                   limit: Annotated[int, Query(ge=1, le=200)] = 50,
+                   offset: Annotated[int, Query(ge=0)] = 0) -> list[ItemSummary]:
+    """Published power items (权力清单), filtered by category, department or text."""
+    return [_summary(e) for e in service.list_items(session, category, department, q, limit,
+                                                     offset)]
+
+
+@router.get("/catalogue/{code}", tags=["catalogue"], response_model=ItemGuide, responses=ERRORS)
+def guide(code: Code, session: SessionDep) -> ItemGuide:
+    """The service guide (办事指南) of one item, with its application form's JSON Schema."""
+    e = service.get_item(session, code)
+    d = e.doc
+    return ItemGuide(
+        **_summary(e).model_dump(), legal_basis=str(d["legal_basis"]),
+        implementing_body=str(d["implementing_body"]), materials=d["materials"],  # type: ignore[arg-type]
+        statutory_limit_days=int(d["statutory_limit_days"]),  # type: ignore[call-overload]
+        promised_limit_days=int(d["promised_limit_days"]),  # type: ignore[call-overload]
+        fees=d["fees"], flow=d["flow"], form_schema=d["form_schema"],  # type: ignore[arg-type]
+    )
+
+
+@router.post("/applications", tags=["applications"], status_code=201,
+             response_model=ApplicationCreated, responses=ERRORS)
+def apply(body: ApplicationIn, session: SessionDep, settings: SettingsDep) -> ApplicationCreated:
+    """Start an application: returns the receipt number and the tracking secret (shown once)."""
+    application, secret = service.create_application(session, settings.site_code, body)
+    return ApplicationCreated(receipt=application.receipt, secret=secret,
+                              status=application.status)
+
+
+def _material_out(m: Material) -> MaterialOut:
+    return MaterialOut(id=str(m.id), name=m.name, filename=m.filename,
+                       content_type=m.content_type, size=m.size, sha256=m.sha256, batch=m.batch)
+
+
+@router.post("/applications/{receipt}/materials", tags=["applications"], status_code=201,
+             response_model=MaterialOut, responses=ERRORS)
+async def upload_material(receipt: Receipt, request: Request,
+                          name: Annotated[str, Form(min_length=1, max_length=200)],
+                          file: Annotated[UploadFile, File()],
+                          secret: SecretHeader = None) -> MaterialOut:
+    """Upload one material (申报材料); size, type and content are checked, sha256 recorded."""
+    settings: Settings = request.app.state.settings
+    limit = settings.material_max_bytes
+    data = await file.read(limit + 1)
+    check_size(len(data), limit)
+    content_type = check_type(file.content_type, data[:16], settings.material_types)
+    digest = sha256_hex(data)
+    with transaction(request.app.state.engine) as session:
+        application = service.find_application(session, receipt, secret, for_update=True)
+        material = service.add_material(session, application, name,
+                                        (file.filename or "upload")[:255], content_type, data,
+                                        digest)
+        return _material_out(material)
+
+
+@router.post("/applications/{receipt}/submit", tags=["applications"], response_model=Accepted,
+             responses=ERRORS)
+def submit(receipt: Receipt, session: SessionDep, secret: SecretHeader = None) -> Accepted:
+    """Submit (or resubmit after a correction request); the gateway carries it inward."""
+    application = service.find_application(session, receipt, secret, for_update=True)
+    service.submit(session, application)
+    return Accepted(status=application.status)
+
+
+def _application_out(session: Session, a: Application) -> ApplicationOut:
+    return ApplicationOut(
+        receipt=a.receipt, item_code=a.item_code, item_name=service.item_name(session, a.item_code),
+        status=a.status, status_comment=a.status_comment, decision=a.decision, due_on=a.due_on,
+        overdue=a.overdue, submissions=a.submissions,
+        materials=[_material_out(m) for m in service.materials_of(session, a)],
+        created_at=a.created_at, updated_at=a.updated_at,
+    )
+
+
+@router.get("/applications/{receipt}", tags=["applications"], response_model=ApplicationOut,
+            responses=ERRORS)
+def track(receipt: Receipt, session: SessionDep, secret: SecretHeader = None) -> ApplicationOut:
+    """Track a case by receipt number and secret: status, due date, result."""
+    return _application_out(session, service.find_application(session, receipt, secret))
+
+
+@router.post("/applications/{receipt}/complaints", tags=["feedback"], status_code=201,
+             response_model=Accepted, responses=ERRORS)
+def complain(receipt: Receipt, body: ComplaintIn, session: SessionDep,
+             secret: SecretHeader = None) -> Accepted:
+    """File a complaint (投诉) about a submitted application."""
+    service.complain(session, service.find_application(session, receipt, secret), body.text)
+    return Accepted(status="received")
+
+
+@router.post("/applications/{receipt}/rating", tags=["feedback"], status_code=201,
+             response_model=Accepted, responses=ERRORS)
+def rate(receipt: Receipt, body: RatingIn, session: SessionDep,
+         secret: SecretHeader = None) -> Accepted:
+    """Rate satisfaction (满意度) once the case is closed."""
+    application = service.find_application(session, receipt, secret)
+    service.rate(session, application, body.score, body.comment)
+    return Accepted(status="received")
+

@@ -1,0 +1,158 @@
+"""Tables of the portal database (external zone).
+
+The portal never talks to core: the gateway reads :class:`Outbox` and writes
+:class:`Inbox` plus application status. :class:`Crossing` records every record the gateway
+moved, so the portal side keeps its own trace of what crossed the zones.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from sunlight.runtime.db import utcnow
+
+
+class PortalBase(DeclarativeBase):
+    pass
+
+
+class CatalogueEntry(PortalBase):
+    """A published power item as the public sees it (delivered by the gateway)."""
+
+    __tablename__ = "catalogue_entries"
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(40), index=True)
+    department: Mapped[str] = mapped_column(String(40), index=True)
+    department_name: Mapped[str] = mapped_column(String(100))
+    doc: Mapped[dict[str, object]] = mapped_column(JSONB)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ReceiptCounter(PortalBase):
+    __tablename__ = "receipt_counters"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    last_seq: Mapped[int] = mapped_column(Integer)
+
+
+class Application(PortalBase):
+    """An application and the status the public sees."""
+
+    __tablename__ = "applications"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    receipt: Mapped[str] = mapped_column(String(40), unique=True)
+    item_code: Mapped[str] = mapped_column(String(40))
+    item_version: Mapped[int] = mapped_column(Integer)
+    applicant_kind: Mapped[str] = mapped_column(String(12))
+    applicant_id: Mapped[str] = mapped_column(String(32))
+    applicant_name: Mapped[str] = mapped_column(String(200))
+    applicant_phone: Mapped[str] = mapped_column(String(32), default="")
+    form: Mapped[dict[str, object]] = mapped_column(JSONB)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(32), default="draft")
+    status_comment: Mapped[str] = mapped_column(Text, default="")
+    status_seq: Mapped[int] = mapped_column(Integer, default=0)
+    decision: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    due_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    overdue: Mapped[bool] = mapped_column(default=False)
+    submissions: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Material(PortalBase):
+    """An uploaded file; ``batch`` is the submission it belongs to (0 first, 1 after 补正...)."""
+
+    __tablename__ = "materials"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    application_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("applications.id"), index=True)
+    batch: Mapped[int] = mapped_column(Integer, default=0)
+    name: Mapped[str] = mapped_column(String(200))
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(120))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Complaint(PortalBase):
+    __tablename__ = "complaints"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    application_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("applications.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Rating(PortalBase):
+    __tablename__ = "ratings"
+    application_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("applications.id"),
+                                                      primary_key=True)
+    score: Mapped[int] = mapped_column(SmallInteger)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Outbox(PortalBase):
+    """Records waiting for the gateway to carry them inward; never deleted, only marked."""
+
+    __tablename__ = "outbox"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    record_type: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict[str, object]] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Core refused it as invalid: kept (never deleted) for an operator, no longer retried.
+    rejected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    __table_args__ = (
+        Index("ix_outbox_pending", "created_at",
+              postgresql_where=delivered_at.is_(None) & rejected_at.is_(None)),
+    )
+
+
+class Inbox(PortalBase):
+    """Ids of records the gateway applied here: a replay is recognised and ignored."""
+
+    __tablename__ = "inbox"
+    record_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    record_type: Mapped[str] = mapped_column(String(40))
+    applied_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Crossing(PortalBase):
+    """The gateway's trace: one row per record carried across, either way."""
+
+    __tablename__ = "crossings"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    direction: Mapped[str] = mapped_column(String(8))
+    record_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    record_type: Mapped[str] = mapped_column(String(40))
+    sha256: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class GatewayCursor(PortalBase):
+    """How far the gateway has read core's outbound feed."""
+
+    __tablename__ = "gateway_cursors"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)

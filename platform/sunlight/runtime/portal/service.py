@@ -1,0 +1,210 @@
+"""The portal's service layer: the only code that touches the portal database's session.
+
+Each function runs inside the caller's transaction (one per request).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import jsonschema
+from sqlalchemy import func, or_, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from sunlight.runtime.db import utcnow
+from sunlight.runtime.errors import ApiError, not_found
+from sunlight.runtime.portal.models import (
+    Application,
+    CatalogueEntry,
+    Complaint,
+    Material,
+    Outbox,
+    Rating,
+    ReceiptCounter,
+)
+from sunlight.runtime.portal.schemas import ApplicationIn
+from sunlight.workflow.identity import ApplicantIdError, validate_applicant_id
+from sunlight.workflow.receipts import (
+    format_receipt,
+    hash_secret,
+    new_tracking_secret,
+    secret_matches,
+)
+
+CHINA = ZoneInfo("Asia/Shanghai")
+# Portal-side statuses before core has seen the application.
+DRAFT, SENT = "draft", "sent"
+EDITABLE = {DRAFT, "correction_requested"}
+
+
+def list_items(session: Session, category: str | None, department: str | None,
+               q: str | None, limit: int, offset: int) -> list[CatalogueEntry]:
+    stmt = select(CatalogueEntry).order_by(CatalogueEntry.code)
+    if category:
+        stmt = stmt.where(CatalogueEntry.category == category)
+    if department:
+        stmt = stmt.where(CatalogueEntry.department == department)
+    if q:
+        like = f"%{q}%"
+        stmt = stmt.where(or_(CatalogueEntry.name.ilike(like), CatalogueEntry.code.ilike(like)))
+    return list(session.scalars(stmt.limit(limit).offset(offset)))
+
+
+def get_item(session: Session, code: str) -> CatalogueEntry:
+    entry = session.get(CatalogueEntry, code)
+    if entry is None:
+        raise not_found(f"power item {code}")
+    return entry
+
+
+def validate_form(schema: dict[str, object], form: dict[str, object]) -> None:
+    """422 naming the JSON pointer of the first violation."""
+    validator = jsonschema.Draft202012Validator(
+        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+    error = jsonschema.exceptions.best_match(validator.iter_errors(form))
+    if error is not None:
+        pointer = "".join(f"/{p}" for p in error.absolute_path)
+        raise ApiError(422, "form_invalid", f"form{pointer or '/'}: {error.message}",
+                       field="form", pointer=pointer or "/")
+
+
+def _next_receipt(session: Session, site: str) -> str:
+    today = datetime.now(CHINA).date()
+    stmt = insert(ReceiptCounter).values(day=today, last_seq=1).on_conflict_do_update(
+        index_elements=[ReceiptCounter.day], set_={"last_seq": ReceiptCounter.last_seq + 1},
+    ).returning(ReceiptCounter.last_seq)
+    seq = session.execute(stmt).scalar_one()
+    return format_receipt(site, today, seq)
+
+
+def create_application(session: Session, site: str, body: ApplicationIn) -> tuple[Application, str]:
+    entry = get_item(session, body.item_code)
+    try:
+        applicant_id = validate_applicant_id(body.applicant.kind, body.applicant.id_number,
+                                             field="applicant.id_number")
+    except ApplicantIdError as exc:
+        raise ApiError(422, "applicant_id_invalid", str(exc), field=exc.field) from exc
+    schema = entry.doc.get("form_schema")
+    assert isinstance(schema, dict)
+    validate_form(schema, body.form)
+    secret = new_tracking_secret()
+    application = Application(
+        receipt=_next_receipt(session, site), item_code=entry.code, item_version=entry.version,
+        applicant_kind=body.applicant.kind, applicant_id=applicant_id,
+        applicant_name=body.applicant.name, applicant_phone=body.applicant.phone,
+        form=body.form, secret_hash=hash_secret(secret), status=DRAFT,
+    )
+    session.add(application)
+    session.flush()
+    return application, secret
+
+
+def find_application(session: Session, receipt: str, secret: str | None,
+                     for_update: bool = False) -> Application:
+    """The application, only for the holder of its secret (same 404 either way)."""
+    stmt = select(Application).where(Application.receipt == receipt)
+    if for_update:
+        stmt = stmt.with_for_update()
+    application = session.scalars(stmt).first()
+    if application is None or not secret or not secret_matches(secret, application.secret_hash):
+        raise not_found(f"application {receipt} (or the secret does not match)")
+    return application
+
+
+def add_material(session: Session, application: Application, name: str, filename: str,
+                 content_type: str, data: bytes, sha256: str) -> Material:
+    if application.status not in EDITABLE:
+        raise ApiError(409, "not_editable",
+                       f"materials can be added while the application is a draft or a "
+                       f"correction is requested, not while it is {application.status}")
+    material = Material(application_id=application.id, batch=application.submissions,
+                        name=name, filename=filename, content_type=content_type,
+                        size=len(data), sha256=sha256, content=data)
+    session.add(material)
+    session.flush()
+    return material
+
+
+def materials_of(session: Session, application: Application) -> list[Material]:
+    stmt = select(Material).where(Material.application_id == application.id)
+    return list(session.scalars(stmt.order_by(Material.created_at)))
+
+
+def _required_missing(entry: CatalogueEntry, uploaded: set[str]) -> list[str]:
+    materials = entry.doc.get("materials", [])
+    assert isinstance(materials, list)
+    return [str(m["name"]) for m in materials
+            if isinstance(m, dict) and m.get("required", True) and m["name"] not in uploaded]
+
+
+def submit(session: Session, application: Application) -> None:
+    """Hand the application (first time or after 补正) to the gateway via the outbox."""
+    if application.status not in EDITABLE:
+        raise ApiError(409, "already_submitted",
+                       f"application {application.receipt} is {application.status}; "
+                       "it can be submitted as a draft or after a correction request")
+    batch = application.submissions
+    current = [m for m in materials_of(session, application) if m.batch == batch]
+    if batch == 0:
+        missing = _required_missing(get_item(session, application.item_code),
+                                    {m.name for m in current})
+        if missing:
+            raise ApiError(422, "materials_missing",
+                           f"required materials not uploaded: {', '.join(missing)}",
+                           field="materials")
+    elif not current:
+        raise ApiError(422, "materials_missing",
+                       "a resubmission needs at least one corrected material", field="materials")
+    refs = [str(m.id) for m in current]
+    now = utcnow()
+    if batch == 0:
+        payload: dict[str, object] = {
+            "receipt": application.receipt, "item_code": application.item_code,
+            "item_version": application.item_version,
+            "applicant": {"kind": application.applicant_kind, "id_number": application.applicant_id,
+                          "name": application.applicant_name, "phone": application.applicant_phone},
+            "form": application.form, "submitted_at": now.isoformat(), "batch": 0,
+            "materials": refs,
+        }
+        record_type = "application.submitted"
+    else:
+        payload = {"receipt": application.receipt, "batch": batch,
+                   "submitted_at": now.isoformat(), "materials": refs}
+        record_type = "application.resubmitted"
+    session.add(Outbox(record_type=record_type, payload=payload))
+    application.status = SENT
+    application.status_comment = ""
+    application.submissions = batch + 1
+    application.updated_at = now
+
+
+def complain(session: Session, application: Application, text: str) -> None:
+    if application.status == DRAFT:
+        raise ApiError(409, "not_submitted", "complaints are about submitted applications")
+    session.add(Complaint(application_id=application.id, text=text))
+    session.add(Outbox(record_type="feedback.complaint",
+                       payload={"receipt": application.receipt, "text": text}))
+
+
+def rate(session: Session, application: Application, score: int, comment: str) -> None:
+    if application.status not in ("closed", "refused"):
+        raise ApiError(409, "not_finished", "a case can be rated once it is closed")
+    if session.get(Rating, application.id) is not None:
+        raise ApiError(409, "already_rated", f"application {application.receipt} was rated")
+    session.add(Rating(application_id=application.id, score=score, comment=comment))
+    session.add(Outbox(record_type="feedback.rating",
+                       payload={"receipt": application.receipt, "score": score,
+                                "comment": comment}))
+
+
+def pending_outbox(session: Session) -> int:
+    stmt = select(func.count()).select_from(Outbox).where(Outbox.delivered_at.is_(None))
+    return int(session.execute(stmt).scalar_one())
+
+
+def item_name(session: Session, code: str) -> str:
+    entry = session.get(CatalogueEntry, code)
+    return entry.name if entry else code
+

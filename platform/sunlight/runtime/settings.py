@@ -1,0 +1,142 @@
+"""One typed settings object for every role, read from ``SUNLIGHT_*`` environment variables.
+
+Secrets have no defaults and placeholders are refused: a deployment generates its own
+(the playbooks write them into each role's environment file).
+
+Cross-tier exchange (core only, all optional: without ``SUNLIGHT_AMQP_URL`` core runs
+without the exchange, as in a unit or dev setup). The playbooks template these into core's
+environment file:
+
+- ``SUNLIGHT_AMQP_URL``: core → its own site's broker, e.g.
+  ``amqp://core:PW@10.1.2.5:5672/sunlight?heartbeat=10``. Core keeps serving while the broker
+  is down and reconnects with backoff.
+- ``SUNLIGHT_SIGNING_KEY_FILE``: this site's Ed25519 private key (PEM, PKCS#8, unencrypted).
+- ``SUNLIGHT_PEER_KEYS_DIR``: ``<division code>.pem`` public keys of every ancestor and
+  descendant site; the direct children are the descendants whose parent is this site.
+- ``SUNLIGHT_PARENT_SITE``: the parent's division code (must be the GB/T 2260 parent), or
+  empty at a province or while the upward link is not deployed (events then wait in the
+  outbox and leave once it is).
+- ``SUNLIGHT_EXCHANGE_GAP_ALERT_S`` (300): how long a case-event sequence gap may wait before
+  it is reported (metric, log line, ``sunlight exchange status``).
+- ``SUNLIGHT_EXCHANGE_STATS_INTERVAL_S`` (300): how often statistics go upward.
+- ``SUNLIGHT_EXCHANGE_POLL_S`` (0.5): how often the publisher looks at the outbox when idle.
+- ``SUNLIGHT_EXCHANGE_BATCH`` (200): outbox rows published per round (confirms awaited
+  together); also the consumer prefetch.
+- ``SUNLIGHT_EXCHANGE_RECONNECT_MAX_S`` (30): the longest wait between broker reconnects.
+- ``SUNLIGHT_EXCHANGE_OUTBOX_RETENTION_DAYS`` (14): published outbox rows older than this
+  are deleted (the inbox of received event ids is kept: it is what refuses a late replay).
+
+Example::
+
+    >>> from sunlight.runtime.settings import Settings
+    >>> s = Settings(role="portal", site_code="320703",
+    ...              database_url="postgresql+psycopg://portal:pw@db/portal")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Role = Literal["portal", "gateway", "core"]
+PLACEHOLDERS = {"", "changeme", "change-me", "secret", "password", "admin", "default", "test"}
+DEFAULT_ALLOWED_TYPES = (
+    "application/pdf", "image/jpeg", "image/png",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+)
+
+
+class SettingsError(ValueError):
+    """A setting is missing or unsafe; the message names the environment variable."""
+
+
+class Settings(BaseSettings):
+    """Settings of one process (`sunlight serve ROLE`)."""
+
+    model_config = SettingsConfigDict(env_prefix="SUNLIGHT_", extra="ignore", frozen=True)
+
+    role: Role
+    site_code: str = Field(pattern=r"^\d{6}$")
+    host: str = "127.0.0.1"
+    port: int = Field(default=0, ge=0, le=65535)
+    log_level: str = "INFO"
+
+    # portal and core: their own database; gateway: both (portal's DB, core over HTTP).
+    database_url: SecretStr | None = None
+    portal_database_url: SecretStr | None = None
+    core_url: str | None = None
+
+    # core: signs staff tokens. gateway and core share the exchange token.
+    token_secret: SecretStr | None = None
+    token_ttl_s: int = Field(default=8 * 3600, ge=60)
+    exchange_token: SecretStr | None = None
+
+    # Materials: one size limit (nginx's client_max_body_size is set to the same value).
+    material_max_bytes: int = Field(default=10 * 2**20, ge=1024)
+    material_types: tuple[str, ...] = DEFAULT_ALLOWED_TYPES
+
+    # Background jobs.
+    overdue_interval_s: float = Field(default=60.0, gt=0)
+    gateway_poll_s: float = Field(default=0.5, gt=0)
+    gateway_batch: int = Field(default=50, ge=1, le=1000)
+
+    # core: the cross-tier exchange (see the module docstring).
+    amqp_url: SecretStr | None = None
+    signing_key_file: Path | None = None
+    peer_keys_dir: Path | None = None
+    parent_site: str = Field(default="", pattern=r"^(\d{6})?$")
+    exchange_gap_alert_s: float = Field(default=300.0, gt=0)
+    exchange_stats_interval_s: float = Field(default=300.0, gt=0)
+    exchange_poll_s: float = Field(default=0.5, gt=0)
+    exchange_batch: int = Field(default=200, ge=1, le=5000)
+    exchange_reconnect_max_s: float = Field(default=30.0, ge=1)
+    exchange_outbox_retention_days: float = Field(default=14.0, gt=0)
+
+    @model_validator(mode="after")
+    def _role_needs(self) -> Settings:
+        needs: dict[str, tuple[str, ...]] = {
+            "portal": ("database_url",),
+            "core": ("database_url", "token_secret", "exchange_token"),
+            "gateway": ("portal_database_url", "core_url", "exchange_token"),
+        }
+        for name in needs[self.role]:
+            value = getattr(self, name)
+            if value is None:
+                raise SettingsError(f"SUNLIGHT_{name.upper()} is required for role {self.role}")
+            if isinstance(value, SecretStr) and name.endswith(("secret", "token")):
+                secret = value.get_secret_value()
+                if secret.lower() in PLACEHOLDERS or len(secret) < 16:
+                    raise SettingsError(
+                        f"SUNLIGHT_{name.upper()} must be a generated secret of at least "
+                        "16 characters, not a placeholder"
+                    )
+        return self
+
+    @model_validator(mode="after")
+    def _exchange_needs(self) -> Settings:
+        if self.parent_site:
+            from sunlight.topology.division import DivisionError, check_parent
+
+            try:
+                check_parent(self.site_code, self.parent_site)
+            except DivisionError as exc:
+                raise SettingsError(f"SUNLIGHT_PARENT_SITE: {exc}") from exc
+        if self.amqp_url is not None:
+            for name in ("signing_key_file", "peer_keys_dir"):
+                if getattr(self, name) is None:
+                    raise SettingsError(f"SUNLIGHT_{name.upper()} is required with "
+                                        "SUNLIGHT_AMQP_URL")
+        return self
+
+    @property
+    def exchange_enabled(self) -> bool:
+        """The exchange runs inside core when a broker is configured."""
+        return self.role == "core" and self.amqp_url is not None
+
+    def db_url(self) -> str:
+        assert self.database_url is not None
+        return self.database_url.get_secret_value()
