@@ -108,7 +108,7 @@ def _packages_filter(text: str) -> list[str]:
 
 
 class FilterModule:
-    """Sunlight's filters, used as ``sunlight.control.deploy.<name>``."""
+    """Sunlight's filters, used as ``sunlight.deploy.<name>``."""
 
     def filters(self) -> dict[str, Any]:
         return {"firewall": _firewall_filter, "clients": _clients_filter,
