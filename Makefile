@@ -60,6 +60,7 @@ demo: setup
 lint: venv
 	@$(BIN)/ruff check platform infra tests integration loadtests
 	@$(BIN)/mypy
+	@$(BIN)/lint-imports --no-cache
 	@cd playbooks && PATH="$(CURDIR)/$(BIN):$$PATH" ansible-lint --offline -q
 	@cd playbooks && $(CURDIR)/$(BIN)/yamllint --strict .
 
@@ -86,7 +87,7 @@ lock:
 	uv pip compile pyproject.toml --python-version 3.11 --python-platform x86_64-manylinux_2_36 \
 	  --extra server -o requirements/node.lock --no-header -q
 	uv pip compile pyproject.toml --python-version 3.11 --python-platform x86_64-manylinux_2_36 \
-	  --extra server --extra control --extra infra --extra deploy --extra load --extra test -o requirements/control.lock -q
+	  --extra domain --extra server --extra control --extra infra --extra deploy --extra load --extra test -o requirements/control.lock -q
 
 clean:
 	rm -rf $(VENV) build

@@ -19,9 +19,9 @@ import pytest
 
 import transients
 from sunlight.control.images.build import BuildResult, build_node_image
-from sunlight.control.paths import repo_root
 from sunlight.control.resources import Run, leftovers, sweep
 from sunlight.control.ssh import ControlKey
+from sunlight.paths import repo_root
 
 os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
 

@@ -25,6 +25,12 @@ import httpx
 import psycopg
 from testcontainers.core.container import DockerContainer
 
+# The sample journey is sunlight.catalogue.journey's; its names are re-exported for the tests.
+from sunlight.catalogue.journey import ANNUAL_REPORT as ANNUAL_REPORT
+from sunlight.catalogue.journey import ANNUAL_REPORT_MATERIAL as ANNUAL_REPORT_MATERIAL
+from sunlight.catalogue.journey import ENTERPRISE, annual_report_application, annual_report_material
+from sunlight.catalogue.journey import PDF as PDF
+from sunlight.catalogue.journey import annual_report_form as annual_report_form
 from sunlight.control.resources import Run
 
 PG_BIN = "/usr/lib/postgresql/15/bin"
@@ -228,31 +234,17 @@ def start_site(image: str, run: Run, logs: Path, code: str = "320703") -> Iterat
         pg.container.stop()
 
 
-ANNUAL_REPORT = "320703-SCJGJ-QT-001"  # 企业年度报告公示: the annual-inspection peak item
-ANNUAL_REPORT_MATERIAL = "企业年度报告（通过国家企业信用信息公示系统在线填报）"
-PDF = b"%PDF-1.4\n% sunlight test material\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
-
-
-def annual_report_form(credit_code: str, name: str = "连云港海州湾贸易有限公司") -> dict[str, Any]:
-    return {"enterprise_name": name, "credit_code": credit_code, "report_year": 2025,
-            "enterprise_kind": "内资企业", "operating_status": "开业", "employees": 12,
-            "email": "office@example.com", "has_website": False}
-
-
-def apply_annual_report(portal: str, credit_code: str, name: str = "连云港海州湾贸易有限公司",
+def apply_annual_report(portal: str, credit_code: str, name: str = ENTERPRISE,
                         client: httpx.Client | None = None) -> tuple[str, str]:
     """Create, attach the required material, submit; returns (receipt, secret)."""
     http = client or httpx.Client(timeout=30)
-    created = http.post(f"{portal}/api/v1/applications", json={
-        "item_code": ANNUAL_REPORT,
-        "applicant": {"kind": "enterprise", "id_number": credit_code, "name": name},
-        "form": annual_report_form(credit_code, name)})
+    created = http.post(f"{portal}/api/v1/applications",
+                        json=annual_report_application(credit_code, name))
     assert created.status_code == 201, created.text
     receipt, secret = created.json()["receipt"], created.json()["secret"]
     headers = {"X-Tracking-Secret": secret}
     uploaded = http.post(f"{portal}/api/v1/applications/{receipt}/materials", headers=headers,
-                         data={"name": ANNUAL_REPORT_MATERIAL},
-                         files={"file": ("report.pdf", PDF, "application/pdf")})
+                         **annual_report_material())
     assert uploaded.status_code == 201, uploaded.text
     submitted = http.post(f"{portal}/api/v1/applications/{receipt}/submit", headers=headers)
     assert submitted.status_code == 200, submitted.text
@@ -266,16 +258,27 @@ def _describe(predicate: Any) -> str:
         return repr(predicate)
 
 
-def wait_for(predicate: Any, timeout: float = 60.0, interval: float = 0.2,
-             what: str | None = None) -> Any:
-    """Poll until ``predicate()`` is truthy; return its value, or fail naming what was awaited
-    (``what``, or the predicate's source) and the last value seen."""
+def poll(predicate: Any, timeout: float, interval: float) -> Any:
+    """Call ``predicate()`` every ``interval`` s until it is truthy or ``timeout`` s have
+    passed; the last value it returned (None if it never ran). The one poll loop of the
+    harness: :func:`wait_for` fails on a falsy result, ``topology_suite.wait_until`` returns
+    None."""
     deadline = time.monotonic() + timeout
     value = None
     while time.monotonic() < deadline:
         value = predicate()
         if value:
-            return value
+            break
         time.sleep(interval)
+    return value
+
+
+def wait_for(predicate: Any, timeout: float = 60.0, interval: float = 0.2,
+             what: str | None = None) -> Any:
+    """Poll until ``predicate()`` is truthy; return its value, or fail naming what was awaited
+    (``what``, or the predicate's source) and the last value seen."""
+    value = poll(predicate, timeout, interval)
+    if value:
+        return value
     raise AssertionError(f"waited {timeout:.0f} s for {what or _describe(predicate)}; "
                          f"last value {value!r}")

@@ -54,9 +54,9 @@ from site_fixtures import (
 )
 from sunlight.control.deploy.firewall import listen_addresses
 from sunlight.control.deploy.inventory import PeerHost, write_inventory
-from sunlight.control.paths import repo_root
 from sunlight.control.resources import Run
 from sunlight.control.ssh import ControlKey, HostSSH
+from sunlight.paths import repo_root
 from sunlight.runtime.settings import Settings
 from sunlight.topology.layout import NODE
 from sunlight.topology.matrix import Basis, Expect, Probe

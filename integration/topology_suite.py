@@ -7,12 +7,12 @@ read-only checks, load, faults, growth. Tests use fresh receipts and assert on d
 from __future__ import annotations
 
 import random
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import docker
 
+from platform_site import poll
 from sunlight.control.resources import LABEL_RUN_ID, Run
 from sunlight.control.stack.access import DeploymentAccess, SiteAccess
 from sunlight.control.stack.scenario import DEPARTMENT, STAFF, staff_client
@@ -79,13 +79,9 @@ def memory_mib(client: docker.DockerClient, run_id: str) -> dict[str, float]:
 
 
 def wait_until(check: Any, timeout: float, interval: float = 0.25) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(interval)
-    return None
+    """``check()``'s first truthy value, or None after ``timeout`` s (the caller decides
+    what a timeout means; ``platform_site.wait_for`` fails instead)."""
+    return poll(check, timeout, interval) or None
 
 
 __all__ = ["CITY", "COUNTY", "PROVINCE", "STAFF", "Topology", "memory_mib", "wait_until"]

@@ -10,26 +10,26 @@ Request names group what the gates measure: ``submit/*`` (create, upload, send),
 probe's own submissions, not counted as offered load) and ``propagation/county→province``
 (a probe case's time from submission at the county portal to its appearance in the
 province's view of the county).
+
+Profiles, gates, targets and test data live in :mod:`sunlight.control.load`, imported like
+any installed package (run Locust from the virtual environment where ``sunlight`` is).
 """
 
 from __future__ import annotations
 
 import itertools
 import os
-import sys
 import time
 from collections import deque
-from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout root
 
 from locust import HttpUser, User, constant_throughput, events, task
 
-from loadtests.common.data import ANNUAL_REPORT_MATERIAL, PDF, Applications
-from loadtests.common.shapes import PROFILES, Profile
-from loadtests.common.targets import Targets
-from loadtests.common.verdict import ProfileShape, install_gates
+from sunlight.catalogue.journey import annual_report_material
+from sunlight.control.load.data import Applications
+from sunlight.control.load.shapes import PROFILES, Profile
+from sunlight.control.load.targets import Targets
+from sunlight.control.load.verdict import ProfileShape, install_gates
 
 TARGETS = Targets.load()
 PROFILE: Profile = PROFILES[os.environ.get("SUNLIGHT_LOAD_PROFILE", "smoke")].scaled(
@@ -58,9 +58,8 @@ class _Portal(HttpUser):
             receipt, secret = r.json()["receipt"], r.json()["secret"]
         headers = {"X-Tracking-Secret": secret}
         with self.client.post(f"/api/v1/applications/{receipt}/materials", headers=headers,
-                              data={"name": ANNUAL_REPORT_MATERIAL},
-                              files={"file": ("report.pdf", PDF, "application/pdf")},
-                              name=f"{group}/upload", catch_response=True) as r:
+                              **annual_report_material(), name=f"{group}/upload",
+                              catch_response=True) as r:
             if r.status_code != 201:
                 r.failure(f"{r.status_code}: {r.text[:200]}")
                 return None

@@ -59,8 +59,8 @@ def test_doctor_without_engine_fails_with_remedies(monkeypatch: pytest.MonkeyPat
 def test_images_build_without_engine_names_the_fix(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
     result = runner.invoke(app, ["images", "build"], env={"COLUMNS": "200"})
-    assert result.exit_code == 1
-    assert "sunlight engine ensure" in result.output
+    assert result.exit_code == 3  # ExitCode.ENVIRONMENT: something needed is missing
+    assert "sunlight engine ensure" in result.stderr
 
 
 def test_the_cli_loads_without_control_node_tooling() -> None:
@@ -76,8 +76,9 @@ def test_the_cli_loads_without_control_node_tooling() -> None:
     assert out.stdout.strip() == "[]"
 
 
-def test_load_finds_the_checkouts_loadtests_from_anywhere(tmp_path: object) -> None:
-    """The console script runs outside the checkout; its profiles must still be found."""
+def test_load_finds_its_profiles_from_anywhere(tmp_path: object) -> None:
+    """The console script runs outside the checkout; its profiles must still be found
+    (they are ``sunlight.control.load.shapes``, imported without path edits)."""
     import shutil
     import subprocess
     import sys

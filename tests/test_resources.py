@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from sunlight.control import resources
 from sunlight.control.resources import (
     LABEL_OWNER,
     LABEL_PROJECT,
@@ -14,6 +13,7 @@ from sunlight.control.resources import (
     owner_alive,
     validate_run_id,
 )
+from sunlight.topology import runs
 
 
 def test_labels_carry_project_run_and_owner() -> None:
@@ -74,6 +74,6 @@ def test_sweep_rules() -> None:
 
 def test_owner_token_survives_command_names_with_spaces(monkeypatch: pytest.MonkeyPatch) -> None:
     fake_stat = "1234 (my odd (cmd)) S " + " ".join(str(n) for n in range(1, 40))
-    monkeypatch.setattr(resources.Path, "read_text", lambda self: fake_stat)
+    monkeypatch.setattr(runs.Path, "read_text", lambda self: fake_stat)
     # Field 22 of /proc/PID/stat is the start time; here field 4 holds "1", so field 22 "19".
-    assert resources._start_ticks(1234) == "19"
+    assert runs._start_ticks(1234) == "19"

@@ -20,18 +20,21 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_docker as docker
 
-from sunlight.control.hosts import (
+from sunlight.topology.config import SiteConfig
+from sunlight.topology.flows import Publish
+from sunlight.topology.inventory import container_name, volume_name
+from sunlight.topology.layout import (
     ADMIN_USER,
     AUTHORIZED_KEYS_DIR,
     HOST_CAPABILITIES,
     HOST_CGROUP_MOUNT,
     HOST_SECURITY_OPT,
     HOST_TMPFS,
+    HostLayout,
+    Net,
+    aliases,
+    hostname,
 )
-from sunlight.topology.config import SiteConfig
-from sunlight.topology.flows import Publish
-from sunlight.topology.inventory import container_name, volume_name
-from sunlight.topology.layout import HostLayout, Net, aliases, hostname
 
 COMPONENT_TYPE = "sunlight:infra:Host"
 

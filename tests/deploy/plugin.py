@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from sunlight.control.paths import repo_root
+from sunlight.control.deploy.inventory import PeerHost, deployment_inventory
+from sunlight.paths import repo_root
 
 PLUGIN = (repo_root() / "playbooks" / "collections" / "ansible_collections" / "sunlight"
           / "deploy" / "plugins" / "filter" / "topology.py")
-FLOWS = str(repo_root() / "infra" / "flows.yaml")
 
 
 def load_plugin() -> ModuleType:
@@ -27,11 +28,23 @@ def filters() -> dict[str, Callable[..., Any]]:
     return found
 
 
-def hostvars_of(inventory: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Each host's variables as Ansible sees them: its site group's vars, then its own."""
+def hostvars_of(inventory: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each host's variables as Ansible sees them: all's, its site group's, then its own."""
     out = {}
+    shared = inventory["all"].get("vars", {})
     for group, body in inventory["all"]["children"].items():
         if group.startswith("site_"):
             for name, hv in body["hosts"].items():
-                out[name] = {**body["vars"], **hv}
+                out[name] = {**shared, **body["vars"], **hv}
     return out
+
+
+def deployed(*site_inventories: Mapping[str, Any], peers: tuple[PeerHost, ...] = (),
+             control: Mapping[str, Mapping[str, list[str]]] | None = None,
+             ) -> dict[str, dict[str, Any]]:
+    """The host variables the inventory writer gives every host of these sites."""
+    inventory = deployment_inventory(
+        list(site_inventories), deployment="dt-0001", control_key=Path("/nonexistent/key"),
+        known_hosts=Path("/nonexistent/known_hosts"), secrets_dir=Path("/nonexistent/secrets"),
+        peers=peers, control=control)
+    return hostvars_of(inventory)

@@ -20,6 +20,8 @@ from sunlight.control.deploy.inventory import (
     write_inventory_files,
 )
 from sunlight.topology import inventory as topo
+from sunlight.topology.flows import load_flows
+from sunlight.topology.layout import NODE
 
 from .conftest import HOST_KEY
 
@@ -108,3 +110,52 @@ def test_secrets_live_outside_the_checkout(monkeypatch: pytest.MonkeyPatch,
                                            tmp_path: Path) -> None:
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     assert default_secrets_dir("prod") == tmp_path / "state" / "sunlight" / "secrets" / "prod"
+
+
+PROVINCE = PeerHost("320000", None, "320000-standin", ("mq", "mon"), "10.200.0.4")
+
+
+def test_every_host_carries_what_flows_yaml_means_for_it(
+        tmp_path: Path, county: dict[str, Any], city: dict[str, Any]) -> None:
+    matrix = load_flows()
+    inv = _write(tmp_path, county, city, peers=(PROVINCE,))
+    groups = inv["all"]["children"]
+    assert groups["site_320700"]["vars"]["sunlight_child_codes"] == ["320703"]
+    assert groups["site_320703"]["vars"]["sunlight_child_codes"] == []
+    for code in ("320700", "320703"):
+        for hv in groups[f"site_{code}"]["hosts"].values():
+            roles = hv["sunlight_roles"]
+            assert hv["ansible_port"] == matrix.port("ssh")
+            assert list(hv["sunlight_listen"]) == list(matrix.services_of([*roles, NODE]))
+            for service, listen in hv["sunlight_listen"].items():
+                assert listen["port"] == matrix.port(service)
+                assert set(listen["addresses"]) <= set(hv["sunlight_addresses"].values())
+            assert hv["sunlight_listen"]["ssh"]["addresses"] == [hv["ansible_host"]]
+            for rule in hv["sunlight_firewall"]:
+                assert rule["daddr"] == hv["sunlight_addresses"][rule["network"]]
+                assert rule["port"] == matrix.port(rule["service"]) and rule["saddrs"]
+            assert set(hv["sunlight_clients"]) <= set(hv["sunlight_listen"])
+            assert set(hv["sunlight_peers"]) == set(roles)
+            for peers in hv["sunlight_peers"].values():
+                assert all(p["port"] == matrix.port(p["service"]) for p in peers)
+                assert {p["relation"] for p in peers} <= {"same", "parent", "child"}
+    gw = groups["site_320703"]["hosts"]["320703-gw"]
+    internal = groups["site_320703"]["hosts"]["320703-int"]["sunlight_addresses"]["int"]
+    ext = groups["site_320703"]["hosts"]["320703-ext"]["sunlight_addresses"]["ext"]
+    assert gw["sunlight_listen"] == {
+        "ssh": {"port": 22, "addresses": [gw["ansible_host"]], "roles": ["node"]},
+        "node_exporter": {"port": 9100, "addresses": [gw["ansible_host"],
+                                                      gw["sunlight_addresses"]["int"]],
+                          "roles": ["node"]},
+        "gateway_api": {"port": 8002, "addresses": [gw["sunlight_addresses"]["int"]],
+                        "roles": ["gateway"]},
+    }
+    assert gw["sunlight_peers"] == {"gateway": [
+        {"role": "portal_db", "service": "postgresql", "host": "320703-ext", "site": "320703",
+         "relation": "same", "network": "ext", "address": ext, "port": 5432},
+        {"role": "core", "service": "core_api", "host": "320703-int", "site": "320703",
+         "relation": "same", "network": "int", "address": internal, "port": 8003},
+    ]}
+    city_mq = groups["site_320700"]["hosts"]["320700-mq"]["sunlight_peers"]["mq"]
+    assert [(p["host"], p["relation"], p["address"]) for p in city_mq] == [
+        ("320000-standin", "parent", "10.200.0.4")]

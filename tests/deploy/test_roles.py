@@ -10,12 +10,11 @@ import jinja2
 import pytest
 import yaml
 
-from sunlight.control.paths import repo_root
+from sunlight.paths import repo_root
 from sunlight.runtime.settings import Settings
-from sunlight.topology import inventory as topo
 from sunlight.topology.layout import NODE
 
-from .plugin import FLOWS, filters, hostvars_of
+from .plugin import deployed, filters
 
 PLAYBOOKS = repo_root() / "playbooks"
 ROLES = sorted(p.name for p in (PLAYBOOKS / "roles").iterdir() if p.is_dir())
@@ -71,8 +70,7 @@ def test_one_material_limit_for_the_portal_and_nginx() -> None:
 
 
 def _render_nftables(county: dict[str, Any], host: str) -> str:
-    hv = hostvars_of(topo.merge_inventories(county))
-    rules = filters()["firewall"](hv, sorted(hv), host, {}, FLOWS)
+    rules = deployed(county)[host]["sunlight_firewall"]  # the inventory's, from flows.yaml
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(
         PLAYBOOKS / "roles" / "common" / "templates"), undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True)
@@ -87,7 +85,7 @@ def test_nftables_rules_are_rendered_from_flows_yaml(county: dict[str, Any]) -> 
     assert "ct state established,related accept" in text
     accepts = [ln.strip() for ln in text.splitlines() if ln.strip().endswith(" accept")
                and ln.strip().startswith("ip saddr")]
-    hv = hostvars_of(topo.merge_inventories(county))
+    hv = deployed(county)
     gw, internal = hv["320703-gw"]["sunlight_addresses"], hv["320703-int"]["sunlight_addresses"]
     mgmt_gateway = hv["320703-gw"]["sunlight_networks"]["mgmt"]["gateway"]
     assert accepts == [
@@ -114,3 +112,22 @@ def test_broker_permissions_are_the_exchanges_own() -> None:
     for kind in ("configure", "write", "read"):
         rendered = child[kind].replace("320703", "{{ item }}")
         assert f"{kind}_priv: '{rendered}'" in users, kind
+
+
+FILTER_CALL = re.compile(r"sunlight\.deploy\.\w+\s*\(|\|\s*sunlight\.deploy\.\w+")
+
+
+def test_no_role_default_or_template_computes_ports_or_addresses() -> None:
+    """Roles read the inventory's host variables; no default or template calls a filter."""
+    calls = [f"{path.relative_to(PLAYBOOKS)}:{n}: {line.strip()}"
+             for path in sorted((PLAYBOOKS / "roles").glob("*/*/*"))
+             if path.parent.name in ("defaults", "templates") and path.is_file()
+             for n, line in enumerate(path.read_text().splitlines(), 1)
+             if FILTER_CALL.search(line)]
+    assert not calls, "\n".join(calls)
+
+
+def test_the_collection_keeps_only_filters_that_compute_no_port() -> None:
+    assert set(filters()) == {"secret_specs", "kin", "packages"}
+    used = " ".join(p.read_text() for p in PLAYBOOKS.rglob("*.yml"))
+    assert all(f"sunlight.deploy.{name}" in used for name in filters())  # none is dead

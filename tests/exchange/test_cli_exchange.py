@@ -6,6 +6,7 @@ import json
 import stat
 from pathlib import Path
 
+import pytest
 import typer
 from typer.testing import CliRunner
 
@@ -50,3 +51,68 @@ def test_keygen_writes_a_private_key_only_the_owner_reads(tmp_path: Path) -> Non
     assert (tmp_path / "320703.pem").read_bytes().startswith(b"-----BEGIN PUBLIC KEY-----")
     again = runner.invoke(_app(), ["exchange", "keygen", "320703", "--out", str(tmp_path)])
     assert again.exit_code != 0  # never overwrites a key
+
+
+def test_keygen_refuses_a_bad_code_naming_it(tmp_path: Path) -> None:
+    result = runner.invoke(_app(), ["exchange", "keygen", "32070", "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "SITE" in result.stderr and not list(tmp_path.iterdir())
+
+
+METRICS = """\
+sunlight_exchange_connected {connected}
+sunlight_exchange_published_total{{link="320700"}} 12.0
+sunlight_exchange_rejected_total{{link="320700",reason="bad_signature"}} 1.0
+sunlight_exchange_oldest_undelivered_seconds{{link="320700"}} 3.5
+"""
+
+
+def _metrics(monkeypatch: pytest.MonkeyPatch, text: str | None) -> list[str]:
+    import httpx
+
+    asked: list[str] = []
+
+    def get(url: str, timeout: float) -> httpx.Response:
+        asked.append(url)
+        if text is None:
+            raise httpx.ConnectError("refused")
+        return httpx.Response(200, text=text, request=httpx.Request("GET", url))
+
+    monkeypatch.setattr(httpx, "get", get)
+    return asked
+
+
+def test_status_json_has_every_link_and_the_verdict(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked = _metrics(monkeypatch, METRICS.format(connected="1.0"))
+    result = runner.invoke(_app(), ["exchange", "status", "--json"],
+                           env={"SUNLIGHT_PORT": "8003"})
+    assert result.exit_code == 0, result.output
+    assert asked == ["http://127.0.0.1:8003/metrics"]
+    doc = json.loads(result.stdout)
+    assert set(doc) == {"connected", "healthy", "held_events", "gap_oldest_s", "gaps_overdue",
+                        "links"}
+    assert doc["connected"] is True and doc["healthy"] is True
+    assert doc["links"]["320700"] == {
+        "link": "320700", "published": 12, "delivered": 0, "duplicates": 0,
+        "rejected": {"bad_signature": 1}, "queued": None, "pending": 0,
+        "oldest_undelivered_s": 3.5}
+
+
+def test_status_of_a_disconnected_broker_exits_1(monkeypatch: pytest.MonkeyPatch) -> None:
+    _metrics(monkeypatch, METRICS.format(connected="0.0"))
+    result = runner.invoke(_app(), ["exchange", "status", "--url", "http://core:8003/"],
+                           env={"COLUMNS": "200"})
+    assert result.exit_code == 1
+    assert "not connected" in result.stdout and "bad_signature 1" in result.stdout
+
+
+def test_status_without_core_is_an_environment_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    _metrics(monkeypatch, None)
+    result = runner.invoke(_app(), ["exchange", "status", "--url", "http://core:8003", "--json"])
+    assert result.exit_code == 3
+    assert result.stdout == "" and "did not answer" in result.stderr
+
+
+def test_status_needs_a_url_or_a_port() -> None:
+    result = runner.invoke(_app(), ["exchange", "status"], env={"SUNLIGHT_PORT": None})
+    assert result.exit_code == 2 and "--url" in result.stderr

@@ -8,7 +8,7 @@ import importlib
 import pytest
 
 MODULES = ["", ".envelope", ".signing", ".schemas", ".sequencing", ".topology", ".inbound",
-           ".metrics", ".status"]
+           ".handlers", ".metrics", ".status"]
 
 
 @pytest.mark.parametrize("suffix", MODULES)

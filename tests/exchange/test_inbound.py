@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from sunlight.canonical import legacy_json
 from sunlight.runtime.exchange.envelope import Envelope
 from sunlight.runtime.exchange.inbound import REASONS, Inbound, Rejected, accept, via
 from sunlight.runtime.exchange.signing import Keyring, seal
@@ -85,3 +87,20 @@ def test_via_names_the_neighbour_or_unknown() -> None:
     assert via("320700", "down", "320000") == "320000"
     assert via("320000", "up", "999999") == "unknown"
     assert via("320000", "up", None) == "unknown"
+
+
+def test_an_event_signed_over_the_legacy_form_is_accepted_and_says_so(city: Inbound,
+                                                                       private: Private) -> None:
+    # An item document whose keys sort differently in the legacy form than in RFC 8785.
+    doc = {"（说明）": "full-width", "𠀀名": "extension B"}
+    item = {"code": "320000-X-001", "version": 1, "name": "n", "category": "c",
+            "department": "d", "doc": doc}
+    env = Envelope.new("320000", "sunlight.catalogue.baseline",
+                       {"version": 1, "title": "基线", "items": [item]}, destination="*")
+    signed = env.to_dict()
+    signature = base64.b64encode(private("320000").sign(legacy_json(signed))).decode()
+    body = legacy_json({**signed, "signature": signature})
+    accepted = accept(city, body, "down")
+    assert accepted.signed_form == "legacy" and accepted.route == Route(True, ("320703",))
+    current = accept(city, seal(env, private("320000")), "down")
+    assert current.signed_form == "rfc8785"

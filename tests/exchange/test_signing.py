@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from sunlight.canonical import legacy_json
+from sunlight.runtime.exchange.envelope import Envelope, canonical
 from sunlight.runtime.exchange.signing import (
     BadSignature,
     KeyFileError,
@@ -17,8 +19,10 @@ from sunlight.runtime.exchange.signing import (
     UnknownSource,
     generate_keypair,
     load_private_key,
+    load_public_pem,
     open_sealed,
     seal,
+    verify_sealed,
 )
 from tests.exchange.conftest import case_envelope
 
@@ -95,3 +99,49 @@ def test_key_files_must_be_ed25519(tmp_path: Path) -> None:
         load_private_key(tmp_path / "bad.key")
     with pytest.raises(KeyFileError, match=r"missing\.key"):
         load_private_key(tmp_path / "missing.key")
+
+
+# --- Signatures made before RFC 8785 -------------------------------------------------------
+# Keys that sort differently by code point (the legacy form) than by UTF-16 code unit (RFC
+# 8785): U+FF08 comes before U+20000 by code point, after its surrogate pair by UTF-16.
+DIVERGENT = {"（说明）": "full-width", "𠀀名": "extension B"}
+
+
+def _legacy_seal(envelope: Envelope, key: Ed25519PrivateKey) -> bytes:
+    """``seal`` as it was: the legacy canonical form, signed and sent."""
+    doc = envelope.to_dict()
+    signature = base64.b64encode(key.sign(legacy_json(doc))).decode("ascii")
+    return legacy_json({**doc, "signature": signature})
+
+
+def test_the_forms_differ_only_for_exotic_key_orders() -> None:
+    doc = case_envelope().to_dict()
+    assert legacy_json(doc) == canonical(doc)
+    assert legacy_json(DIVERGENT) != canonical(DIVERGENT)
+
+
+def test_an_envelope_signed_over_the_legacy_form_still_verifies(private: Private,
+                                                                keyring: Ring) -> None:
+    envelope = case_envelope(comment="x")
+    envelope = Envelope.new("320703", "sunlight.case.event", {**envelope.data,
+                            "extra": DIVERGENT}, subject=envelope.subject, sequence=2)
+    body = _legacy_seal(envelope, private("320703"))
+    opened = verify_sealed(body, keyring("320700"))
+    assert opened.form == "legacy" and opened.envelope == envelope.to_dict()
+    assert open_sealed(body, keyring("320000")) == envelope.to_dict()
+    # tampered, it verifies in neither form
+    tampered = body.replace(b"full-width", b"half-width")
+    with pytest.raises(BadSignature):
+        verify_sealed(tampered, keyring("320700"))
+
+
+def test_what_an_upgraded_site_signs_verifies_where_the_legacy_form_is_still_used(
+        private: Private, keys: dict[str, tuple[bytes, bytes]]) -> None:
+    """During a rolling upgrade a site on the old code verifies over the legacy bytes."""
+    envelope = case_envelope()
+    body = seal(envelope, private("320703"))
+    assert verify_sealed(body, Keyring("320700", {"320703": load_public_pem(
+        keys["320703"][1])})).form == "rfc8785"
+    doc = json.loads(body)
+    signature = base64.b64decode(doc.pop("signature"))
+    load_public_pem(keys["320703"][1]).verify(signature, legacy_json(doc))  # no exception

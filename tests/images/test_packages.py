@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sunlight.control.images.packages import parse_package_list, read_package_list
-from sunlight.control.paths import node_image_dir
+from sunlight.paths import node_image_dir
 
 REQUIRED = {
     "systemd", "openssh-server", "sudo", "acl", "python3", "nftables", "postgresql-15",

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from sunlight.control.paths import repo_root
+from sunlight.paths import repo_root
 from sunlight.topology.flows import Enforced, FlowsError, load_flows, parse_flows
 from sunlight.topology.layout import CONTROL, NODE, ROLES, Net
 
@@ -70,24 +70,34 @@ def _doc() -> dict[str, Any]:
 
 
 def _row(**row: Any) -> dict[str, Any]:
-    return {"source": "portal", "destination": "portal_db", "network": "ext", "port": 9187,
-            "allow": True, "why": "a test row", **row}
+    return {"source": "portal", "destination": "portal_db", "network": "ext",
+            "port": "postgres_exporter", "allow": True, "why": "a test row", **row}
 
 
 @pytest.mark.parametrize(("change", "says"), [
     (lambda d: d["flows"].append(_row(source="ghost")), "unknown role 'ghost'"),
-    (lambda d: d["flows"].append(_row(port=1234)), "does not listen on 1234"),
+    (lambda d: d["flows"].append(_row(port="amqp")), "portal_db does not listen on amqp"),
+    (lambda d: d["flows"].append(_row(port="ghost")), "unknown service 'ghost'"),
+    (lambda d: d["flows"].append(_row(port=9187)), "valid string"),  # rows name services
     (lambda d: d["flows"].append(_row(enforced_by="network")), "a denied row needs"),
     (lambda d: d["flows"].append(_row(allow=False)), "a denied row needs"),
     (lambda d: d["flows"].append(_row(direction="up")), "only for backbone rows"),
-    (lambda d: d["flows"].append(_row(destination="mq", network="backbone", port=5672)),
+    (lambda d: d["flows"].append(_row(destination="mq", network="backbone", port="amqp")),
      "needs a `direction`"),
-    (lambda d: d["flows"].append(_row(port=5432)), "already stated"),
+    (lambda d: d["flows"].append(_row(port="postgresql")), "already stated"),
     (lambda d: d["flows"].append(_row(source="nginx", destination="core", network="int",
-                                      port=8003)), "already stated"),
-    (lambda d: d["flows"].append(_row(destination="control", port=22)), "only a source"),
-    (lambda d: d["publish"].append({"role": "portal", "port": 8001, "bind": "0.0.0.0"}),
+                                      port="core_api")), "already stated"),
+    (lambda d: d["flows"].append(_row(destination="control", port="ssh")), "only a source"),
+    (lambda d: d["publish"].append({"role": "portal", "port": "portal_api", "bind": "0.0.0.0"}),
      "publish"),
+    (lambda d: d["publish"].append({"role": "portal", "port": "https", "bind": "127.0.0.1"}),
+     "a role's own service"),
+    (lambda d: d["services"].update(sshd=22), "port 22 is already ssh's"),
+    (lambda d: d["services"].update({"Bad-Name": 1234}), "a service name"),
+    (lambda d: d["services"].update({"any": 1234}), "not `any`"),
+    (lambda d: d["services"].update(big=70000), "not a TCP port"),
+    (lambda d: d["roles"]["mon"].append("ghost"), "unknown services ['ghost']"),
+    (lambda d: d["roles"]["mon"].append("prometheus"), "services must be distinct"),
     (lambda d: d["roles"].pop("mon"), "roles must be exactly"),
     (lambda d: d.update(version=2), "version"),
 ])
@@ -102,6 +112,18 @@ def test_a_malformed_matrix_is_refused(change: Any, says: str) -> None:
 def test_an_allowed_row_meeting_a_directionless_denial_is_refused() -> None:
     doc = copy.deepcopy(_doc())
     doc["flows"].append({"source": "core", "destination": "mq", "network": "backbone",
-                         "port": 5672, "direction": "up", "allow": True, "why": "clash"})
+                         "port": "amqp", "direction": "up", "allow": True, "why": "clash"})
     with pytest.raises(FlowsError, match="both allowed and denied"):
         parse_flows(doc)
+
+
+def test_every_port_is_a_named_service_stated_once() -> None:
+    assert len(set(MATRIX.services.values())) == len(MATRIX.services)
+    for role, services in MATRIX.role_services.items():
+        assert MATRIX.ports[role] == tuple(MATRIX.port(s) for s in services)
+    assert MATRIX.port("core_api") == 8003 and MATRIX.service(5672) == "amqp"
+    assert MATRIX.services_of(["core", NODE]) == ("ssh", "node_exporter", "core_api")
+    with pytest.raises(FlowsError, match="no service 'ghost'"):
+        MATRIX.port("ghost")
+    with pytest.raises(FlowsError, match="no service on port 1"):
+        MATRIX.service(1)

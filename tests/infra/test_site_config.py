@@ -13,13 +13,13 @@ import pulumi
 import pytest
 import yaml
 
-from sunlight.control.paths import repo_root
 from sunlight.control.realizer.capture import (
     PULUMI_PROJECT,
     CaptureMocks,
     capture_site,
     load_declare,
 )
+from sunlight.paths import repo_root
 from sunlight.topology.config import SiteConfigError, parse_site_config
 from sunlight.topology.division import Tier, expected_parent, tier_of
 

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from loadtests.common.gates import GateFileError, Observed, evaluate, load_gates
+
+from sunlight.control.load.gates import GateFileError, Observed, evaluate, gates_file, load_gates
 
 GATES = Path(__file__).resolve().parents[2] / "loadtests" / "gates"
 
@@ -63,3 +64,16 @@ def test_malformed_gate_file_names_the_field(tmp_path: Path) -> None:
     bad.write_text("name: x\nversion: 1\ngates:\n  - {name: a, metric: error_ratio}\n")
     with pytest.raises(GateFileError, match="exactly one of max or min"):
         load_gates(bad)
+
+
+def test_a_profiles_gate_file_is_its_own_else_ci() -> None:
+    assert gates_file("inspection-season") == GATES / "inspection-season.yaml"
+    assert gates_file("smoke") == GATES / "ci.yaml"  # no smoke.yaml: the loose CI gates
+    assert load_gates(gates_file("deadline-spike")).name == "ci"
+
+
+def test_gate_files_are_found_from_another_checkout(tmp_path: Path) -> None:
+    (tmp_path / "loadtests" / "gates").mkdir(parents=True)
+    (tmp_path / "loadtests" / "gates" / "smoke.yaml").write_text("")
+    assert gates_file("smoke", tmp_path) == tmp_path / "loadtests" / "gates" / "smoke.yaml"
+    assert gates_file("daily", tmp_path) == tmp_path / "loadtests" / "gates" / "ci.yaml"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 
 import pytest
-from loadtests.common.shapes import (
+
+from sunlight.control.load.shapes import (
     DAILY_SUBMIT_RATE,
     PROFILES,
     SEASON_SUBMIT_RATE,

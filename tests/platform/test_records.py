@@ -4,10 +4,31 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
+import subprocess
+import sys
+import uuid
+from datetime import UTC, date, datetime
 
 import pytest
 
-from sunlight.runtime.gateway.records import INWARD, OUTWARD, RecordRejected, parse_record
+from sunlight.runtime.records import (
+    INWARD,
+    OUTWARD,
+    Applicant,
+    ApplicationResubmitted,
+    CatalogueItem,
+    Complaint,
+    MaterialRecord,
+    RatingRecord,
+    Record,
+    RecordRejected,
+    StagedApplicationResubmitted,
+    StagedApplicationSubmitted,
+    parse_record,
+    parse_staged,
+)
+from sunlight.runtime.records import CaseStatus as CaseStatusRecord
 from sunlight.workflow.machine import CaseStatus
 
 RECEIPT = "320703-20261128-000001"
@@ -59,3 +80,115 @@ def test_case_status_must_be_a_workflow_status() -> None:
     with pytest.raises(RecordRejected, match="unknown case status"):
         parse_record("outward", "case.status",
                      {"receipt": RECEIPT, "status": "deleted", "status_seq": 1})
+
+
+# --- Typed producers, unchanged wire format --------------------------------------------------
+NOW = datetime(2026, 11, 28, 2, 0, 0, 123456, tzinfo=UTC)
+M1, M2 = uuid.uuid4(), uuid.uuid4()
+
+
+def test_the_portal_stages_an_application_exactly_as_the_untyped_writer_did() -> None:
+    applicant = Applicant.build(kind="person", id_number="320703199001011234", name="王芳",
+                                phone="")
+    record = StagedApplicationSubmitted.build(
+        receipt=RECEIPT, item_code="320703-SCJGJ-QT-001", item_version=1, applicant=applicant,
+        form={"名称": "连云区小吃店", "面积": 12.5, "人数": 3}, submitted_at=NOW, batch=0,
+        materials=[M1, M2])
+    # The dict portal/service.py wrote before the records were typed.
+    untyped = {
+        "receipt": RECEIPT, "item_code": "320703-SCJGJ-QT-001", "item_version": 1,
+        "applicant": {"kind": "person", "id_number": "320703199001011234", "name": "王芳",
+                      "phone": ""},
+        "form": {"名称": "连云区小吃店", "面积": 12.5, "人数": 3},
+        "submitted_at": NOW.isoformat(), "batch": 0, "materials": [str(M1), str(M2)],
+    }
+    assert record.RECORD_TYPE == "application.submitted"
+    assert json.dumps(record.payload(), sort_keys=True) == json.dumps(untyped, sort_keys=True)
+    # a row stored by the untyped writer parses, and round-trips to the same payload
+    assert parse_staged("application.submitted", untyped).payload() == untyped
+
+
+def test_resubmissions_complaints_and_ratings_keep_their_shape() -> None:
+    cases: list[tuple[Record, dict[str, object]]] = [
+        (StagedApplicationResubmitted.build(receipt=RECEIPT, batch=1, submitted_at=NOW,
+                                            materials=[M1]),
+         {"receipt": RECEIPT, "batch": 1, "submitted_at": NOW.isoformat(),
+          "materials": [str(M1)]}),
+        (Complaint.build(receipt=RECEIPT, text="太慢"), {"receipt": RECEIPT, "text": "太慢"}),
+        (RatingRecord.build(receipt=RECEIPT, score=4, comment="好"),
+         {"receipt": RECEIPT, "score": 4, "comment": "好"}),
+    ]
+    for record, untyped in cases:
+        assert record.payload() == untyped
+        assert parse_staged(record.RECORD_TYPE, untyped) == record
+
+
+def test_core_writes_outward_records_as_the_untyped_feed_did() -> None:
+    status = CaseStatusRecord.build(receipt=RECEIPT, status="in_review", status_seq=2,
+                                    decision=None, comment="", due_on=date(2026, 12, 3),
+                                    overdue=False)
+    assert status.payload() == {"receipt": RECEIPT, "status": "in_review", "status_seq": 2,
+                                "decision": None, "comment": "", "due_on": "2026-12-03",
+                                "overdue": False}
+    item = CatalogueItem.build(code="X-1", version=2, status="published",
+                               department_name="市场监管局", doc={"name": "n", "fee": 0.5})
+    assert item.payload() == {"code": "X-1", "version": 2, "status": "published",
+                              "department_name": "市场监管局", "doc": {"name": "n", "fee": 0.5}}
+    for record in (status, item):
+        assert parse_record("outward", record.RECORD_TYPE, record.payload()) == record
+
+
+def test_the_gateway_adds_materials_to_a_staged_application() -> None:
+    staged = StagedApplicationResubmitted.build(receipt=RECEIPT, batch=1, submitted_at=NOW,
+                                                materials=[M1])
+    material = MaterialRecord.model_validate(_material(b"%PDF-ok") | {"id": str(M1)})
+    crossing = staged.with_materials([material])
+    assert isinstance(crossing, ApplicationResubmitted)
+    assert parse_record("inward", "application.resubmitted", crossing.payload()) == crossing
+    assert crossing.payload()["submitted_at"] == NOW.isoformat()
+    with pytest.raises(RecordRejected, match="may not cross inward"):
+        parse_staged("case.status", {})
+
+
+@pytest.mark.parametrize("form, why", [
+    ({"n": 2**60}, "exceeds safe integer"), ({"n": float("nan")}, "not representable"),
+])
+def test_free_form_json_needs_a_canonical_form(form: dict[str, object], why: str) -> None:
+    with pytest.raises(RecordRejected, match=f"form: .*{why}"):
+        StagedApplicationSubmitted.build(
+            receipt=RECEIPT, item_code="c", item_version=1,
+            applicant={"kind": "person", "id_number": "320703199001011234", "name": "王"},
+            form=form, submitted_at=NOW, batch=0, materials=[])
+
+
+def test_build_raises_record_rejected_naming_the_field() -> None:
+    with pytest.raises(RecordRejected, match=r"^feedback.rating: score: "):
+        RatingRecord.build(receipt=RECEIPT, score=9)
+
+
+def test_the_records_module_is_neutral() -> None:
+    code = ("import sys, sunlight.runtime.records; print(sorted(m for m in sys.modules if "
+            "m.startswith(('sunlight.runtime.portal', 'sunlight.runtime.gateway', "
+            "'sunlight.runtime.core', 'sunlight.runtime.exchange', 'fastapi', 'sqlalchemy'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_the_portal_refuses_a_form_that_could_not_cross() -> None:
+    from sunlight.runtime.errors import ApiError
+    from sunlight.runtime.portal.service import validate_form
+
+    validate_form({"type": "object"}, {"n": 2**53 - 1})
+    with pytest.raises(ApiError) as caught:
+        validate_form({"type": "object"}, {"n": 2**53})
+    assert caught.value.status == 422 and "canonical" in caught.value.detail
+
+
+def test_docstring_examples() -> None:
+    import doctest
+
+    import sunlight.runtime.records
+
+    result = doctest.testmod(sunlight.runtime.records, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0

@@ -220,3 +220,88 @@ def test_append_defaults_to_now() -> None:
     assert record.at.endswith("Z")
     assert abs(datetime.fromisoformat(record.at) - datetime.now(UTC)) < timedelta(minutes=1)
     assert (record.from_state, record.to_state, record.comment) == (None, None, "")
+
+
+# --- Chains written before RFC 8785 --------------------------------------------------------
+# The hashing as it was (sunlight.workflow.audit before canonical JSON became RFC 8785),
+# copied here unchanged: chains already stored were hashed with it and must still verify.
+
+
+def _legacy_record_hash(values: dict[str, object]) -> str:
+    import json
+
+    canonical = json.dumps(values, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256((str(values["prev_hash"]) + canonical).encode("utf-8")).hexdigest()
+
+
+def _legacy_append(tail: AuditRecord | None, site: str, *, at: str, actor: str, role: str,
+                   entity: str, entity_id: str, action: str, from_state: str | None,
+                   to_state: str | None, comment: str) -> AuditRecord:
+    unsigned = AuditRecord(
+        seq=1 if tail is None else tail.seq + 1, site=site, at=at, actor=actor, role=role,
+        entity=entity, entity_id=entity_id, action=action, from_state=from_state,
+        to_state=to_state, comment=comment,
+        prev_hash=genesis_hash(site) if tail is None else tail.hash, hash="")
+    return dataclasses.replace(unsigned, hash=_legacy_record_hash(unsigned.hashed_fields()))
+
+
+# What a person can type, and what JSON must escape: quotes, backslashes, every control
+# character (short and \u00xx escapes), DEL, U+2028/U+2029, full-width punctuation,
+# CJK Extension B (outside the BMP, as in rare personal names), emoji, a private-use char.
+AWKWARD = [
+    "", "王芳", '引号"与\\反斜杠', "".join(chr(c) for c in range(0x20)), "\x7f",
+    "\u2028\u2029", "（全角）：“引号”", "𠀀𠮷", "办结 ✅🙂", "\ue000", "/</script>",
+    "line\nbreak\ttab\r\x0c\x08", "0", "null", "1.0",
+]
+
+
+@pytest.fixture
+def legacy_chain() -> list[AuditRecord]:
+    """A chain written by the old implementation, with awkward content in every field."""
+    records: list[AuditRecord] = []
+    tail: AuditRecord | None = None
+    for i, text in enumerate(AWKWARD * 3):
+        tail = _legacy_append(
+            tail, SITE, at=utc_timestamp(T0 + timedelta(seconds=i)), actor=text or "a",
+            role="clerk", entity="case", entity_id=f"{SITE}-20261128-{i:06d}{text[:2]}",
+            action=text or "accept", from_state=text if i % 2 else None,
+            to_state=None if i % 3 else text, comment=text * (i % 4))
+        records.append(tail)
+    return records
+
+
+def test_a_chain_hashed_the_old_way_still_verifies(legacy_chain: list[AuditRecord]) -> None:
+    verdict = verify_chain(legacy_chain, SITE)
+    assert verdict.ok and verdict.checked == len(legacy_chain)
+    assert (verdict.last_seq, verdict.last_hash) == (legacy_chain[-1].seq, legacy_chain[-1].hash)
+    # ... because for an audit record the old form and RFC 8785 are the same bytes: the
+    # new hash of every old record is the hash stored with it.
+    for record in legacy_chain:
+        assert record_hash(record.hashed_fields()) == record.hash
+
+
+def test_an_old_chain_goes_on_with_new_records_and_keeps_its_anchor(
+        legacy_chain: list[AuditRecord]) -> None:
+    anchor = (legacy_chain[-1].seq, legacy_chain[-1].hash)
+    tail = legacy_chain[-1]
+    extended = list(legacy_chain)
+    for text in AWKWARD:
+        tail = append(tail, SITE, actor="new", role="clerk", entity="case", entity_id="x",
+                      action="accept", comment=text, at=T0)
+        extended.append(tail)
+    assert verify_chain(extended, SITE, anchor=anchor).ok
+    # the old implementation agrees with what the new one wrote
+    assert all(_legacy_record_hash(r.hashed_fields()) == r.hash for r in extended)
+
+
+def test_tampering_with_an_old_chain_is_still_caught(legacy_chain: list[AuditRecord]) -> None:
+    edited = list(legacy_chain)
+    edited[4] = dataclasses.replace(edited[4], comment="backdated")
+    verdict = verify_chain(edited, SITE)
+    assert (verdict.ok, verdict.first_broken_seq, verdict.reason) == (False, 5, "hash mismatch")
+
+
+def test_a_record_without_a_canonical_form_is_a_mismatch_not_a_crash() -> None:
+    (record,) = _chain(1)
+    huge = dataclasses.replace(record, seq=2**53)  # beyond what RFC 8785 can spell
+    assert verify_chain([huge], SITE).reason == "hash mismatch"

@@ -1,4 +1,4 @@
-"""``sunlight up|status|down|node add``: a whole deployment on the local engine.
+"""``sunlight up|status|verify|scenario|down|node add``: a whole deployment on the local engine.
 
 Example::
 
@@ -6,6 +6,7 @@ Example::
     $ sunlight up --topology my.yaml     # another topology
     $ sunlight node add 320706 --parent 320700
     $ sunlight status
+    $ sunlight status --json             # the same rows as JSON
     $ sunlight verify
     $ sunlight down
 """
@@ -16,50 +17,59 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
-console = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+from sunlight.cli.common import (
+    JSON_OPTION,
+    PANEL_DEPLOYMENT,
+    ExitCode,
+    console,
+    docker_client,
+    fail,
+    print_json,
+    progress,
+    progress_printer,
+)
+
 node_app = typer.Typer(help="Grow a deployment.", no_args_is_help=True)
 
 NAME = typer.Option(None, "--name", help="Deployment name (default: the topology's, 'demo').")
 
+def up_document(result: Any) -> dict[str, Any]:
+    """What ``up --json`` and ``node add --json`` print: the table and the paths of ``up``."""
+    from sunlight.control.deploy.secrets import ca_paths
 
-def _say(message: str) -> None:
-    console.print(f"[dim]•[/dim] {escape(message)}", overflow="ellipsis", no_wrap=True)
-
-
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {escape(message)}")
-    return typer.Exit(1)
-
-
-def _client() -> Any:
-    import docker
-    import docker.errors
-
-    try:
-        client = docker.from_env()
-        client.ping()
-    except docker.errors.DockerException as exc:
-        raise _fail(f"no Docker engine answers ({exc}); run `make setup`") from exc
-    return client
+    dep = result.deployment
+    return {
+        "deployment": dep.name,
+        "sites": [{"site": site.config.division_code, "tier": site.config.tier.value,
+                   "profile": site.config.profile.value,
+                   "portal": (f"https://127.0.0.1:{site.portal_port}/" if site.portal_port
+                              else None),
+                   "hosts": sorted(site.hosts)} for site in result.sites],
+        "stages": dict(result.stages),
+        "playbook_log": str(result.playbook.log) if result.playbook else None,
+        "secrets": str(dep.secrets_dir),
+        "ca": str(ca_paths(dep.secrets_dir)[1]),
+        "inventory": str(dep.hosts_file),
+    }
 
 
-def _stand_up(spec: Any, configure: bool, playbook: str = "site.yml",
+def _stand_up(spec: Any, configure: bool, as_json: bool, playbook: str = "site.yml",
               extra_args: tuple[str, ...] = ()) -> None:
     from sunlight.control.stack.ansible import PlaybookFailed
     from sunlight.control.stack.report import print_up
     from sunlight.control.stack.up import StackError, up
 
     try:
-        result = up(spec, _say, configure=configure, playbook=playbook, extra_args=extra_args,
-                    client=_client())
+        result = up(spec, progress_printer(as_json), configure=configure, playbook=playbook,
+                    extra_args=extra_args, client=docker_client())
     except (StackError, PlaybookFailed) as exc:
-        raise _fail(str(exc)) from exc
-    print_up(console, result)
+        raise fail(str(exc)) from exc
+    if as_json:
+        print_json(up_document(result))
+    else:
+        print_up(console, result)
 
 
 def up_cmd(
@@ -67,33 +77,69 @@ def up_cmd(
                                   help="Topology YAML (default: 320000 → 320700 → 320703)."),
     configure: bool = typer.Option(True, "--configure/--no-configure",
                                    help="Run the playbooks after realizing."),
+    as_json: bool = JSON_OPTION,
 ) -> None:
-    """Stand up (or converge) a deployment: backbone, sites, playbooks, readiness."""
+    """Stand up (or converge) a deployment: backbone, sites, playbooks, readiness.
+
+    --json: {"deployment", "sites": [{"site", "tier", "profile", "portal" (URL or null),
+    "hosts" (list of names)}], "stages": {stage: seconds}, "playbook_log" (or null), "secrets",
+    "ca", "inventory"}; progress goes to stderr.
+    """
     from sunlight.control.stack.topology import TopologyError, load_topology
 
     try:
         spec = load_topology(topology)
     except TopologyError as exc:
-        raise _fail(str(exc)) from exc
-    _stand_up(spec, configure)
+        raise fail(str(exc), ExitCode.USAGE) from exc
+    _stand_up(spec, configure, as_json)
 
 
-def status_cmd(name: str = typer.Option("demo", "--name", help="Deployment name.")) -> None:
-    """Each site's hosts, their state and whether the applications answer."""
-    from sunlight.control.stack.status import answers, core_url, host_rows
+def status_document(name: str, rows: list[Any]) -> dict[str, Any]:
+    """What ``status --json`` prints; asks each core's /readyz."""
+    from sunlight.control.stack.status import answers, core_url
 
-    rows = host_rows(_client(), name)
+    hosts = []
+    for row in rows:
+        url = core_url(row)
+        hosts.append({
+            "site": row.site, "host": row.host,
+            "roles": [r for r in row.roles.split(",") if r], "state": row.state,
+            "addresses": dict(row.addresses),
+            "core": {"url": url, "readiness": answers(url + "/readyz")} if url else None,
+            "portal": f"https://127.0.0.1:{row.portal_port}/" if row.portal_port else None,
+        })
+    return {"deployment": name, "hosts": hosts}
+
+
+def status_cmd(name: str = typer.Option("demo", "--name", help="Deployment name."),
+               as_json: bool = JSON_OPTION) -> None:
+    """Each site's hosts, their state and whether the applications answer.
+
+    --json: {"deployment", "hosts": [{"site", "host", "roles": [..], "state",
+    "addresses": {network: ip}, "core": {"url", "readiness" ("ready", "not ready (503)",
+    "no answer (...)")} or null, "portal" (URL or null)}]}.
+    """
+    from sunlight.control.stack.status import host_rows
+
+    rows = host_rows(docker_client(), name)
     if not rows:
-        raise _fail(f"deployment {name} has no hosts on this engine (`sunlight up`?)")
+        raise fail(f"deployment {name} has no hosts on this engine (`sunlight up`?)",
+                   ExitCode.ENVIRONMENT)
+    doc = status_document(name, rows)
+    if as_json:
+        print_json(doc)
+        return
+    from rich.table import Table
+
     table = Table(title=f"deployment {name}")
     for col in ("site", "host", "roles", "state", "app"):
         table.add_column(col)
-    for row in rows:
+    for row, host in zip(rows, doc["hosts"], strict=True):
         app = ""
-        if url := core_url(row):
-            app = f"core {answers(url + '/readyz')}"
-        elif row.portal_port:
-            app = f"portal https://127.0.0.1:{row.portal_port}/"
+        if host["core"]:
+            app = f"core {host['core']['readiness']}"
+        elif host["portal"]:
+            app = f"portal {host['portal']}"
         table.add_row(row.site, row.host, row.roles, row.state, app)
     console.print(table)
 
@@ -106,19 +152,20 @@ def verify_cmd(name: str = typer.Option("demo", "--name", help="Deployment name.
 
     dep = Deployment(name)
     if not dep.hosts_file.is_file():
-        raise _fail(f"deployment {name} has no inventory: run `sunlight up` first")
+        raise fail(f"deployment {name} has no inventory: run `sunlight up` first",
+                   ExitCode.ENVIRONMENT)
     try:
-        result = run_playbook("verify.yml", dep.hosts_file, dep.log("verify"), progress=_say)
+        result = run_playbook("verify.yml", dep.hosts_file, dep.log("verify"), progress=progress)
     except PlaybookFailed as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     if result.total_changed:
-        raise _fail(f"verify.yml changed {result.total_changed} things: it must be read-only "
-                    f"(log {result.log})")
-    cores = [(row.site, answers(url + "/readyz")) for row in host_rows(_client(), name)
+        raise fail(f"verify.yml changed {result.total_changed} things: it must be read-only "
+                   f"(log {result.log})")
+    cores = [(row.site, answers(url + "/readyz")) for row in host_rows(docker_client(), name)
              if (url := core_url(row))]
     bad = [f"{site}: {state}" for site, state in cores if state != "ready"]
     if bad or not cores:
-        raise _fail("core not ready: " + ("; ".join(bad) or "no core host found"))
+        raise fail("core not ready: " + ("; ".join(bad) or "no core host found"))
     console.print(f"[bold green]verified[/] {len(cores)} sites "
                   f"(verify.yml {result.seconds:.0f} s, log {result.log})")
 
@@ -129,30 +176,35 @@ def down_cmd(name: str = typer.Option("demo", "--name", help="Deployment name.")
     from sunlight.control.stack.up import down
 
     if not yes and not typer.confirm(f"Remove deployment {name} and its data volumes?"):
-        raise typer.Exit(1)
-    down(name, _say, client=_client())
+        raise typer.Exit(ExitCode.FAILED)
+    down(name, progress, client=docker_client())
 
 
 @node_app.command("add")
 def node_add(code: str = typer.Argument(..., help="Division code of the new site."),
              parent: str = typer.Option(..., "--parent", help="Its parent's division code."),
              name: str = typer.Option("demo", "--name", help="Deployment name."),
-             profile: str = typer.Option(None, "--profile", help="compact or standard.")) -> None:
-    """Realize a new site under PARENT and configure it (add-node.yml)."""
+             profile: str = typer.Option(None, "--profile", help="compact or standard."),
+             as_json: bool = JSON_OPTION) -> None:
+    """Realize a new site under PARENT and configure it (add-node.yml).
+
+    --json: as `sunlight up --json`; progress goes to stderr.
+    """
     from pydantic import ValidationError
 
     from sunlight.control.stack.deployment import Deployment
 
     spec = Deployment(name).topology()
     if spec is None:
-        raise _fail(f"deployment {name} is not up: run `sunlight up` first")
+        raise fail(f"deployment {name} is not up: run `sunlight up` first",
+                   ExitCode.ENVIRONMENT)
     if any(s.code == code for s in spec.sites):
-        raise _fail(f"site {code} is already in deployment {name}")
+        raise fail(f"site {code} is already in deployment {name}", ExitCode.USAGE)
     try:
         grown = spec.with_site(code, parent, profile)  # type: ignore[arg-type]
     except ValidationError as exc:
-        raise _fail(f"site {code}: {exc.errors()[0]['msg']}") from exc
-    _stand_up(grown, configure=True, playbook="add-node.yml",
+        raise fail(f"site {code}: {exc.errors()[0]['msg']}", ExitCode.USAGE) from exc
+    _stand_up(grown, configure=True, as_json=as_json, playbook="add-node.yml",
               extra_args=("-e", f"new_site={code}"))
 
 
@@ -165,16 +217,17 @@ def scenario_cmd(name: str = typer.Option("demo", "--name", help="Deployment nam
     from sunlight.control.stack.scenario import ScenarioError, run_scenario
 
     try:
-        run_scenario(DeploymentAccess(Deployment(name), _client()), county,
-                     say=lambda m: console.print(f"[green]✓[/] {escape(m)}"))
-    except (AccessError, ScenarioError) as exc:
-        raise _fail(str(exc)) from exc
+        access = DeploymentAccess(Deployment(name), docker_client())
+        run_scenario(access, county, say=lambda m: console.print(f"[green]✓[/] {escape(m)}"))
+    except AccessError as exc:
+        raise fail(str(exc), ExitCode.ENVIRONMENT) from exc
+    except ScenarioError as exc:
+        raise fail(str(exc)) from exc
 
 
 def register(app: typer.Typer) -> None:
-    app.command("scenario")(scenario_cmd)
-    app.command("up")(up_cmd)
-    app.command("status")(status_cmd)
-    app.command("verify")(verify_cmd)
-    app.command("down")(down_cmd)
-    app.add_typer(node_app, name="node")
+    """Add the deployment commands to ``app``, in the Deployment panel."""
+    for name, command in (("up", up_cmd), ("status", status_cmd), ("verify", verify_cmd),
+                          ("scenario", scenario_cmd), ("down", down_cmd)):
+        app.command(name, rich_help_panel=PANEL_DEPLOYMENT)(command)
+    app.add_typer(node_app, name="node", rich_help_panel=PANEL_DEPLOYMENT)

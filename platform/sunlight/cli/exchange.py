@@ -7,21 +7,26 @@ Example::
     $ sunlight exchange definitions --site 320703 --parent 320700 \\
           --parent-uri "amqp://child-320703:PW@10.9.0.3:5672/sunlight" > defs.json
     $ sunlight exchange status --url http://127.0.0.1:8003
+    $ sunlight exchange status --url http://127.0.0.1:8003 --json
 """
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-console = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+from sunlight.cli.common import (
+    JSON_OPTION,
+    PANEL_ON_HOST,
+    ExitCode,
+    console,
+    fail,
+    print_json,
+)
+
 exchange_app = typer.Typer(help="The cross-tier exchange (province → city → county).",
                            no_args_is_help=True)
 baseline_app = typer.Typer(help="Catalogue baselines: publish (above), adopt (below).",
@@ -48,9 +53,8 @@ def definitions(
         doc = broker_definitions(site, parent=parent or None, parent_uri=parent_uri or None,
                                  children=child, vhost=vhost)
     except (ValueError, DivisionError) as exc:
-        err.print(f"[bold red]error:[/] {exc}")
-        raise typer.Exit(2) from exc
-    typer.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+        raise fail(str(exc), ExitCode.USAGE) from exc
+    print_json(doc)
 
 
 def _core_url(url: str | None) -> str:
@@ -58,17 +62,21 @@ def _core_url(url: str | None) -> str:
         return url.rstrip("/")
     port = os.environ.get("SUNLIGHT_PORT")
     if not port:
-        err.print("[bold red]error:[/] give --url (or set SUNLIGHT_PORT to core's port)")
-        raise typer.Exit(2)
+        raise fail("give --url (or set SUNLIGHT_PORT to core's port)", ExitCode.USAGE)
     return f"http://127.0.0.1:{port}"
 
 
 @exchange_app.command("status")
 def status(url: str = typer.Option(None, "--url", help="Core's base URL "
                                    "(default http://127.0.0.1:$SUNLIGHT_PORT)."),
-           as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+           as_json: bool = JSON_OPTION) -> None:
     """Each link's figures from the running core's /metrics (exit 1: broker not connected,
-    or a sequence gap older than the alert)."""
+    or a sequence gap older than the alert; exit 3: core does not answer).
+
+    --json: {"connected": bool, "healthy": bool, "held_events", "gap_oldest_s",
+    "gaps_overdue", "links": {site: {"link", "published", "delivered", "duplicates",
+    "rejected": {reason: count}, "queued" (or null), "pending", "oldest_undelivered_s"}}}.
+    """
     import dataclasses
 
     import httpx
@@ -79,18 +87,19 @@ def status(url: str = typer.Option(None, "--url", help="Core's base URL "
         response = httpx.get(f"{_core_url(url)}/metrics", timeout=10)
         response.raise_for_status()
     except httpx.HTTPError as exc:
-        err.print(f"[bold red]error:[/] core's /metrics did not answer: {exc}")
-        raise typer.Exit(2) from exc
+        raise fail(f"core's /metrics did not answer: {exc}", ExitCode.ENVIRONMENT) from exc
     found = parse(response.text)
     if as_json:
-        typer.echo(json.dumps(dataclasses.asdict(found), indent=2))
+        print_json({**dataclasses.asdict(found), "healthy": found.healthy})
     else:
         _print_status(found)
     if not found.healthy:
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.FAILED)
 
 
 def _print_status(found: Any) -> None:
+    from rich.table import Table
+
     table = Table("link", "published", "delivered", "duplicates", "rejected", "queued",
                   "outbox", "oldest undelivered")
     for link in sorted(found.links.values(), key=lambda x: x.link):
@@ -113,17 +122,18 @@ def keygen(site: str = typer.Argument(..., help="The site's division code."),
            ) -> None:
     """Write SITE.key (private, 0600) and SITE.pem (public) for a new site."""
     from sunlight.runtime.exchange.signing import generate_keypair
-    from sunlight.topology.division import check_code
+    from sunlight.topology.division import DivisionError, check_code
 
-    check_code(site)
+    try:
+        check_code(site)
+    except DivisionError as exc:
+        raise fail(f"SITE: {exc}", ExitCode.USAGE) from exc
     private, public = generate_keypair()
     out.mkdir(parents=True, exist_ok=True)
     try:
         fd = os.open(out / f"{site}.key", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError as exc:
-        err.print(f"[bold red]error:[/] {out / (site + '.key')} exists; a key is never "
-                  "overwritten")
-        raise typer.Exit(1) from exc
+        raise fail(f"{out / (site + '.key')} exists; a key is never overwritten") from exc
     with os.fdopen(fd, "wb") as fh:
         fh.write(private)
     (out / f"{site}.pem").write_bytes(public)
@@ -132,9 +142,9 @@ def keygen(site: str = typer.Argument(..., help="The site's division code."),
 
 
 def _env_site_engine() -> tuple[str, Any]:
-    from sunlight.cli.onhost import _core_engine, _site
+    from sunlight.cli.onhost import core_engine, site_code
 
-    return _site(), _core_engine()
+    return site_code(), core_engine()
 
 
 @baseline_app.command("publish")
@@ -144,25 +154,23 @@ def baseline_publish(
     actor: str = typer.Option("cli", "--actor", help="Recorded in the audit chain."),
 ) -> None:
     """Publish the items in force as the next baseline version, to every child site."""
+    from sunlight.runtime.core.baselines import publish
     from sunlight.runtime.db import transaction
     from sunlight.runtime.errors import ApiError
-    from sunlight.runtime.exchange.baseline import publish
     from sunlight.runtime.exchange.signing import Keyring
 
     site, engine = _env_site_engine()
     keys = os.environ.get("SUNLIGHT_PEER_KEYS_DIR")
     if not keys:
-        err.print("[bold red]error:[/] SUNLIGHT_PEER_KEYS_DIR is required (it says who the "
-                  "children are)")
-        raise typer.Exit(2)
+        raise fail("SUNLIGHT_PEER_KEYS_DIR is required (it says who the children are)",
+                   ExitCode.ENVIRONMENT)
     try:
         with transaction(engine) as session:
             row = publish(session, site, Keyring.load(site, Path(keys)).children(), actor,
                           title, code or None)
             version, count = row.version, len(row.items)
     except ApiError as exc:
-        err.print(f"[bold red]error:[/] {exc.detail}")
-        raise typer.Exit(1) from exc
+        raise fail(str(exc.detail)) from exc
     console.print(f"baseline {site} v{version} published: {count} items")
 
 
@@ -176,14 +184,13 @@ def baseline_adopt(
     actor: str = typer.Option("cli", "--actor"),
 ) -> None:
     """Record this site's adoption (or localization) of a baseline; it is reported up."""
+    from sunlight.runtime.core.baselines import adopt
     from sunlight.runtime.db import transaction
     from sunlight.runtime.errors import ApiError
-    from sunlight.runtime.exchange.baseline import adopt
 
     pairs = [entry.partition("=") for entry in localize]
     if any(not sep or not text for _, sep, text in pairs):
-        err.print("[bold red]error:[/] --localize takes CODE=NOTE")
-        raise typer.Exit(2)
+        raise fail("--localize takes CODE=NOTE", ExitCode.USAGE)
     localized = [{"code": c, "note": t} for c, _, t in pairs]
     site, engine = _env_site_engine()
     try:
@@ -191,14 +198,14 @@ def baseline_adopt(
             adopt(session, site, actor, issuer, version,
                   "localized" if localized else "adopted", localized, note)
     except ApiError as exc:
-        err.print(f"[bold red]error:[/] {exc.detail}")
-        raise typer.Exit(1) from exc
+        raise fail(str(exc.detail)) from exc
     console.print(f"baseline {issuer} v{version}: "
                   f"{'localized ' + str(len(localized)) + ' items' if localized else 'adopted'}")
 
 
 def register(app: typer.Typer) -> None:
-    app.add_typer(exchange_app, name="exchange")
+    """Add the exchange group to ``app``, in the On host panel."""
+    app.add_typer(exchange_app, name="exchange", rich_help_panel=PANEL_ON_HOST)
 
 
 if __name__ == "__main__":

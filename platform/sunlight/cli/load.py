@@ -5,6 +5,9 @@ Example::
     $ sunlight load --profile inspection-season --gates loadtests/gates/inspection-season.yaml
     $ sunlight load --profile smoke --duration 60 --workers 2
     $ sunlight load --find-capacity
+
+Exit codes: 0 every gate passed, 1 a gate was breached (or no rate passed), 2 bad options,
+3 the deployment cannot be reached (:mod:`sunlight.cli.common`).
 """
 
 from __future__ import annotations
@@ -13,14 +16,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
-if TYPE_CHECKING:  # the control node's tooling (psutil, docker) is not on hosts
-    from sunlight.control.load import LoadRequest
+from sunlight.cli.common import PANEL_LOAD, ExitCode, console, fail, progress
 
-console = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+if TYPE_CHECKING:  # the control node's tooling (psutil, docker) is not on hosts
+    from sunlight.control.load.run import LoadRequest
+
 CAPACITY_STEP = 1.25
 CAPACITY_HOLD_S = 60.0
 CPU_LIMIT = 90.0
@@ -59,10 +61,8 @@ def load_cmd(
                                   help="Bound the capacity search to this many steps."),
 ) -> None:
     """Run Locust headless against a running deployment; the verdict is printed last."""
-    from sunlight.control.load import LoadRequest, ensure_loadtests_importable
-
-    ensure_loadtests_importable()
-    from loadtests.common.shapes import PROFILES
+    from sunlight.control.load.run import LoadRequest
+    from sunlight.control.load.shapes import PROFILES
 
     if profile not in PROFILES:
         raise typer.BadParameter(f"{profile!r} is not one of {', '.join(PROFILES)}",
@@ -73,22 +73,17 @@ def load_cmd(
     if find_capacity:
         _capacity(request, max_steps)
     else:
-        raise typer.Exit(_one(request))
+        raise typer.Exit(int(_one(request)))
 
 
-def _say(message: str) -> None:
-    console.print(f"[dim]•[/] {escape(message)}")
-
-
-def _one(request: LoadRequest) -> int:
-    from sunlight.control.load import run_load
+def _one(request: LoadRequest) -> ExitCode:
+    from sunlight.control.load.run import run_load
     from sunlight.control.stack.access import AccessError
 
     try:
-        outcome = run_load(request, _say)
+        outcome = run_load(request, progress)
     except AccessError as exc:
-        err.print(f"[bold red]error:[/] {exc}")
-        return 2
+        raise fail(str(exc), ExitCode.ENVIRONMENT) from exc
     console.print(f"reports: {outcome.folder} (report.html, stats_*.csv, verdict.json)")
     console.print(f"load generator CPU: {outcome.cpu_percent:.0f}% of one core "
                   f"({outcome.cpu_share:.0%} of the machine)")
@@ -96,22 +91,26 @@ def _one(request: LoadRequest) -> int:
         console.print(f"  {escape(line)}")
     if outcome.passed:
         console.print("[bold green]VERDICT: PASS[/]")
-        return 0
+        return ExitCode.OK
     console.print(f"[bold red]VERDICT: FAIL[/] ({escape(', '.join(outcome.failed))})")
-    return 1
+    return ExitCode.FAILED
 
 
 def _capacity(base: LoadRequest, max_steps: int) -> None:
     from dataclasses import replace
 
-    from loadtests.common.shapes import PROFILES  # importable: load_cmd put it on the path
-
-    from sunlight.control.load import run_load
+    from sunlight.control.load.run import run_load
+    from sunlight.control.load.shapes import PROFILES
+    from sunlight.control.stack.access import AccessError
 
     rate0 = (PROFILES[base.profile].rates_at(0) or (0.0, 0.0))[0]
     factor, best, stop = base.rate_factor, None, f"the step limit ({max_steps})"
     for _step in range(max_steps):
-        outcome = run_load(replace(base, rate_factor=factor, duration_s=CAPACITY_HOLD_S), _say)
+        try:
+            outcome = run_load(replace(base, rate_factor=factor, duration_s=CAPACITY_HOLD_S),
+                               progress)
+        except AccessError as exc:
+            raise fail(str(exc), ExitCode.ENVIRONMENT) from exc
         rate = rate0 * factor
         per_process = outcome.cpu_percent / max(1, base.workers)
         console.print(f"{rate:.2f} submissions/s: {'pass' if outcome.passed else 'FAIL'}, "
@@ -129,8 +128,9 @@ def _capacity(base: LoadRequest, max_steps: int) -> None:
                       f" stopped by {stop}")
     else:
         console.print(f"[bold red]no passing rate[/]; stopped by {stop}")
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.FAILED)
 
 
 def register(app: typer.Typer) -> None:
-    app.command("load")(load_cmd)
+    """Add ``load`` to ``app``, in the Load panel."""
+    app.command("load", rich_help_panel=PANEL_LOAD)(load_cmd)

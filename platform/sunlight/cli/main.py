@@ -1,9 +1,36 @@
-"""The ``sunlight`` command.
+"""The ``sunlight`` command: the application, and the commands about this machine.
+
+``sunlight --help`` shows the commands in four panels:
+
+Deployment — a whole deployment on the local engine (:mod:`sunlight.cli.deployment`)
+    ``up``, ``status``, ``verify``, ``scenario``, ``down``, ``node add``
+Operations — this machine, the control node (here)
+    ``doctor``, ``engine ensure``, ``images build|tag``, ``hosts boot|list|remove``
+Load — load tests of a running deployment (:mod:`sunlight.cli.load`)
+    ``load``
+On host — run on a site's hosts with its ``SUNLIGHT_*`` settings (:mod:`sunlight.cli.onhost`,
+:mod:`sunlight.cli.exchange`)
+    ``serve``, ``migrate``, ``accounts add``, ``catalogue import|export``,
+    ``cases mark-overdue``, ``audit verify``,
+    ``exchange definitions|status|keygen|baseline publish|adopt``
+
+``hosts`` is under Operations: its hosts are standalone ones for trying the node image, not
+a deployment's. ``audit`` and ``exchange`` are under On host: they read core's settings
+(database, port, keys) and the playbooks run ``exchange definitions`` on the broker's host
+(``exchange keygen`` runs anywhere).
+
+Exit codes (0 done, 1 failed, 2 bad usage or input, 3 something needed is missing), errors
+and progress lines: :mod:`sunlight.cli.common`.
+
+Commands with ``--json`` (one JSON document on stdout, nothing else there; the shape is in
+each command's help): ``doctor``, ``hosts boot``, ``hosts list``, ``up``, ``node add``,
+``status``, ``exchange status``.
 
 Example::
 
     $ sunlight images build          # build the node image unless it is current
     $ sunlight doctor                # check the engine, the image, capabilities, disk
+    $ sunlight doctor --json         # the same checks as JSON
 """
 
 from __future__ import annotations
@@ -11,18 +38,26 @@ from __future__ import annotations
 from typing import Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
 import sunlight
 from sunlight.cli import deployment, exchange, load, onhost
-
-console = Console(stderr=False, highlight=False)
-err_console = Console(stderr=True, highlight=False)
+from sunlight.cli.common import (
+    EXIT_CODES_HELP,
+    JSON_OPTION,
+    PANEL_OPERATIONS,
+    console,
+    docker_client,
+    fail,
+    print_json,
+    progress,
+    progress_printer,
+)
 
 app = typer.Typer(
     name="sunlight",
     help="Deploy and verify the Sunlight power-operation platform.",
+    epilog=EXIT_CODES_HELP,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -30,13 +65,6 @@ app = typer.Typer(
 images_app = typer.Typer(help="Build and inspect the node image.", no_args_is_help=True)
 engine_app = typer.Typer(help="The local Docker engine.", no_args_is_help=True)
 hosts_app = typer.Typer(help="Boot, list and remove VM-like hosts.", no_args_is_help=True)
-app.add_typer(images_app, name="images")
-app.add_typer(engine_app, name="engine")
-app.add_typer(hosts_app, name="hosts")
-onhost.register(app)
-deployment.register(app)
-exchange.register(app)
-load.register(app)
 
 
 def _version_callback(value: bool) -> None:
@@ -55,27 +83,16 @@ def _root(
     """Deploy and verify the Sunlight power-operation platform."""
 
 
-def _progress(message: str) -> None:
-    first = message.splitlines()[0] if message else ""
-    console.print(f"[dim]•[/dim] {escape(first)}", overflow="ellipsis", no_wrap=True)
-
-
-def fail(message: str, code: int = 1) -> typer.Exit:
-    """Print an error for a person and return the exit to raise."""
-    err_console.print(f"[bold red]error:[/bold red] {message}")
-    return typer.Exit(code)
-
-
 @engine_app.command("ensure")
 def engine_ensure() -> None:
     """Raise the host's inotify limits and use the running Docker engine, or install and start
     Debian's (root on Debian only). Every change is recorded for `scripts/reset-host`."""
     from sunlight.control.engine import EngineError, ensure_engine, raise_host_limits
 
-    for problem in raise_host_limits(_progress):
-        _progress(f"warning: {problem}")
+    for problem in raise_host_limits(progress):
+        progress(f"warning: {problem}")
     try:
-        ensure_engine(_progress)
+        ensure_engine(progress)
     except EngineError as exc:
         raise fail(str(exc)) from exc
 
@@ -88,7 +105,7 @@ def images_build(
     from sunlight.control.images.build import ImageBuildError, build_node_image
 
     try:
-        result = build_node_image(_progress, force=force, client=_docker_client())
+        result = build_node_image(progress, force=force, client=docker_client())
     except ImageBuildError as exc:
         raise fail(str(exc)) from exc
     verb = "built" if result.built else "current"
@@ -106,72 +123,116 @@ def images_tag() -> None:
     console.print(expected_image())
 
 
-@app.command("doctor")
-def doctor() -> None:
-    """Check the engine, the node image, host capabilities and free disk."""
-    from rich.table import Table
+def doctor(as_json: bool = JSON_OPTION) -> None:
+    """Check the engine, the node image, host capabilities and free disk.
 
+    --json: {"healthy": bool, "checks": [{"name", "status" ("ok", "fail" or "not checked"),
+    "detail", "remedy" ("" unless failed)}]}. Exit 1 when a check failed.
+    """
     from sunlight.control.doctor import Status, healthy, run_checks
 
     checks = run_checks()
-    table = Table(title="sunlight doctor", show_lines=False)
-    for col in ("check", "status", "found", "remedy"):
-        table.add_column(col)
-    colour = {Status.OK: "green", Status.FAIL: "red", Status.SKIP: "yellow"}
-    for c in checks:
-        table.add_row(c.name, f"[{colour[c.status]}]{c.status.value}[/]", escape(c.detail),
-                      escape(c.remedy if c.status is not Status.OK else ""))
-    console.print(table)
+    rows = [{"name": c.name, "status": c.status.value, "detail": c.detail,
+             "remedy": c.remedy if c.status is not Status.OK else ""} for c in checks]
+    if as_json:
+        print_json({"healthy": healthy(checks), "checks": rows})
+    else:
+        from rich.table import Table
+
+        table = Table(title="sunlight doctor", show_lines=False)
+        for col in ("check", "status", "found", "remedy"):
+            table.add_column(col)
+        colour = {Status.OK.value: "green", Status.FAIL.value: "red",
+                  Status.SKIP.value: "yellow"}
+        for row in rows:
+            table.add_row(row["name"], f"[{colour[row['status']]}]{row['status']}[/]",
+                          escape(row["detail"]), escape(row["remedy"]))
+        console.print(table)
     if not healthy(checks):
         raise fail("doctor found problems; apply the remedies above")
+
+
+def _run_id(run_id: str) -> str:
+    from sunlight.control.resources import validate_run_id
+
+    try:
+        validate_run_id(run_id)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--run") from exc
+    return run_id
 
 
 @hosts_app.command("boot")
 def hosts_boot(
     name: str = typer.Argument("node1", help="Host name within the run."),
     run_id: str = typer.Option("demo", "--run", help="Persistent run id the host belongs to."),
+    as_json: bool = JSON_OPTION,
 ) -> None:
-    """Boot one host from the node image on its own network and check it over SSH."""
-    from rich.table import Table
+    """Boot one host from the node image on its own network and check it over SSH.
 
+    --json: {"host", "ip", "healthy": bool, "findings": [{"check", "ok": bool, "found"}],
+    "ssh": the login command, "remove": the command that removes it}; progress goes to
+    stderr. Exit 1 when the host is not healthy.
+    """
     from sunlight.control.hosts import HostError
-    from sunlight.control.resources import validate_run_id
     from sunlight.control.standalone import boot_standalone
 
+    _run_id(run_id)
     try:
-        validate_run_id(run_id)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--run") from exc
-    try:
-        booted = boot_standalone(run_id, name, _progress, client=_docker_client())
+        booted = boot_standalone(run_id, name, progress_printer(as_json), client=docker_client())
     except HostError as exc:
         raise fail(str(exc)) from exc
-    table = Table(title=f"host {booted.report.host} ({booted.report.ip})")
-    for col in ("check", "ok", "found"):
-        table.add_column(col)
-    for check, ok, detail in booted.report.findings:
-        table.add_row(check, "[green]yes[/]" if ok else "[red]no[/]", escape(detail))
-    console.print(table)
-    if not booted.report.healthy:
-        raise fail(f"host {booted.report.host} is not healthy (see the table above)")
-    console.print(f"[bold green]Healthy.[/] Log in:  {booted.ssh_command}")
-    console.print(f"Remove it:  sunlight hosts remove --run {run_id}")
+    report = booted.report
+    remove = f"sunlight hosts remove --run {run_id}"
+    findings: list[dict[str, Any]] = [{"check": check, "ok": bool(ok), "found": detail}
+                                      for check, ok, detail in report.findings]
+    if as_json:
+        print_json({"host": report.host, "ip": report.ip, "healthy": bool(report.healthy),
+                    "findings": findings, "ssh": booted.ssh_command, "remove": remove})
+    else:
+        from rich.table import Table
+
+        table = Table(title=f"host {report.host} ({report.ip})")
+        for col in ("check", "ok", "found"):
+            table.add_column(col)
+        for f in findings:
+            table.add_row(f["check"], "[green]yes[/]" if f["ok"] else "[red]no[/]",
+                          escape(f["found"]))
+        console.print(table)
+    if not report.healthy:
+        where = "the findings" if as_json else "the table above"
+        raise fail(f"host {report.host} is not healthy (see {where})")
+    if not as_json:
+        console.print(f"[bold green]Healthy.[/] Log in:  {booted.ssh_command}")
+        console.print(f"Remove it:  {remove}")
 
 
 @hosts_app.command("list")
-def hosts_list() -> None:
-    """List Sunlight containers on this engine, with their run and lifetime."""
-    from rich.table import Table
+def hosts_list(as_json: bool = JSON_OPTION) -> None:
+    """List Sunlight containers on this engine, with their run and lifetime.
 
+    --json: {"hosts": [{"name", "run", "lifetime", "status", "image"}]} (run, lifetime and
+    image null when unknown).
+    """
     from sunlight.control.resources import LABEL_LIFETIME, LABEL_PROJECT, LABEL_RUN_ID, PROJECT
 
-    client = _docker_client()
+    client = docker_client()
+    hosts: list[dict[str, Any]] = [{"name": c.name, "run": c.labels.get(LABEL_RUN_ID),
+              "lifetime": c.labels.get(LABEL_LIFETIME), "status": c.status,
+              "image": next(iter(c.image.tags), None)}
+             for c in client.containers.list(all=True,
+                                             filters={"label": f"{LABEL_PROJECT}={PROJECT}"})]
+    if as_json:
+        print_json({"hosts": hosts})
+        return
+    from rich.table import Table
+
     table = Table(title="Sunlight hosts")
     for col in ("name", "run", "lifetime", "status", "image"):
         table.add_column(col)
-    for c in client.containers.list(all=True, filters={"label": f"{LABEL_PROJECT}={PROJECT}"}):
-        table.add_row(c.name, c.labels.get(LABEL_RUN_ID, "?"), c.labels.get(LABEL_LIFETIME, "?"),
-                      c.status, ", ".join(c.image.tags[:1]))
+    for h in hosts:
+        table.add_row(h["name"], h["run"] or "?", h["lifetime"] or "?", h["status"],
+                      h["image"] or "")
     console.print(table)
 
 
@@ -180,29 +241,26 @@ def hosts_remove(
     run_id: str = typer.Option(..., "--run", help="Run whose resources to remove."),
 ) -> None:
     """Remove a run's hosts, networks and volumes (and those of dead ephemeral runs)."""
-    from sunlight.control.resources import sweep, validate_run_id
+    from sunlight.control.resources import sweep
 
-    try:
-        validate_run_id(run_id)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--run") from exc
-    report = sweep(_docker_client(), run_id, _progress)
+    _run_id(run_id)
+    report = sweep(docker_client(), run_id, progress)
     console.print(f"Removed {report.total} resources.")
 
 
-def _docker_client() -> Any:
-    import docker
-    import docker.errors
+def _register_operations(root: typer.Typer) -> None:
+    root.command("doctor", rich_help_panel=PANEL_OPERATIONS)(doctor)
+    root.add_typer(engine_app, name="engine", rich_help_panel=PANEL_OPERATIONS)
+    root.add_typer(images_app, name="images", rich_help_panel=PANEL_OPERATIONS)
+    root.add_typer(hosts_app, name="hosts", rich_help_panel=PANEL_OPERATIONS)
 
-    try:
-        client = docker.from_env()
-        client.ping()
-    except docker.errors.DockerException as exc:
-        raise fail(
-            f"no Docker engine answers ({exc}); run `sunlight engine ensure` (root on Debian) "
-            "or start your engine"
-        ) from exc
-    return client
+
+# The order of registration is the order of the panels and of the commands in them.
+deployment.register(app)
+_register_operations(app)
+load.register(app)
+onhost.register(app)
+exchange.register(app)
 
 
 def main() -> None:

@@ -7,6 +7,9 @@ Example::
 
     $ SUNLIGHT_SITE_CODE=320703 SUNLIGHT_DATABASE_URL=... sunlight migrate core
     $ sunlight serve core --port 8003
+
+Exit codes (:mod:`sunlight.cli.common`): 2 for bad settings or input, naming the field; 3 when
+``SUNLIGHT_DATABASE_URL`` or ``SUNLIGHT_SITE_CODE`` is unset.
 """
 
 from __future__ import annotations
@@ -18,10 +21,8 @@ from typing import Any
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 
-console = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+from sunlight.cli.common import PANEL_ON_HOST, ExitCode, console, fail
 
 audit_app = typer.Typer(help="The audit hash chain (网上留痕).", no_args_is_help=True)
 catalogue_app = typer.Typer(help="Import and export the power-item catalogue.",
@@ -47,8 +48,7 @@ def _settings(role: Any, **overrides: Any) -> Any:
     try:
         return Settings(role=role, **{k: v for k, v in overrides.items() if v is not None})
     except (ValidationError, SettingsError) as exc:
-        err.print(f"[bold red]error:[/] settings for {role}: {exc}")
-        raise typer.Exit(2) from exc
+        raise fail(f"settings for {role}: {exc}", ExitCode.USAGE) from exc
 
 
 def serve(role: ServeRole, host: str = typer.Option(None, help="Bind address."),
@@ -74,27 +74,29 @@ def migrate(database: DbRole,
     from sunlight.runtime.migrations import current, upgrade
 
     if not database_url:
-        err.print("[bold red]error:[/] --database-url (or SUNLIGHT_DATABASE_URL) is required")
-        raise typer.Exit(2)
+        raise fail("--database-url (or SUNLIGHT_DATABASE_URL) is required", ExitCode.USAGE)
     upgrade(database.value, database_url)
     console.print(f"{database.value} database at revision {current(database.value, database_url)}")
 
 
-def _core_engine() -> Any:
+def core_engine() -> Any:
+    """An engine on core's database (``SUNLIGHT_DATABASE_URL``), or exit 3 saying it is unset."""
     from sunlight.runtime.db import make_engine
 
     url = os.environ.get("SUNLIGHT_DATABASE_URL")
     if not url:
-        err.print("[bold red]error:[/] SUNLIGHT_DATABASE_URL (core database) is required")
-        raise typer.Exit(2)
+        raise fail("SUNLIGHT_DATABASE_URL (core database) is required", ExitCode.ENVIRONMENT)
     return make_engine(url, pool_size=2)
 
 
-def _site() -> str:
+def site_code() -> str:
+    """This site's division code (``SUNLIGHT_SITE_CODE``): exit 3 when unset, 2 when malformed."""
     site = os.environ.get("SUNLIGHT_SITE_CODE", "")
+    if not site:
+        raise fail("SUNLIGHT_SITE_CODE (the site's 6-digit division code) is required",
+                   ExitCode.ENVIRONMENT)
     if len(site) != 6 or not site.isdigit():
-        err.print("[bold red]error:[/] SUNLIGHT_SITE_CODE must be the 6-digit division code")
-        raise typer.Exit(2)
+        raise fail("SUNLIGHT_SITE_CODE must be the 6-digit division code", ExitCode.USAGE)
     return site
 
 
@@ -103,13 +105,12 @@ def audit_verify() -> None:
     """Verify the site's audit chain; exit 1 naming the first broken record."""
     from sunlight.runtime.core.audit_store import verify
 
-    verdict = verify(_core_engine(), _site())
+    verdict = verify(core_engine(), site_code())
     if verdict.ok:
         console.print(f"[green]audit chain intact[/]: {verdict.checked} records")
         return
-    err.print(f"[bold red]audit chain broken[/] at record {verdict.first_broken_seq}: "
-              f"{verdict.reason} ({verdict.checked} records checked)")
-    raise typer.Exit(1)
+    raise fail(f"audit chain broken at record {verdict.first_broken_seq}: {verdict.reason} "
+               f"({verdict.checked} records checked)")
 
 
 @catalogue_app.command("import")
@@ -127,8 +128,7 @@ def catalogue_import(
     from sunlight.runtime.db import transaction
 
     if (path is None) == (not sample):
-        err.print("[bold red]error:[/] give a PATH or --sample (not both)")
-        raise typer.Exit(2)
+        raise fail("give a PATH or --sample (not both)", ExitCode.USAGE)
     try:
         if sample:
             catalogue = sample_catalogue()
@@ -137,10 +137,9 @@ def catalogue_import(
         else:
             catalogue = load_yaml(path.read_text(encoding="utf-8"))
     except CatalogueImportError as exc:
-        err.print(f"[bold red]error:[/] {exc}")
-        raise typer.Exit(1) from exc
-    site = _site()
-    with transaction(_core_engine()) as session:
+        raise fail(str(exc), ExitCode.USAGE) from exc
+    site = site_code()
+    with transaction(core_engine()) as session:
         changed = import_catalogue(session, site, catalogue, "cli")
     console.print(f"imported {len(catalogue.items)} item versions ({changed} changed), "
                   f"{len(catalogue.departments)} departments")
@@ -154,7 +153,7 @@ def catalogue_export(path: Path = typer.Argument(..., help="Target .yaml or .xls
     from sunlight.runtime.core.catalogue_store import load
     from sunlight.runtime.db import transaction
 
-    with transaction(_core_engine()) as session:
+    with transaction(core_engine()) as session:
         catalogue = load(session)
     if path.suffix.lower() == ".xlsx":
         dump_excel(catalogue, path)
@@ -178,12 +177,11 @@ def accounts_add(
     from sunlight.runtime.db import transaction
 
     try:
-        with transaction(_core_engine()) as session:
-            password = create_account(session, _site(), username, role, department,
+        with transaction(core_engine()) as session:
+            password = create_account(session, site_code(), username, role, department,
                                       display_name or username)
     except AccountError as exc:
-        err.print(f"[bold red]error:[/] {exc}")
-        raise typer.Exit(2) from exc
+        raise fail(str(exc), ExitCode.USAGE) from exc
     if password_file:
         fd = os.open(password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:
@@ -198,14 +196,14 @@ def cases_mark_overdue() -> None:
     """Flag cases past their due date now (core also does this periodically)."""
     from sunlight.runtime.core.app import mark_overdue_once
 
-    count = mark_overdue_once(_core_engine(), _site())
+    count = mark_overdue_once(core_engine(), site_code())
     console.print(f"{count} cases marked overdue")
 
 
 def register(app: typer.Typer) -> None:
-    app.command("serve")(serve)
-    app.command("migrate")(migrate)
-    app.add_typer(audit_app, name="audit")
-    app.add_typer(catalogue_app, name="catalogue")
-    app.add_typer(accounts_app, name="accounts")
-    app.add_typer(cases_app, name="cases")
+    """Add the on-host commands to ``app``, in the On host panel."""
+    app.command("serve", rich_help_panel=PANEL_ON_HOST)(serve)
+    app.command("migrate", rich_help_panel=PANEL_ON_HOST)(migrate)
+    for name, group in (("accounts", accounts_app), ("catalogue", catalogue_app),
+                        ("cases", cases_app), ("audit", audit_app)):
+        app.add_typer(group, name=name, rich_help_panel=PANEL_ON_HOST)

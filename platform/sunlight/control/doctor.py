@@ -29,8 +29,8 @@ from sunlight.control.hosts import (
     HOST_TMPFS,
 )
 from sunlight.control.images.build import LABEL_SOURCE_HASH, expected_image
-from sunlight.control.paths import cache_dir
 from sunlight.control.resources import Run
+from sunlight.paths import cache_dir
 
 MIN_FREE_GIB = 5.0
 # Bit numbers from linux/capability.h.

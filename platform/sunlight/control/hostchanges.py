@@ -59,7 +59,7 @@ ENGINE_PROCESSES = ("dockerd", "containerd")
 
 
 def user_dirs() -> tuple[Path, Path]:
-    """The per-user cache and state directories (see :mod:`sunlight.control.paths`)."""
+    """The per-user cache and state directories (see :mod:`sunlight.paths`)."""
     home = Path.home()
     cache = Path(os.environ.get("XDG_CACHE_HOME") or home / ".cache") / "sunlight"
     state = Path(os.environ.get("XDG_STATE_HOME") or home / ".local" / "state") / "sunlight"

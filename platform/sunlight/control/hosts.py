@@ -29,13 +29,25 @@ import docker
 import docker.errors
 
 from sunlight.control.resources import Run, is_sweepable
+from sunlight.topology.layout import (  # how a host runs is the domain's; re-exported
+    ADMIN_USER as ADMIN_USER,
+)
+from sunlight.topology.layout import (
+    AUTHORIZED_KEYS_DIR as AUTHORIZED_KEYS_DIR,
+)
+from sunlight.topology.layout import (
+    HOST_CAPABILITIES as HOST_CAPABILITIES,
+)
+from sunlight.topology.layout import (
+    HOST_CGROUP_MOUNT as HOST_CGROUP_MOUNT,
+)
+from sunlight.topology.layout import (
+    HOST_SECURITY_OPT as HOST_SECURITY_OPT,
+)
+from sunlight.topology.layout import (
+    HOST_TMPFS as HOST_TMPFS,
+)
 
-ADMIN_USER = "admin"
-AUTHORIZED_KEYS_DIR = "/etc/ssh/authorized_keys.d"
-HOST_CAPABILITIES = ("SYS_ADMIN", "NET_ADMIN")
-HOST_SECURITY_OPT = ("seccomp=unconfined",)
-HOST_TMPFS = {"/run": "", "/run/lock": ""}
-HOST_CGROUP_MOUNT = {"/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "ro"}}
 BOOT_TIMEOUT_S = 120.0
 
 

@@ -21,9 +21,9 @@ import docker
 from sunlight.control.hostcheck import HostReport, check_host
 from sunlight.control.hosts import ADMIN_USER, HostSpec, NetworkAttachment, start_host, wait_ready
 from sunlight.control.images.build import expected_image
-from sunlight.control.paths import state_dir
 from sunlight.control.resources import Run, create_network, sweep
 from sunlight.control.ssh import ControlKey
+from sunlight.paths import state_dir
 
 Progress = Callable[[str], None]
 

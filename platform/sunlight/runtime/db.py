@@ -1,5 +1,10 @@
 """Database plumbing shared by the roles: engines, sessions, one transaction per unit of work.
 
+:class:`CoreBase` is the declarative base of the core database. It lives here, not in core,
+because two layers own tables there: core (:mod:`sunlight.runtime.core.models`) and, below
+it, the exchange transport (:mod:`sunlight.runtime.exchange.models`); one metadata, one
+migration history (``runtime/migrations/core``).
+
 Example::
 
     >>> from sunlight.runtime.db import make_engine, transaction
@@ -15,7 +20,11 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+
+class CoreBase(DeclarativeBase):
+    """Tables of the core database (internal zone): core's and the exchange transport's."""
 
 
 def utcnow() -> datetime:

@@ -32,10 +32,10 @@ from pydantic import (
     field_validator,
 )
 
-from sunlight.control.resources import Run, validate_run_id
 from sunlight.topology.addressing import SiteAddressPlan
 from sunlight.topology.division import DivisionError, Tier, check_code, check_parent, tier_of
 from sunlight.topology.layout import Profile
+from sunlight.topology.runs import Run, validate_run_id
 
 KEY_TYPES = ("ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384",
              "ecdsa-sha2-nistp521")

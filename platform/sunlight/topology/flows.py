@@ -1,22 +1,29 @@
 """The flow matrix (``infra/flows.yaml``): loaded, validated, expanded into atomic rows.
 
-Each row of the file may name several sources, destinations and ports; :func:`load_flows`
+The file names every TCP port once, as a *service* (``core_api``, ``amqp``...); roles list
+the services they listen on and rows name services, never numbers, so flows.yaml is the
+one place a port is stated (:attr:`FlowMatrix.services`, :meth:`FlowMatrix.port`).
+
+Each row of the file may name several sources, destinations and services; :func:`load_flows`
 expands them into one :class:`Flow` per (source, destination, network, port, direction)
-and refuses unknown roles, ports a destination does not listen on, a row both allowed and
-denied, and denied rows without an ``enforced_by``. Whatever no row allows is denied.
+and refuses unknown roles and services, services a destination does not listen on, a port
+stated twice, a row both allowed and denied, and denied rows without an ``enforced_by``.
+Whatever no row allows is denied.
 
 Example::
 
     >>> from sunlight.topology.flows import load_flows
     >>> matrix = load_flows()  # doctest: +SKIP
-    >>> matrix.allows("gateway", "core", "int", 8003, relation="same")  # doctest: +SKIP
+    >>> core_api = matrix.port("core_api")  # doctest: +SKIP
+    >>> matrix.allows("gateway", "core", "int", core_api, relation="same")  # doctest: +SKIP
     True
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
@@ -24,11 +31,12 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from sunlight.control.paths import repo_root
+from sunlight.paths import repo_root
 from sunlight.topology.layout import CONTROL, NODE, PUBLISH_BIND, ROLES, Net
 
 FLOWS_FILE = Path("infra") / "flows.yaml"
 KNOWN_ROLES = frozenset(ROLES | {NODE, CONTROL})
+SERVICE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")  # a YAML key and an Ansible attribute
 
 
 class Enforced(StrEnum):
@@ -89,15 +97,40 @@ class Publish:
 
 @dataclass(frozen=True)
 class FlowMatrix:
-    """The validated matrix: each role's ports, what is published, and the atomic rows."""
+    """The validated matrix: each role's ports, what is published, and the atomic rows.
+
+    ``services`` maps each service name to its port (the one statement of every port);
+    ``role_services`` lists the services of each role, ``ports`` their port numbers.
+    """
 
     ports: dict[str, tuple[int, ...]]
     publish: tuple[Publish, ...]
     flows: tuple[Flow, ...]
+    services: dict[str, int] = field(default_factory=dict)
+    role_services: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def ports_of(self, roles: Iterable[str]) -> tuple[int, ...]:
         """The ports a host carrying ``roles`` listens on (sorted, without duplicates)."""
         return tuple(sorted({p for role in roles for p in self.ports[role]}))
+
+    def port(self, service: str) -> int:
+        """The port of a service of flows.yaml (``matrix.port("core_api")``)."""
+        try:
+            return self.services[service]
+        except KeyError:
+            raise FlowsError(f"flows.yaml names no service {service!r}") from None
+
+    def service(self, port: int) -> str:
+        """The name flows.yaml gives ``port`` (each port has exactly one)."""
+        for name, number in self.services.items():
+            if number == port:
+                return name
+        raise FlowsError(f"flows.yaml names no service on port {port}")
+
+    def services_of(self, roles: Iterable[str]) -> tuple[str, ...]:
+        """The services a host carrying ``roles`` runs, in flows.yaml's order."""
+        wanted = {s for role in roles for s in self.role_services[role]}
+        return tuple(s for s in self.services if s in wanted)
 
     def rows(self, sources: Iterable[str], destinations: Iterable[str], network: Net | str,
              port: int, relation: Relation) -> list[Flow]:
@@ -127,7 +160,7 @@ class _RawRow(BaseModel):
     source: str | list[str]
     destination: str | list[str]
     network: Net
-    port: int | list[int] | Literal["any"]
+    port: str | list[str]  # service names, or "any"
     allow: bool
     why: str = Field(min_length=3)
     direction: Direction | None = None
@@ -138,7 +171,7 @@ class _RawPublish(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     role: str
-    port: int
+    port: str  # a service name
     bind: str
 
 
@@ -146,7 +179,8 @@ class _RawFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     version: Literal[1]
-    roles: dict[str, list[int]]
+    services: dict[str, int]
+    roles: dict[str, list[str]]
     publish: list[_RawPublish]
     flows: list[_RawRow]
 
@@ -155,7 +189,8 @@ def _listify(value: str | list[str]) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 
 
-def _expand(index: int, row: _RawRow, ports: dict[str, tuple[int, ...]]) -> list[Flow]:
+def _expand(index: int, row: _RawRow, services: dict[str, int],
+            role_services: dict[str, tuple[str, ...]]) -> list[Flow]:
     where = f"flows[{index}]"
     sources, destinations = _listify(row.source), _listify(row.destination)
     for role in sources + destinations:
@@ -169,15 +204,19 @@ def _expand(index: int, row: _RawRow, ports: dict[str, tuple[int, ...]]) -> list
         raise FlowsError(f"{where}: `direction` is only for backbone rows")
     if row.allow and row.network is Net.BACKBONE and row.direction is None:
         raise FlowsError(f"{where}: an allowed backbone row needs a `direction`")
+    named = [row.port] if isinstance(row.port, str) else list(row.port)
+    for name in named:
+        if name not in services and name != "any":
+            raise FlowsError(f"{where}: unknown service {name!r} (ports are named under "
+                             "`services:`)")
     out = []
     for dst in destinations:
-        wanted = list(ports[dst]) if row.port == "any" else (
-            [row.port] if isinstance(row.port, int) else row.port)
-        for port in wanted:
-            if port not in ports[dst]:
-                raise FlowsError(f"{where}: {dst} does not listen on {port}")
-            out += [Flow(src, dst, row.network, port, row.allow, row.why, row.direction,
-                         row.enforced_by) for src in sources]
+        wanted = list(role_services[dst]) if named == ["any"] else named
+        for name in wanted:
+            if name not in role_services[dst]:
+                raise FlowsError(f"{where}: {dst} does not listen on {name}")
+            out += [Flow(src, dst, row.network, services[name], row.allow, row.why,
+                         row.direction, row.enforced_by) for src in sources]
     return out
 
 
@@ -189,24 +228,49 @@ def parse_flows(data: Any) -> FlowMatrix:
         raise FlowsError(f"flows.yaml: {exc}") from None
     if set(raw.roles) != KNOWN_ROLES:
         raise FlowsError(f"flows.yaml: roles must be exactly {sorted(KNOWN_ROLES)}")
-    ports = {role: tuple(p) for role, p in raw.roles.items()}
-    for role, listed in ports.items():
-        if any(not 0 < p < 65536 for p in listed) or len(set(listed)) != len(listed):
-            raise FlowsError(f"roles.{role}: ports must be distinct TCP ports")
-    publish = tuple(Publish(p.role, p.port, p.bind) for p in raw.publish)
-    for pub in publish:
-        if pub.role not in ROLES or pub.port not in ports[pub.role] or pub.bind != PUBLISH_BIND:
-            raise FlowsError(f"publish: {pub} must be a role's own port on {PUBLISH_BIND}")
+    services = _services(raw.services)
+    role_services = {role: tuple(s) for role, s in raw.roles.items()}
+    for role, listed in role_services.items():
+        unknown = [s for s in listed if s not in services]
+        if unknown:
+            raise FlowsError(f"roles.{role}: unknown services {unknown} (name them under "
+                             "`services:`)")
+        if len(set(listed)) != len(listed):
+            raise FlowsError(f"roles.{role}: services must be distinct")
+    ports = {role: tuple(services[s] for s in listed) for role, listed in role_services.items()}
+    publish = []
+    for pub in raw.publish:
+        if (pub.role not in ROLES or pub.port not in role_services[pub.role]
+                or pub.bind != PUBLISH_BIND):
+            raise FlowsError(f"publish: {pub} must be a role's own service on {PUBLISH_BIND}")
+        publish.append(Publish(pub.role, services[pub.port], pub.bind))
     seen: dict[tuple[str, str, Net, int, Direction | None], Flow] = {}
     for index, row in enumerate(raw.flows):
-        for flow in _expand(index, row, ports):
+        for flow in _expand(index, row, services, role_services):
             key = (flow.source, flow.destination, flow.network, flow.port, flow.direction)
             if key in seen:
                 raise FlowsError(f"flows[{index}]: {flow.label} is already stated "
                                  f"({'allowed' if seen[key].allow else 'denied'})")
             seen[key] = flow
     _check_no_contradiction(list(seen.values()))
-    return FlowMatrix(ports=ports, publish=publish, flows=tuple(seen.values()))
+    return FlowMatrix(ports=ports, publish=tuple(publish), flows=tuple(seen.values()),
+                      services=services, role_services=role_services)
+
+
+def _services(raw: dict[str, int]) -> dict[str, int]:
+    """``services:``: each a name fit for YAML keys and Ansible, each port stated once."""
+    owner: dict[int, str] = {}
+    for name, port in raw.items():
+        if not SERVICE_NAME.match(name) or name == "any":
+            raise FlowsError(f"services.{name}: a service name is lower case, digits and _ "
+                             "(and not `any`, which rows use for all of a role's services)")
+        if not 0 < port < 65536:
+            raise FlowsError(f"services.{name}: {port} is not a TCP port")
+        if port in owner:
+            raise FlowsError(f"services.{name}: port {port} is already {owner[port]}'s "
+                             "(each port is stated once)")
+        owner[port] = name
+    return dict(raw)
 
 
 def _check_no_contradiction(flows: list[Flow]) -> None:

@@ -20,9 +20,15 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from sunlight.control.hosts import ADMIN_USER
 from sunlight.topology.config import SiteConfig
-from sunlight.topology.layout import SITE_NETWORKS, HostLayout, Net, hostname, hosts_of
+from sunlight.topology.layout import (
+    ADMIN_USER,
+    SITE_NETWORKS,
+    HostLayout,
+    Net,
+    hostname,
+    hosts_of,
+)
 
 OUTPUT_KEY_INVENTORY = "inventory"
 OUTPUT_KEY_DIVISION_CODE = "division_code"

@@ -52,6 +52,14 @@ NETWORK_ZONE = {Net.EXT: "external", Net.INT: "internal", Net.MGMT: "management"
 ICC_DISABLED = frozenset({Net.MGMT})  # hosts cannot reach each other here
 ICC_OPTION = "com.docker.network.bridge.enable_icc"
 
+ADMIN_USER = "admin"  # every host's administrative login (sudo), the control node's SSH user
+# How a VM-like host container runs (systemd as PID 1, never privileged); the Pulumi
+# program and the realizer both declare exactly this.
+AUTHORIZED_KEYS_DIR = "/etc/ssh/authorized_keys.d"
+HOST_CAPABILITIES = ("SYS_ADMIN", "NET_ADMIN")
+HOST_SECURITY_OPT = ("seccomp=unconfined",)
+HOST_TMPFS = {"/run": "", "/run/lock": ""}
+HOST_CGROUP_MOUNT = {"/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "ro"}}
 NODE = "node"  # pseudo-role every host carries (sshd, node exporter)
 CONTROL = "control"  # pseudo-role of the control node (stands for the staff LAN too)
 ROLE_ZONE: dict[str, Zone] = {

@@ -7,6 +7,12 @@ stored record breaks its own hash; removing, inserting or reordering records bre
 next record's ``prev_hash``. An upper tier that keeps the latest ``(seq, hash)`` it saw as
 an *anchor* also detects a cut-off tail.
 
+The canonical JSON is RFC 8785 (:func:`sunlight.canonical.canonical_json`). Chains written
+before it used sorted-key compact ``json.dumps``; for a record — strings, the integer
+``seq`` and nulls under fixed ASCII names — the two are the same bytes (see
+:mod:`sunlight.canonical`), so those chains verify unchanged and records carry no hash
+version.
+
 Store ``at`` as the exact text produced here (not re-formatted by the database), since the
 hash covers that text.
 
@@ -34,10 +40,11 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+
+from sunlight.canonical import CanonicalError, canonical_json
 
 __all__ = [
     "AuditRecord",
@@ -106,8 +113,8 @@ def genesis_hash(site: str) -> str:
 def record_hash(fields: Mapping[str, object] | None = None, /, **more: object) -> str:
     """sha256(prev_hash + canonical JSON) over exactly the fields in :data:`HASHED_FIELDS`.
 
-    Pass a mapping, keywords, or both. Canonical JSON: sorted keys, no whitespace, UTF-8,
-    non-ASCII kept as is, so that any language can recompute it.
+    Pass a mapping, keywords, or both. Canonical JSON: RFC 8785 (sorted keys, no
+    whitespace, UTF-8, non-ASCII kept as is), so that any language can recompute it.
     """
     values = {**(fields or {}), **more}
     missing = set(HASHED_FIELDS) - values.keys()
@@ -117,8 +124,8 @@ def record_hash(fields: Mapping[str, object] | None = None, /, **more: object) -
             f"record_hash needs exactly {', '.join(HASHED_FIELDS)}; "
             f"missing {sorted(missing)}, unexpected {sorted(extra)}"
         )
-    canonical = json.dumps(values, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256((str(values["prev_hash"]) + canonical).encode("utf-8")).hexdigest()
+    prefix = str(values["prev_hash"]).encode("utf-8")
+    return hashlib.sha256(prefix + canonical_json(values)).hexdigest()
 
 
 def utc_timestamp(moment: datetime | None = None) -> str:
@@ -172,7 +179,11 @@ def append(
 def _defect(record: AuditRecord, site: str, expected_prev: str, expected_seq: int) -> str | None:
     if record.site != site:
         return "site mismatch"
-    if record_hash(record.hashed_fields()) != record.hash:
+    try:
+        rehashed = record_hash(record.hashed_fields())
+    except CanonicalError:  # no canonical form (e.g. a seq beyond 2**53): not written here
+        return "hash mismatch"
+    if rehashed != record.hash:
         return "hash mismatch"
     if record.prev_hash != expected_prev:
         return "prev_hash mismatch"

@@ -1,8 +1,10 @@
 """Configuring realized sites with Ansible: inventory, host firewall, secrets.
 
-The playbooks (``playbooks/``) call into this package from the control node — a filter
-plugin for the firewall and listen addresses, a module for the secrets — so the rules they
-apply are plain, unit-tested Python over the same topology code the Pulumi program uses.
+The inventory writer states, once per host, what ``infra/flows.yaml`` means for it —
+listen addresses, firewall rules, clients, peers — as host variables; the playbooks
+(``playbooks/``) read those and call into this package only for the secrets (a module) and
+a few filters that compute no port or address. So the rules they apply are plain,
+unit-tested Python over the same topology code the Pulumi program uses.
 
 Example::
 

@@ -1,4 +1,5 @@
-"""flows.yaml, host by host: what each host's firewall accepts and where its services listen.
+"""flows.yaml, host by host: what each host's firewall accepts, where its services listen,
+and where its roles connect.
 
 The same expansion the segregation proof uses (:func:`sunlight.topology.matrix.expand`)
 decides, for every (source, destination address, port) the matrix allows, one accept rule
@@ -8,15 +9,18 @@ the inventory names but does not manage, and the control node, whose address on 
 network is given per site (by default the bridge's gateway: the Docker host itself).
 
 A service listens on its host's address on exactly the networks where flows.yaml allows
-some row to reach its port (:func:`listen_addresses`); traffic between roles sharing a
-host uses those addresses too and stays on the loopback interface.
+some row to reach its port (:func:`listens`, :func:`listen_addresses`); traffic between
+roles sharing a host uses those addresses too and stays on the loopback interface. Where a
+role connects — its database, core's API, the parent's broker, the scrape targets — is
+:func:`peers`. The inventory writer (:mod:`sunlight.control.deploy.inventory`) hands all of
+it to Ansible as host variables, computed once.
 
 Example::
 
     >>> from sunlight.control.deploy.firewall import accepts
     >>> rules = accepts(matrix, hosts, "320703-int", control)  # doctest: +SKIP
-    >>> rules[0].port, rules[0].saddrs  # doctest: +SKIP
-    (22, ('10.200.12.1',))
+    >>> rules[0].service, rules[0].saddrs  # doctest: +SKIP
+    ('ssh', ('10.200.12.1',))
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from sunlight.topology.matrix import (
     expand,
     local_flows,
     network_ref,
+    relation,
 )
 
 ControlSources = Mapping[str, Mapping[str, Sequence[str]]]  # site -> network kind -> addresses
@@ -75,6 +80,7 @@ class Accept:
     port: int
     sources: tuple[Source, ...]
     why: tuple[str, ...]
+    service: str = ""  # flows.yaml's name for ``port``
 
     @property
     def saddrs(self) -> tuple[str, ...]:
@@ -98,8 +104,8 @@ def accepts(matrix: FlowMatrix, hosts: Sequence[HostView], host: str,
     endpoints = [control_endpoint(), *(h.endpoint() for h in hosts)]
     dst = next(e for e in endpoints if e.name == host and not e.control)
     grouped: dict[tuple[str, int], tuple[list[Source], list[str]]] = {}
-    for probe in expand(matrix, endpoints):
-        if probe.destination is not dst or probe.expect is not Expect.OPEN:
+    for probe in expand(matrix, [dst], sources=endpoints):  # every probe towards ``host``
+        if probe.expect is not Expect.OPEN:
             continue
         kind = probe.network.kind
         sources, whys = grouped.setdefault((kind.value, probe.port), ([], []))
@@ -113,7 +119,8 @@ def accepts(matrix: FlowMatrix, hosts: Sequence[HostView], host: str,
     for (network, port), (sources, whys) in sorted(grouped.items()):
         unique = tuple(sorted(set(sources), key=lambda s: (s.address, s.name)))
         if unique:
-            rules.append(Accept(network, target.addresses[network], port, unique, tuple(whys)))
+            rules.append(Accept(network, target.addresses[network], port, unique, tuple(whys),
+                                matrix.service(port)))
     return rules
 
 
@@ -155,51 +162,98 @@ def peer_views(sites: Mapping[str, Mapping[str, object]]) -> list[HostView]:
 
 
 @dataclass(frozen=True)
-class Target:
-    """Somewhere a host may connect to: a host (name, roles) at ``address:port``."""
+class Listen:
+    """One service of a host: its port, the addresses it binds, the host's roles serving it."""
 
-    name: str
+    service: str
+    port: int
+    addresses: tuple[str, ...]
     roles: tuple[str, ...]
+
+
+def listens(matrix: FlowMatrix, view: HostView) -> list[Listen]:
+    """Every service of the host's roles (``node`` included), in flows.yaml's order.
+
+    A service nobody may reach still appears, with no address (it must not listen).
+    """
+    roles = (*view.roles, NODE)
+    out = []
+    for service in matrix.services_of(roles):
+        port = matrix.port(service)
+        serving = tuple(r for r in roles if service in matrix.role_services[r])
+        out.append(Listen(service, port,
+                          tuple(listen_addresses(matrix, roles, port, view.addresses)), serving))
+    return out
+
+
+RELATIONS = {"same": "same", "up": "parent", "down": "child"}  # seen from the source's site
+
+
+@dataclass(frozen=True)
+class Peer:
+    """Somewhere a role of a host may connect: ``role`` of ``host``, at ``address:port``.
+
+    ``source_role`` is the connecting role on this host; ``relation`` says whose the
+    destination is: this site's (``same``), the parent site's or a child site's.
+    """
+
+    source_role: str
+    role: str
+    service: str
+    host: str
+    site: str
+    relation: str
     network: str
     address: str
     port: int
 
 
-def _local(matrix: FlowMatrix, view: HostView) -> list[tuple[str, int, str]]:
-    """(network, port, source role) of allowed rows between roles of this one host."""
+def _local(matrix: FlowMatrix, view: HostView) -> list[tuple[str, int, str, str]]:
+    """(network, port, source role, destination role) of allowed rows within one host."""
     found = local_flows(matrix, [view.endpoint()])
-    return [(f.network.value, f.port, f.source) for _, f in found
+    return [(f.network.value, f.port, f.source, f.destination) for _, f in found
             if f.network.value in view.addresses]
 
 
-def clients(matrix: FlowMatrix, hosts: Sequence[HostView], host: str,
-            control: ControlSources, port: int) -> list[Source]:
-    """Who may connect to ``port`` of ``host``: remote sources, and roles on the host itself.
-
-    A role on the same host connects to the host's own address on the allowed network,
-    so that address is its source (pg_hba needs it; the firewall never sees it).
-    """
-    out = {s for rule in accepts(matrix, hosts, host, control) if rule.port == port
-           for s in rule.sources}
-    view = {h.name: h for h in hosts}[host]
-    for network, local_port, role in _local(matrix, view):
-        if local_port == port:
-            out.add(Source(view.name, (role,), view.addresses[network]))
-    return sorted(out, key=lambda s: (s.address, s.name))
-
-
-def reachable(matrix: FlowMatrix, hosts: Sequence[HostView], host: str) -> list[Target]:
-    """Where ``host`` may connect: other hosts (and peers) flows.yaml allows, and itself."""
+def peers(matrix: FlowMatrix, hosts: Sequence[HostView], host: str) -> list[Peer]:
+    """Where the roles of ``host`` may connect: other hosts and peers flows.yaml allows, and
+    roles on the host itself (reached on its own address); by source role, port, address."""
     views = {h.name: h for h in hosts}
     me = views[host]
     endpoints = [h.endpoint() for h in hosts]
     src = next(e for e in endpoints if e.name == host)
     out = set()
     for probe in expand(matrix, endpoints, sources=[src]):
-        if probe.expect is Expect.OPEN:
-            dst = views[probe.destination.name]
-            kind = probe.network.kind.value
-            out.add(Target(dst.name, dst.roles, kind, dst.addresses[kind], probe.port))
-    for network, port, _role in _local(matrix, me):
-        out.add(Target(me.name, me.roles, network, me.addresses[network], port))
-    return sorted(out, key=lambda t: (t.port, t.address))
+        if probe.expect is not Expect.OPEN:
+            continue
+        dst = views[probe.destination.name]
+        kind = probe.network.kind.value
+        found = relation(src, probe.destination)
+        rel = RELATIONS.get(found, found)
+        for row in probe.rows:
+            if row.allow:
+                out.add(Peer(row.source, row.destination, matrix.service(probe.port), dst.name,
+                             dst.site, rel, kind, dst.addresses[kind], probe.port))
+    for network, port, source, destination in _local(matrix, me):
+        out.add(Peer(source, destination, matrix.service(port), me.name, me.site, "same",
+                     network, me.addresses[network], port))
+    return sorted(out, key=lambda p: (p.source_role, p.port, p.address, p.role, p.network))
+
+
+def clients(matrix: FlowMatrix, hosts: Sequence[HostView], host: str,
+            control: ControlSources,
+            rules: Sequence[Accept] | None = None) -> dict[int, list[Source]]:
+    """Who may connect to each port of ``host``: remote sources, and roles on the host.
+
+    A role on the same host connects to the host's own address on the allowed network,
+    so that address is its source (pg_hba needs it; the firewall never sees it).
+    ``rules``: the host's :func:`accepts`, if already worked out.
+    """
+    found: dict[int, set[Source]] = {}
+    for rule in rules if rules is not None else accepts(matrix, hosts, host, control):
+        found.setdefault(rule.port, set()).update(rule.sources)
+    view = {h.name: h for h in hosts}[host]
+    for network, port, role, _destination in _local(matrix, view):
+        found.setdefault(port, set()).add(Source(view.name, (role,), view.addresses[network]))
+    return {port: sorted(sources, key=lambda s: (s.address, s.name))
+            for port, sources in sorted(found.items())}

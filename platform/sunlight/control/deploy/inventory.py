@@ -9,6 +9,21 @@ control key, a ``known_hosts`` file written from the host keys pinned at realiza
 including sites this inventory does not manage (:class:`PeerHost`: another centre's
 broker, or a stand-in in tests), so firewalls and shovels can name them.
 
+It also states, once, what ``infra/flows.yaml`` means for every host
+(:func:`host_variables`), so no role computes a port or an address itself:
+
+- ``sunlight_listen``: service -> ``{port, addresses, roles}``, every service of the host's
+  roles; ``addresses`` are where some allowed row reaches it (empty: it must not listen);
+- ``sunlight_firewall``: the accept rules (``network, daddr, port, service, saddrs, why``);
+- ``sunlight_clients``: service -> who may connect (``name, roles, address``), roles on the
+  host itself included (pg_hba);
+- ``sunlight_peers``: role of the host -> where it may connect (``role, service, host,
+  site, relation, network, address, port``; ``relation`` is ``same``, ``parent`` or
+  ``child``): its database, core's API, the parent's broker, the scrape targets...;
+- ``ansible_port``: the host's ``ssh`` service;
+
+and per site ``sunlight_child_codes`` (the sites whose brokers shovel to this one).
+
 Example::
 
     >>> from sunlight.control.deploy.inventory import write_inventory
@@ -29,8 +44,10 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from sunlight.control.paths import state_dir
+from sunlight.control.deploy import firewall
+from sunlight.paths import state_dir
 from sunlight.topology import inventory as topo_inventory
+from sunlight.topology.flows import FlowMatrix, load_flows
 from sunlight.topology.layout import Net
 
 if TYPE_CHECKING:
@@ -39,6 +56,7 @@ if TYPE_CHECKING:
 HOSTS_FILE = "hosts.yml"
 KNOWN_HOSTS_FILE = "known_hosts"
 SITE_GROUP_PREFIX = "site_"
+SSH_SERVICE = "ssh"  # flows.yaml's service Ansible connects to
 
 
 @dataclass(frozen=True)
@@ -102,25 +120,91 @@ def deployment_sites(inventory: Mapping[str, Any],
     return sites
 
 
+def host_views(inventory: Mapping[str, Any],
+               sites: Mapping[str, Mapping[str, Any]]) -> list[firewall.HostView]:
+    """Every managed host of the inventory, then the unmanaged sites' backbone hosts."""
+    views = []
+    for code, body in sorted(_site_groups(inventory).items()):
+        parent = body["vars"]["sunlight_parent_code"] or None
+        for name, hv in sorted(body["hosts"].items()):
+            views.append(firewall.HostView(name, code, parent, tuple(hv["sunlight_roles"]),
+                                           dict(hv["sunlight_addresses"])))
+    return views + firewall.peer_views(sites)
+
+
+def host_variables(matrix: FlowMatrix, views: Sequence[firewall.HostView], host: str,
+                   control: firewall.ControlSources) -> dict[str, Any]:
+    """What flows.yaml means for ``host``, as its inventory variables (see the module doc)."""
+    view = {v.name: v for v in views}[host]
+    listens = firewall.listens(matrix, view)
+    rules = firewall.accepts(matrix, views, host, control)
+    clients = firewall.clients(matrix, views, host, control, rules)
+    peers: dict[str, list[dict[str, Any]]] = {role: [] for role in view.roles}
+    for peer in firewall.peers(matrix, views, host):
+        peers[peer.source_role].append({
+            "role": peer.role, "service": peer.service, "host": peer.host, "site": peer.site,
+            "relation": peer.relation, "network": peer.network, "address": peer.address,
+            "port": peer.port})
+    return {
+        "ansible_port": matrix.port(SSH_SERVICE),
+        "sunlight_listen": {
+            s.service: {"port": s.port, "addresses": list(s.addresses), "roles": list(s.roles)}
+            for s in listens},
+        "sunlight_firewall": [
+            {"network": r.network, "daddr": r.daddr, "port": r.port, "service": r.service,
+             "saddrs": list(r.saddrs), "why": list(r.why)}
+            for r in rules],
+        "sunlight_clients": {
+            s.service: [{"name": c.name, "roles": list(c.roles), "address": c.address}
+                        for c in clients.get(s.port, [])]
+            for s in listens if clients.get(s.port)},
+        "sunlight_peers": peers,
+    }
+
+
+def control_sources(inventory: Mapping[str, Any],
+                    given: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
+                    ) -> dict[str, Mapping[str, Sequence[str]]]:
+    """The control node's addresses per site and network: ``given``, else each bridge's
+    gateway (the Docker host itself)."""
+    out: dict[str, Mapping[str, Sequence[str]]] = {}
+    for code, body in _site_groups(inventory).items():
+        chosen = (given or {}).get(code)
+        out[code] = chosen or firewall.default_control_sources(body["vars"]["sunlight_networks"])
+    return out
+
+
 def deployment_inventory(site_inventories: Sequence[Mapping[str, Any]], *, deployment: str,
                          control_key: Path, known_hosts: Path, secrets_dir: Path,
-                         peers: Sequence[PeerHost] = ()) -> dict[str, Any]:
-    """One inventory for the sites (their stack outputs), with connection and deployment vars."""
+                         peers: Sequence[PeerHost] = (), matrix: FlowMatrix | None = None,
+                         control: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
+                         ) -> dict[str, Any]:
+    """One inventory for the sites (their stack outputs), with connection and deployment
+    vars, and each host's listen addresses, firewall, clients and peers from ``matrix``
+    (flows.yaml). ``control`` overrides the control node's addresses per site."""
     if not site_inventories:
         raise ValueError("a deployment inventory needs at least one site")
     merged = topo_inventory.merge_inventories(*site_inventories)
     codes = list(_site_groups(merged))
     if len(codes) != len(site_inventories):
         raise ValueError("every site inventory must hold exactly one distinct site")
+    matrix = matrix or load_flows()
     ssh_args = (f"-o UserKnownHostsFile={known_hosts} -o StrictHostKeyChecking=yes "
                 "-o IdentitiesOnly=yes")
+    sites = deployment_sites(merged, peers)
     merged["all"]["vars"] = {
         "ansible_ssh_private_key_file": str(control_key),
         "ansible_ssh_common_args": ssh_args,
         "sunlight_deployment": deployment,
         "sunlight_secrets_dir": str(secrets_dir),
-        "sunlight_sites": deployment_sites(merged, peers),
+        "sunlight_sites": sites,
     }
+    views = host_views(merged, sites)
+    sources = control_sources(merged, control)
+    for code, body in _site_groups(merged).items():
+        body["vars"]["sunlight_child_codes"] = children(sites, code)
+        for name, hv in body["hosts"].items():
+            hv.update(host_variables(matrix, views, name, sources))
     return merged
 
 
@@ -131,24 +215,29 @@ def host_keys_of(sites: Sequence[Realized]) -> dict[str, str]:
 
 def write_inventory(out_dir: Path, sites: Sequence[Realized], *, control_key: Path,
                     deployment: str | None = None, secrets_dir: Path | None = None,
-                    peers: Sequence[PeerHost] = ()) -> InventoryFiles:
+                    peers: Sequence[PeerHost] = (),
+                    matrix: FlowMatrix | None = None) -> InventoryFiles:
     """Write ``hosts.yml`` and ``known_hosts`` for realized sites into ``out_dir``."""
     deployment = deployment or sites[0].config.run_id
     return write_inventory_files(
         out_dir, [copy.deepcopy(s.inventory) for s in sites], host_keys_of(sites),
         control_key=control_key, deployment=deployment,
-        secrets_dir=secrets_dir or default_secrets_dir(deployment), peers=peers)
+        secrets_dir=secrets_dir or default_secrets_dir(deployment), peers=peers, matrix=matrix)
 
 
 def write_inventory_files(out_dir: Path, site_inventories: Sequence[Mapping[str, Any]],
                           host_keys: Mapping[str, str], *, control_key: Path, deployment: str,
-                          secrets_dir: Path, peers: Sequence[PeerHost] = ()) -> InventoryFiles:
+                          secrets_dir: Path, peers: Sequence[PeerHost] = (),
+                          matrix: FlowMatrix | None = None,
+                          control: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
+                          ) -> InventoryFiles:
     """Write the files from plain stack outputs and host keys (``pulumi up`` deployments)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     known = out_dir / KNOWN_HOSTS_FILE
     inventory = deployment_inventory(site_inventories, deployment=deployment,
                                      control_key=control_key, known_hosts=known.resolve(),
-                                     secrets_dir=secrets_dir, peers=peers)
+                                     secrets_dir=secrets_dir, peers=peers, matrix=matrix,
+                                     control=control)
     addresses = {hv["ansible_host"] for body in _site_groups(inventory).values()
                  for hv in body["hosts"].values()}
     missing = sorted(addresses - set(host_keys))

@@ -25,7 +25,7 @@ import docker
 import docker.errors
 
 from sunlight.control.engine import apt_install
-from sunlight.control.paths import cache_dir
+from sunlight.paths import cache_dir
 
 BASE_REPOSITORY = "sunlight/bookworm-minbase"
 Progress = Callable[[str], None]

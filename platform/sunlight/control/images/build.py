@@ -28,7 +28,7 @@ import docker.errors
 import sunlight
 from sunlight.control.images.base import BaseSpec, ensure_base
 from sunlight.control.images.source_hash import image_tag, source_hash
-from sunlight.control.paths import build_dir, node_image_dir, repo_root
+from sunlight.paths import build_dir, node_image_dir, repo_root
 
 NODE_REPOSITORY = "sunlight/node"
 LABEL_SOURCE_HASH = "io.sunlight.source-hash"

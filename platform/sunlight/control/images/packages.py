@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sunlight.control.paths import node_image_dir
+from sunlight.paths import node_image_dir
 
 
 def parse_package_list(text: str) -> list[str]:

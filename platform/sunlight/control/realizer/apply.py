@@ -30,7 +30,7 @@ import docker
 import docker.errors
 
 from sunlight.control.hosts import BOOT_TIMEOUT_S, start_host, wait_ready
-from sunlight.control.realizer.capture import Declare, capture_site
+from sunlight.control.realizer.capture import Capture, Declare, capture_site
 from sunlight.control.realizer.plan import (
     NetworkPlan,
     RealizationPlan,
@@ -208,16 +208,35 @@ def _realized_host(container: Any, kinds: dict[str, str]) -> RealizedHost:
                         addresses, pinned_host_key(container))
 
 
-def realize(client: docker.DockerClient, run: Run, config: SiteConfig, *,
+@dataclass(frozen=True)
+class PlannedSite:
+    """A site's program captured and planned once: what attach and realize both use."""
+
+    config: SiteConfig
+    capture: Capture
+    plan: RealizationPlan
+
+
+def plan_site(run: Run, config: SiteConfig, declare: Declare | None = None) -> PlannedSite:
+    """Capture the site's program under mocks and plan its resources (no engine needed)."""
+    if config.run_id != run.run_id:
+        raise RealizerError(f"config is for run {config.run_id}, not {run.run_id}")
+    capture = capture_site(config, declare)
+    return PlannedSite(config, capture, plan_realization(capture.resources, run))
+
+
+def _planned(run: Run, site: SiteConfig | PlannedSite, declare: Declare | None) -> PlannedSite:
+    return site if isinstance(site, PlannedSite) else plan_site(run, site, declare)
+
+
+def realize(client: docker.DockerClient, run: Run, site: SiteConfig | PlannedSite, *,
             declare: Declare | None = None, progress: Progress | None = None,
             boot_timeout_s: float = BOOT_TIMEOUT_S) -> Realized:
     """Create exactly what the site's program declares, and wait until every host is up."""
     say = progress or (lambda _m: None)
-    if config.run_id != run.run_id:
-        raise RealizerError(f"config is for run {config.run_id}, not {run.run_id}")
     started = time.monotonic()
-    capture = capture_site(config, declare)
-    plan = plan_realization(capture.resources, run)
+    planned = _planned(run, site, declare)
+    config, capture, plan = planned.config, planned.capture, planned.plan
     _check_engine(client, plan)
     timings = {"capture": time.monotonic() - started}
     made: list[Any] = []
@@ -261,16 +280,16 @@ def unrealize(client: docker.DockerClient, run: Run, site: str | None = None) ->
     return report
 
 
-def attach(client: docker.DockerClient, run: Run, config: SiteConfig, *,
+def attach(client: docker.DockerClient, run: Run, site: SiteConfig | PlannedSite, *,
            declare: Declare | None = None) -> Realized | None:
     """The site as already realized, if every declared host is there and running.
 
-    Lets a re-run converge instead of recreating: the program is captured again (its
-    outputs are a function of the config) and matched to the containers carrying the
-    run's and the site's labels. None when anything is missing or stopped.
+    Lets a re-run converge instead of recreating: the planned program (its outputs are a
+    function of the config) is matched to the containers carrying the run's and the site's
+    labels. None when anything is missing or stopped.
     """
-    capture = capture_site(config, declare)
-    plan = plan_realization(capture.resources, run)
+    planned = _planned(run, site, declare)
+    config, capture, plan = planned.config, planned.capture, planned.plan
     flt = {"label": [f"{LABEL_RUN_ID}={run.run_id}", f"{LABEL_SITE}={config.division_code}"]}
     found = {c.name: c for c in client.containers.list(all=True, filters=flt)}
     wanted = [run.name(h.spec.name) for h in plan.hosts]

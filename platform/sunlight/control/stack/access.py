@@ -8,7 +8,7 @@ Example::
 
     >>> site = DeploymentAccess(Deployment("demo")).site("320703")  # doctest: +SKIP
     >>> site.core_url  # doctest: +SKIP
-    'http://10.200.13.12:8003'
+    'http://10.200.13.12:<core_api port of infra/flows.yaml>'
 """
 
 from __future__ import annotations
@@ -28,8 +28,9 @@ from sunlight.control.deploy.secrets import ca_paths
 from sunlight.control.ssh import CommandResult, ControlKey, HostSSH
 from sunlight.control.stack.deployment import Deployment
 from sunlight.control.standalone import control_key
+from sunlight.topology.flows import load_flows
 
-CORE_PORT = 8003
+CORE_SERVICE = "core_api"  # flows.yaml's name for core's port (staff API, from the staff LAN)
 USERNAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 CORE_ENV = "/etc/sunlight/core.env"
 SUNLIGHT = "/opt/sunlight/venv/bin/sunlight"
@@ -56,7 +57,8 @@ class SiteAccess:
 
     @property
     def core_url(self) -> str:
-        return f"http://{self.host_with('core')['sunlight_addresses']['int']}:{CORE_PORT}"
+        port = load_flows().port(CORE_SERVICE)
+        return f"http://{self.host_with('core')['sunlight_addresses']['int']}:{port}"
 
     @property
     def portal_url(self) -> str:

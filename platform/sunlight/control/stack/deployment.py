@@ -22,8 +22,8 @@ from ipaddress import IPv4Network, ip_network
 from pathlib import Path
 
 from sunlight.control.deploy.inventory import default_secrets_dir
-from sunlight.control.paths import state_dir
 from sunlight.control.stack.topology import TopologySpec, dump_topology, load_topology
+from sunlight.paths import state_dir
 
 
 @dataclass(frozen=True)

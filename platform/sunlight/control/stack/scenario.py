@@ -20,14 +20,16 @@ from typing import Any
 
 import httpx
 
+from sunlight.catalogue.journey import (
+    ENTERPRISE,
+    annual_report_application,
+    annual_report_material,
+)
 from sunlight.control.stack.access import DeploymentAccess, SiteAccess
 from sunlight.workflow.identity import generate_credit_code
 
 Say = Callable[[str], None]
 DEPARTMENT = "320703-SCJGJ"  # 市场监督管理局 of the sample catalogue
-ANNUAL_REPORT = "320703-SCJGJ-QT-001"  # 企业年度报告公示
-MATERIAL = "企业年度报告（通过国家企业信用信息公示系统在线填报）"
-PDF = b"%PDF-1.4\n% sunlight demo\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
 STAFF = ("clerk", "reviewer", "approver")
 
 
@@ -61,20 +63,17 @@ def staff_client(site: SiteAccess, username: str, password: str) -> httpx.Client
 
 
 def apply_at_portal(site: SiteAccess, rng: random.Random,
-                    name: str = "连云港海州湾贸易有限公司") -> tuple[str, str]:
+                    name: str = ENTERPRISE) -> tuple[str, str]:
+    """The sample journey (:mod:`sunlight.catalogue.journey`) through nginx, TLS checked."""
     code = generate_credit_code(rng)
     with httpx.Client(base_url=site.portal_url, verify=site.tls(), timeout=30) as portal:
-        created = portal.post("/api/v1/applications", json={
-            "item_code": ANNUAL_REPORT,
-            "applicant": {"kind": "enterprise", "id_number": code, "name": name},
-            "form": {"enterprise_name": name, "credit_code": code, "report_year": 2025,
-                     "enterprise_kind": "内资企业", "operating_status": "开业", "employees": 12}})
+        created = portal.post("/api/v1/applications",
+                              json=annual_report_application(code, name))
         created.raise_for_status()
         receipt, secret = created.json()["receipt"], created.json()["secret"]
         headers = {"X-Tracking-Secret": secret}
         portal.post(f"/api/v1/applications/{receipt}/materials", headers=headers,
-                    data={"name": MATERIAL},
-                    files={"file": ("report.pdf", PDF, "application/pdf")}).raise_for_status()
+                    **annual_report_material()).raise_for_status()
         portal.post(f"/api/v1/applications/{receipt}/submit", headers=headers).raise_for_status()
     return receipt, secret
 

@@ -14,8 +14,8 @@ import httpx
 
 from sunlight.control.realizer.apply import LABEL_HOST, LABEL_ROLE, LABEL_SITE
 from sunlight.control.resources import LABEL_RUN_ID
-
-CORE_PORT = 8003
+from sunlight.control.stack.access import CORE_SERVICE
+from sunlight.topology.flows import load_flows
 
 
 @dataclass(frozen=True)
@@ -57,4 +57,4 @@ def core_url(row: HostRow) -> str | None:
     if "core" not in row.roles.split(","):
         return None
     ip = next((ip for net, ip in row.addresses.items() if net.endswith("-int-net")), None)
-    return f"http://{ip}:{CORE_PORT}" if ip else None
+    return f"http://{ip}:{load_flows().port(CORE_SERVICE)}" if ip else None

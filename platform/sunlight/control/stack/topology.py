@@ -15,15 +15,13 @@ Example (``topology.yaml``)::
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sunlight.control.resources import validate_run_id
 from sunlight.topology.division import DivisionError, check_parent
-
-Profile = Literal["compact", "standard"]
+from sunlight.topology.layout import Profile
 
 
 class SiteSpec(BaseModel):
@@ -40,7 +38,7 @@ class TopologySpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = "demo"
-    profile: Profile = "compact"
+    profile: Profile = Profile.COMPACT
     sites: list[SiteSpec] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -70,7 +68,7 @@ class TopologySpec(BaseModel):
                                                          profile=profile)])
 
 
-DEFAULT = TopologySpec(name="demo", profile="compact", sites=[
+DEFAULT = TopologySpec(name="demo", profile=Profile.COMPACT, sites=[
     SiteSpec(code="320000"), SiteSpec(code="320700", parent="320000"),
     SiteSpec(code="320703", parent="320700")])
 
@@ -93,4 +91,4 @@ def load_topology(path: Path | None) -> TopologySpec:
 
 
 def dump_topology(spec: TopologySpec) -> str:
-    return yaml.safe_dump(spec.model_dump(exclude_none=True), sort_keys=False)
+    return yaml.safe_dump(spec.model_dump(mode="json", exclude_none=True), sort_keys=False)

@@ -25,6 +25,7 @@ from sunlight.control.images.build import build_node_image
 from sunlight.control.realizer.apply import (
     Realized,
     attach,
+    plan_site,
     realize,
     reserve_local_backbone,
     unrealize,
@@ -36,8 +37,7 @@ from sunlight.control.stack.deployment import Deployment
 from sunlight.control.stack.topology import TopologySpec
 from sunlight.control.standalone import control_key
 from sunlight.topology.addressing import DeploymentPlan, plan_in_block
-from sunlight.topology.config import SiteConfig
-from sunlight.topology.layout import Profile
+from sunlight.topology.config import SiteConfig, parse_site_config
 
 Progress = Callable[[str], None]
 
@@ -75,25 +75,29 @@ def _plan(client: docker.DockerClient, run: Run, dep: Deployment,
 
 def site_configs(spec: TopologySpec, run: Run, image: str, public_key: str,
                  plan: DeploymentPlan, backbone: str) -> list[SiteConfig]:
+    """Each site's config, made the one way a SiteConfig is made: the stack file's keys
+    (``sunlight:<key>`` in infra/Pulumi.<code>.yaml) through ``parse_site_config``."""
     owner = None if run.persistent else run.owner
-    return [SiteConfig(run_id=run.run_id, owner=owner, division_code=s.code, parent_code=s.parent,
-                       profile=Profile(spec.profile_of(s.code)), image=image, portal_port=0,
-                       control_public_key=public_key, backbone_network=backbone,
-                       address_plan=plan.sites[s.code]) for s in spec.sites]
+    return [parse_site_config({
+        "run_id": run.run_id, "owner": owner, "division_code": s.code, "parent_code": s.parent,
+        "profile": spec.profile_of(s.code), "image": image, "portal_port": 0,
+        "control_public_key": public_key, "backbone_network": backbone,
+        "address_plan": plan.sites[s.code].model_dump(mode="json")}) for s in spec.sites]
 
 
 def realize_all(client: docker.DockerClient, run: Run, configs: list[SiteConfig],
                 progress: Progress) -> list[Realized]:
     out = []
     for config in configs:
-        site = attach(client, run, config)
+        planned = plan_site(run, config)  # captured and planned once, for attach or realize
+        site = attach(client, run, planned)
         if site is not None:
             progress(f"site {config.division_code}: running, kept")
         else:
             unrealize(client, run, config.division_code)  # what a broken earlier run left
             progress(f"site {config.division_code}: realizing ({config.profile})")
             try:
-                site = realize(client, run, config, progress=progress)
+                site = realize(client, run, planned, progress=progress)
             except Exception as exc:
                 raise StackError(f"site {config.division_code}: realize failed: {exc}") from exc
         out.append(site)

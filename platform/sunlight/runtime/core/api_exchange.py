@@ -12,7 +12,7 @@ from sunlight.runtime.core.exchange import apply_inward
 from sunlight.runtime.core.schemas import OutboundPage, OutboundRecord, RecordIn, RecordOutcome
 from sunlight.runtime.deps import SessionDep, SettingsDep
 from sunlight.runtime.errors import ApiError, responses
-from sunlight.runtime.gateway.records import RecordRejected
+from sunlight.runtime.records import RecordRejected
 
 router = APIRouter(prefix="/api/v1/exchange", tags=["exchange"],
                    dependencies=[Depends(require_exchange)])

@@ -20,13 +20,14 @@ from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 import sunlight
-from sunlight.runtime.core import cases
+from sunlight.runtime.core import cases, cross_tier
 from sunlight.runtime.core.api_admin import router as admin_router
 from sunlight.runtime.core.api_exchange import router as exchange_router
 from sunlight.runtime.core.api_staff import router as staff_router
+from sunlight.runtime.core.api_supervision import router as supervision_router
 from sunlight.runtime.db import database_ready, make_engine, transaction
 from sunlight.runtime.errors import install_error_handlers
-from sunlight.runtime.exchange.api import router as supervision_router
+from sunlight.runtime.exchange.handlers import Handlers
 from sunlight.runtime.exchange.service import ExchangeService
 from sunlight.runtime.observability import instrument
 from sunlight.runtime.settings import Settings
@@ -79,9 +80,11 @@ def create_app(settings: Settings) -> FastAPI:
     registry = instrument(app, "core", ready)
     app.state.overdue_marked = Counter("sunlight_cases_marked_overdue_total",
                                        "Cases the overdue job flagged", registry=registry)
-    # The cross-tier exchange runs only with a broker configured; keys are checked now, so a
-    # misconfigured site fails at start rather than at its first event.
-    app.state.exchange = (ExchangeService(settings, engine, registry)
+    # The cross-tier exchange runs only with a broker configured; keys (and core's handlers
+    # for every event type) are checked now, so a misconfigured site fails at start rather
+    # than at its first event.
+    app.state.exchange = (ExchangeService(settings, engine, registry,
+                                          cross_tier.register(Handlers()))
                           if settings.exchange_enabled else None)
     app.state.keyring = app.state.exchange.keyring if app.state.exchange else None
     app.include_router(staff_router)

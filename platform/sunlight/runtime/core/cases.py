@@ -7,7 +7,7 @@ city or county) a cross-tier event for the parent in the same transaction as the
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -21,12 +21,15 @@ from sunlight.runtime.core.models import Case, CaseEvent, CaseMaterial, Item
 from sunlight.runtime.db import utcnow
 from sunlight.runtime.errors import ApiError, not_found
 from sunlight.runtime.exchange import outbox as exchange_outbox
-from sunlight.runtime.gateway.records import (
+from sunlight.runtime.exchange.envelope import Envelope
+from sunlight.runtime.exchange.schemas import CASE_EVENT
+from sunlight.runtime.records import (
     ApplicationResubmitted,
     ApplicationSubmitted,
     MaterialRecord,
     RecordRejected,
 )
+from sunlight.topology.division import expected_parent
 from sunlight.workflow.deadlines import due_date
 from sunlight.workflow.machine import (
     APPLICANT_ROLE,
@@ -95,8 +98,27 @@ def _event(session: Session, site: str, case: Case, actor: str, role: str, actio
     case.updated_at = utcnow()
     outbound.case_status(session, case, comment)
     # status_seq is the per-case sequence the parent applies in order.
-    exchange_outbox.case_event(session, site, case, actor=actor, role=role, action=action,
-                               before=before, comment=comment)
+    _report_up(session, site, case, actor=actor, role=role, action=action, before=before,
+               comment=comment)
+
+
+def _report_up(session: Session, site: str, case: Case, *, actor: str, role: str, action: str,
+               before: str | None, comment: str) -> None:
+    """Queue the transition just applied to ``case`` (its ``status_seq`` already advanced)
+    as a cross-tier case event for the parent; a province has nobody to report to."""
+    parent = expected_parent(site)
+    if parent is None:
+        return
+    now = datetime.now(UTC)
+    data = {
+        "receipt": case.receipt, "action": action, "from_status": before,
+        "to_status": case.status, "department": case.department, "item_code": case.item_code,
+        "item_version": case.item_version, "actor": actor, "role": role,
+        "at": now.isoformat(), "due_on": case.due_on.isoformat(), "overdue": case.overdue,
+        "decision": case.decision, "comment": comment[:4000],
+    }
+    exchange_outbox.enqueue(session, parent, Envelope.new(
+        site, CASE_EVENT, data, subject=case.receipt, sequence=case.status_seq, time=now))
 
 
 def receive(session: Session, site: str, rec: ApplicationSubmitted) -> Case:

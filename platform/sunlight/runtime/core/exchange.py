@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from sunlight.runtime.core import cases
 from sunlight.runtime.core.audit_store import record as audit
 from sunlight.runtime.core.models import ExchangeInbox, Feedback
-from sunlight.runtime.gateway.records import (
+from sunlight.runtime.records import (
     ApplicationResubmitted,
     ApplicationSubmitted,
     Complaint,

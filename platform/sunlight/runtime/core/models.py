@@ -1,12 +1,21 @@
-"""Tables of the core database (internal zone)."""
+"""Tables of the core database (internal zone).
+
+Core's own tables, then its cross-tier ones (migration ``core_0002``): the parent's
+per-subordinate view (``subordinate_cases``, ``subordinate_case_events``,
+``subordinate_stats``), supervision orders (督办) and catalogue baselines with their
+adoptions, on both sides. The exchange transport's tables sit on the same
+:class:`~sunlight.runtime.db.CoreBase`, in :mod:`sunlight.runtime.exchange.models`.
+"""
 
 from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Date,
     DateTime,
     ForeignKey,
@@ -15,15 +24,14 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
-from sunlight.runtime.db import utcnow
+from sunlight.runtime.db import CoreBase, utcnow
 
-
-class CoreBase(DeclarativeBase):
-    pass
+_TS = DateTime(timezone=True)
 
 
 class Department(CoreBase):
@@ -163,3 +171,91 @@ class AuditLog(CoreBase):
     comment: Mapped[str] = mapped_column(Text, default="")
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+# Cross-tier (migration core_0002).
+
+
+class SubordinateCase(CoreBase):
+    """The latest applied state of a case at a subordinate site."""
+
+    __tablename__ = "subordinate_cases"
+    source: Mapped[str] = mapped_column(String(6), primary_key=True)
+    receipt: Mapped[str] = mapped_column(String(40), primary_key=True)
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    department: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    item_code: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    decision: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    due_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    overdue: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(_TS, default=utcnow)
+
+
+class SubordinateCaseEvent(CoreBase):
+    __tablename__ = "subordinate_case_events"
+    __table_args__ = (UniqueConstraint("source", "receipt", "seq"),)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(6))
+    receipt: Mapped[str] = mapped_column(String(40))
+    seq: Mapped[int] = mapped_column(Integer)
+    event_id: Mapped[uuid.UUID] = mapped_column(unique=True)
+    action: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    to_status: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(_TS)
+    applied_at: Mapped[datetime] = mapped_column(_TS, default=utcnow)
+
+
+class SubordinateStats(CoreBase):
+    """The newest statistics snapshot of each subordinate site."""
+
+    __tablename__ = "subordinate_stats"
+    source: Mapped[str] = mapped_column(String(6), primary_key=True)
+    as_of: Mapped[datetime] = mapped_column(_TS)
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    received_at: Mapped[datetime] = mapped_column(_TS, default=utcnow)
+
+
+class SupervisionOrder(CoreBase):
+    """A 督办 order: at the issuer (status follows the answer) and at the addressed site."""
+
+    __tablename__ = "supervision_orders"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    issuer: Mapped[str] = mapped_column(String(6), index=True)
+    target: Mapped[str] = mapped_column(String(6), index=True)
+    receipt: Mapped[str] = mapped_column(String(40), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    due_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    issued_by: Mapped[str] = mapped_column(String(64))
+    issued_at: Mapped[datetime] = mapped_column(_TS)
+    status: Mapped[str] = mapped_column(String(12), default="open")
+    answer: Mapped[str | None] = mapped_column(Text, nullable=True)
+    answered_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    answered_at: Mapped[datetime | None] = mapped_column(_TS, nullable=True)
+    received_at: Mapped[datetime | None] = mapped_column(_TS, nullable=True)
+
+
+class CatalogueBaseline(CoreBase):
+    __tablename__ = "catalogue_baselines"
+    issuer: Mapped[str] = mapped_column(String(6), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    items: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    published_at: Mapped[datetime] = mapped_column(_TS)
+    received_at: Mapped[datetime | None] = mapped_column(_TS, nullable=True)
+
+
+class BaselineAdoption(CoreBase):
+    """A site's decision on a baseline: its own (at that site) or reported up (above)."""
+
+    __tablename__ = "baseline_adoptions"
+    site: Mapped[str] = mapped_column(String(6), primary_key=True)
+    issuer: Mapped[str] = mapped_column(String(6), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    decision: Mapped[str] = mapped_column(String(12))
+    localized: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    note: Mapped[str] = mapped_column(Text, default="")
+    decided_by: Mapped[str] = mapped_column(String(64))
+    decided_at: Mapped[datetime] = mapped_column(_TS)
+    received_at: Mapped[datetime | None] = mapped_column(_TS, nullable=True)

@@ -1,7 +1,8 @@
 """Core's outbound feed (read by the gateway): case status and published catalogue items.
 
-Writers hold the chain lock (:func:`sunlight.runtime.core.audit_store.lock_chain`), so rows become
-visible in ``seq`` order and a reader's cursor never skips a row committed later.
+Each row is a typed outward record (:mod:`sunlight.runtime.records`). Writers hold the chain
+lock (:func:`sunlight.runtime.core.audit_store.lock_chain`), so rows become visible in
+``seq`` order and a reader's cursor never skips a row committed later.
 """
 
 from __future__ import annotations
@@ -11,23 +12,23 @@ from sqlalchemy.orm import Session
 
 from sunlight.runtime.core.audit_store import lock_chain
 from sunlight.runtime.core.models import Case, Item, Outbound
+from sunlight.runtime.records import CaseStatus, CatalogueItem, Record
+
+
+def _add(session: Session, record: Record) -> None:
+    lock_chain(session)
+    session.add(Outbound(record_type=record.RECORD_TYPE, payload=record.payload()))
 
 
 def case_status(session: Session, case: Case, comment: str = "") -> None:
-    lock_chain(session)
-    session.add(Outbound(record_type="case.status", payload={
-        "receipt": case.receipt, "status": case.status, "status_seq": case.status_seq,
-        "decision": case.decision, "comment": comment, "due_on": case.due_on.isoformat(),
-        "overdue": case.overdue,
-    }))
+    _add(session, CaseStatus.build(
+        receipt=case.receipt, status=case.status, status_seq=case.status_seq,
+        decision=case.decision, comment=comment, due_on=case.due_on, overdue=case.overdue))
 
 
 def catalogue_item(session: Session, item: Item, department_name: str) -> None:
-    lock_chain(session)
-    session.add(Outbound(record_type="catalogue.item", payload={
-        "code": item.code, "version": item.version, "status": item.status,
-        "department_name": department_name, "doc": item.doc,
-    }))
+    _add(session, CatalogueItem.build(code=item.code, version=item.version, status=item.status,
+                                      department_name=department_name, doc=item.doc))
 
 
 def after(session: Session, cursor: int, limit: int) -> list[Outbound]:

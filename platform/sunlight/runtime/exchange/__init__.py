@@ -6,8 +6,14 @@ Every change that must travel is written to the exchange outbox in the same tran
 the change (:mod:`.outbox`); the publisher (:mod:`.publisher`) moves it to the site's own
 broker with confirms; RabbitMQ shovels carry it over the backbone (:mod:`.topology` describes
 each broker as data); the consumer (:mod:`.consumer`, :mod:`.inbound`) verifies, forwards
-and applies each event once, in per-case order (:mod:`.sequencing`, :mod:`.views`).
-:mod:`.service` runs all of it inside ``sunlight serve core``.
+and applies each event once, with the handler registered for its type (:mod:`.handlers`;
+:mod:`.sequencing` has the per-case ordering rules). :mod:`.service` runs all of it inside
+``sunlight serve core``.
+
+This package is the transport, below core: it imports nothing of
+:mod:`sunlight.runtime.core` (nor the portal or gateway). What events mean — the
+subordinate views, supervision orders, baselines, statistics — is core's
+(:mod:`sunlight.runtime.core.cross_tier` registers it at start-up).
 
 Example::
 

@@ -124,6 +124,8 @@ class Consumer:
             self.metrics.duplicates.labels(outcome.via).inc()
         else:
             self.metrics.delivered.labels(outcome.via).inc()
+        if outcome.legacy_signature:
+            self.metrics.legacy_signatures.labels(outcome.via).inc()
 
 
 def _connection_trouble(exc: DBAPIError) -> bool:

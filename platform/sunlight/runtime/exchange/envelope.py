@@ -5,9 +5,11 @@ site's division code), ``type``, ``time``, ``schemaversion``, ``datacontenttype`
 ``data``; case events add ``subject`` (the receipt) and ``sequence`` (per case, from 1);
 events for one site add ``destination`` (a division code, or ``*`` for every subordinate).
 The message body is the envelope plus ``signature``: Ed25519 over the *canonical* bytes of
-the envelope without ``signature`` — keys sorted, no whitespace, UTF-8, integers only (a
-float has no single spelling, so it is refused). A forwarding site passes the body on
-unchanged, so the original source and signature reach every tier.
+the envelope without ``signature`` — RFC 8785 (:func:`sunlight.canonical.canonical_json`).
+Envelopes carry strings, integers within ±(2**53 − 1), booleans and nulls only: a float is
+refused, so a site still on the pre-RFC 8785 form (which refused floats) reads every
+envelope an upgraded site signs (see :mod:`sunlight.canonical`). A forwarding site passes the
+body on unchanged, so the original source and signature reach every tier.
 
 Example::
 
@@ -16,7 +18,7 @@ Example::
     >>> canonical({"a": 0.5})
     Traceback (most recent call last):
     ...
-    sunlight.runtime.exchange.envelope.EnvelopeError: /a: a float has no canonical form; ...
+    sunlight.runtime.exchange.envelope.EnvelopeError: /a: a float is not carried; ...
 """
 
 from __future__ import annotations
@@ -27,10 +29,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from sunlight.canonical import CanonicalError, canonical_json
+
 SPEC_VERSION = "1.0"
 CONTENT_TYPE = "application/json"
 SIGNATURE = "signature"
 BROADCAST = "*"
+#: RFC 8785 (I-JSON): a larger integer would not survive a double, so it has no canonical form.
+MAX_INT = 2**53 - 1
 
 
 class EnvelopeError(ValueError):
@@ -38,10 +44,15 @@ class EnvelopeError(ValueError):
 
 
 def _check(value: object, path: str) -> None:
-    if isinstance(value, bool) or value is None or isinstance(value, int | str):
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return
+    if isinstance(value, int):
+        if abs(value) > MAX_INT:
+            raise EnvelopeError(f"{path or '/'}: an integer beyond ±(2**53 - 1) has no "
+                                "canonical form; use a string")
         return
     if isinstance(value, float):
-        raise EnvelopeError(f"{path or '/'}: a float has no canonical form; "
+        raise EnvelopeError(f"{path or '/'}: a float is not carried; "
                             "use an integer or a string")
     if isinstance(value, list):
         for i, item in enumerate(value):
@@ -57,10 +68,12 @@ def _check(value: object, path: str) -> None:
 
 
 def canonical(value: object) -> bytes:
-    """The one byte string that is signed and verified for ``value``."""
+    """The one byte string that is signed and verified for ``value`` (RFC 8785)."""
     _check(value, "")
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False).encode("utf-8")
+    try:
+        return canonical_json(value)
+    except CanonicalError as exc:  # e.g. a lone surrogate in a string
+        raise EnvelopeError(f"/: {exc}") from exc
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,13 @@ signature), ``schema_violation`` (envelope), ``unknown_type``, ``unknown_source`
 or destination). :func:`handle` takes a batch of consecutive deliveries and, in one
 transaction, stores each refusal as a dead letter, or claims the event id in the inbox (a
 duplicate or replay stops here), queues the unchanged body for the next hops, and applies
-the event if it is for this site.
+the event if it is for this site, with the handler registered for its type
+(:mod:`.handlers`: the transport does not know what an event means).
 Verified events that still cannot be applied (``not_applicable``) and events whose apply
 keeps failing (``apply_failed``) are dead-lettered too; nothing refused is ever applied.
+An event whose signature covers the pre-RFC 8785 canonical form (signed by a site not yet
+upgraded; see :mod:`.signing`) is accepted and counted per link in
+``sunlight_exchange_legacy_signatures_total``.
 
 Example::
 
@@ -24,30 +28,30 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from sunlight.runtime.db import transaction
-from sunlight.runtime.exchange import baseline, outbox, supervision, views
+from sunlight.runtime.exchange import outbox
 from sunlight.runtime.exchange.envelope import EnvelopeError, parse_body
+from sunlight.runtime.exchange.handlers import Handlers, NotApplicable
 from sunlight.runtime.exchange.models import DeadLetter
 from sunlight.runtime.exchange.schemas import (
-    ADOPTION,
-    ANSWER,
-    BASELINE,
-    CASE_EVENT,
-    ORDER,
-    STATS,
     EventType,
     SchemaViolation,
     UnknownType,
     check_envelope,
 )
-from sunlight.runtime.exchange.signing import BadSignature, Keyring, UnknownSource, open_sealed
+from sunlight.runtime.exchange.signing import (
+    BadSignature,
+    Keyring,
+    SignedForm,
+    UnknownSource,
+    verify_sealed,
+)
 from sunlight.runtime.exchange.topology import Misrouted, Route, next_hop_down, route
 from sunlight.topology.division import DivisionError, expected_parent
 
@@ -68,11 +72,13 @@ class Rejected(ValueError):
 
 @dataclass(frozen=True)
 class Inbound:
-    """What the receiving site knows: itself, the keys it trusts, its direct children."""
+    """What the receiving site knows: itself, the keys it trusts, its direct children, and
+    what applies each event type here (registered by core at start-up)."""
 
     site: str
     keyring: Keyring
     children: tuple[str, ...]
+    handlers: Handlers = field(default_factory=Handlers)
 
 
 @dataclass(frozen=True)
@@ -80,6 +86,7 @@ class Accepted:
     envelope: dict[str, Any]
     spec: EventType
     route: Route
+    signed_form: SignedForm = "rfc8785"
 
 
 @dataclass(frozen=True)
@@ -91,6 +98,7 @@ class Outcome:
     type: str | None = None
     reason: str | None = None
     forwarded: bool = False
+    legacy_signature: bool = False
 
 
 def accept(ctx: Inbound, body: bytes, direction: Direction) -> Accepted:
@@ -106,11 +114,12 @@ def accept(ctx: Inbound, body: bytes, direction: Direction) -> Accepted:
     except UnknownType as exc:
         raise Rejected("unknown_type", str(exc)) from exc
     try:
-        envelope = open_sealed(body, ctx.keyring)
+        opened = verify_sealed(body, ctx.keyring)
     except UnknownSource as exc:
         raise Rejected("unknown_source", str(exc)) from exc
     except BadSignature as exc:
         raise Rejected("bad_signature", str(exc)) from exc
+    envelope = opened.envelope
     try:
         spec.check(envelope)
     except SchemaViolation as exc:
@@ -123,7 +132,7 @@ def accept(ctx: Inbound, body: bytes, direction: Direction) -> Accepted:
                      envelope.get("destination"))
     except (Misrouted, DivisionError) as exc:
         raise Rejected("misrouted", str(exc)) from exc
-    return Accepted(envelope, spec, hops)
+    return Accepted(envelope, spec, hops, opened.form)
 
 
 def via(site: str, direction: Direction, source: object) -> str:
@@ -134,19 +143,6 @@ def via(site: str, direction: Direction, source: object) -> str:
         return next_hop_down(site, str(source))
     except (Misrouted, DivisionError, ValueError):
         return "unknown"
-
-
-#: Types whose apply may refuse a verified event (:class:`supervision.NotApplicable`).
-MAY_REFUSE = frozenset({ANSWER})
-Apply = Callable[[Session, str, dict[str, Any]], str]
-APPLY: dict[str, Apply] = {
-    CASE_EVENT: lambda s, _site, env: views.apply_case_event(s, env),
-    STATS: lambda s, _site, env: views.apply_stats(s, env),
-    ORDER: supervision.receive_order,
-    ANSWER: supervision.receive_answer,
-    BASELINE: baseline.receive,
-    ADOPTION: baseline.receive_adoption,
-}
 
 
 def _claims(body: bytes) -> dict[str, str | None]:
@@ -188,9 +184,9 @@ def _store(session: Session, ctx: Inbound, acc: Accepted, body: bytes, link: str
         outbox.forward(session, hop, env["id"], env["type"], body)
     if not acc.route.apply:
         return "forwarded"
-    kind = APPLY[acc.spec.name](session, ctx.site, env)
-    assert kind in ("applied", "held", "stale")
-    return kind  # type: ignore[return-value]
+    kind = ctx.handlers.handler(acc.spec.name).apply(session, ctx.site, env)
+    assert kind in ("applied", "held", "stale"), f"{acc.spec.name} handler answered {kind!r}"
+    return kind
 
 
 def _one(session: Session, ctx: Inbound, body: bytes, queue: str,
@@ -203,17 +199,19 @@ def _one(session: Session, ctx: Inbound, body: bytes, queue: str,
         return Outcome("dead", via(ctx.site, direction, claims["source"]), claims["type"],
                        exc.reason)
     link = via(ctx.site, direction, acc.envelope["source"])
-    onward = bool(acc.route.forward)
-    if acc.spec.name not in MAY_REFUSE:
+    onward, legacy = bool(acc.route.forward), acc.signed_form == "legacy"
+    if not (acc.route.apply and ctx.handlers.handler(acc.spec.name).may_refuse):
         kind = _store(session, ctx, acc, body, link)
-        return Outcome(kind, link, acc.spec.name, forwarded=onward and kind != "duplicate")
+        return Outcome(kind, link, acc.spec.name, forwarded=onward and kind != "duplicate",
+                       legacy_signature=legacy)
     try:
         with session.begin_nested():  # a refusal undoes this event only, not the batch
             kind = _store(session, ctx, acc, body, link)
-            return Outcome(kind, link, acc.spec.name, forwarded=onward and kind != "duplicate")
-    except supervision.NotApplicable as exc:
+            return Outcome(kind, link, acc.spec.name, forwarded=onward and kind != "duplicate",
+                           legacy_signature=legacy)
+    except NotApplicable as exc:
         session.add(_dead_letter_row(queue, body, "not_applicable", str(exc)))
-        return Outcome("dead", link, acc.spec.name, "not_applicable")
+        return Outcome("dead", link, acc.spec.name, "not_applicable", legacy_signature=legacy)
 
 
 def handle(engine: Engine, ctx: Inbound, bodies: list[bytes], queue: str,

@@ -3,8 +3,10 @@
 Outgoing: ``published`` (confirmed by this site's broker), ``queued`` (waiting in the link
 queue for the shovel), ``oldest_undelivered_seconds`` (the oldest event not yet across:
 still in the outbox, or still in the link queue). Incoming: ``delivered`` (accepted:
-applied, held or forwarded), ``duplicates``, ``rejected`` by reason (dead letters). Plus
-the broker connection, held case events and the oldest sequence gap.
+applied, held or forwarded), ``duplicates``, ``rejected`` by reason (dead letters),
+``legacy_signatures`` (accepted events signed over the pre-RFC 8785 canonical form: a
+neighbour not yet upgraded). Plus the broker connection, held case events and the oldest
+sequence gap.
 
 Example::
 
@@ -36,6 +38,9 @@ class ExchangeMetrics:
                                   ("link",))
         self.rejected = counter("rejected", "Events refused into the dead-letter store",
                                 ("link", "reason"))
+        self.legacy_signatures = counter("legacy_signatures", "Events accepted whose "
+                                         "signature covers the pre-RFC 8785 canonical form, "
+                                         "per link", ("link",))
         self.queued = gauge("link_queued", "Events waiting in the link queue for the shovel",
                             ("link",))
         self.pending = gauge("outbox_pending", "Events not yet confirmed by the broker",

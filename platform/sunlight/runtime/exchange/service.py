@@ -7,10 +7,13 @@ reconnects with exponential backoff (1 s doubling to ``SUNLIGHT_EXCHANGE_RECONNE
 Two database-only jobs run regardless of the broker: housekeeping (held case events older
 than ``SUNLIGHT_EXCHANGE_GAP_ALERT_S`` are reported: log line, metric; published outbox rows
 past their retention are deleted) and, when the site has a parent, the periodic statistics.
+What events mean here — applying them, the gaps of what is held, the statistics — comes
+from the handlers core registered (:mod:`.handlers`); a type left unhandled stops core at
+start.
 
 Example::
 
-    >>> service = ExchangeService(settings, engine, registry)  # doctest: +SKIP
+    >>> service = ExchangeService(settings, engine, registry, handlers)  # doctest: +SKIP
     >>> service.start()  # doctest: +SKIP
 """
 
@@ -32,13 +35,16 @@ from sqlalchemy import Engine, delete
 from sqlalchemy.engine import CursorResult
 
 from sunlight.runtime.db import transaction
-from sunlight.runtime.exchange import stats, views
+from sunlight.runtime.exchange import outbox
 from sunlight.runtime.exchange.consumer import Consumer
+from sunlight.runtime.exchange.envelope import Envelope
+from sunlight.runtime.exchange.handlers import Handlers
 from sunlight.runtime.exchange.inbound import Inbound
 from sunlight.runtime.exchange.links import LinkMonitor
 from sunlight.runtime.exchange.metrics import ExchangeMetrics
 from sunlight.runtime.exchange.models import OutboxRow
 from sunlight.runtime.exchange.publisher import Links, Publisher
+from sunlight.runtime.exchange.schemas import STATS
 from sunlight.runtime.exchange.signing import KeyFileError, Keyring, load_private_key
 from sunlight.runtime.exchange.topology import EX_DOWN, EX_UP, Q_IN_DOWN, Q_IN_UP, UP_KEY
 from sunlight.runtime.settings import Settings
@@ -50,7 +56,8 @@ STABLE_S = 60.0
 class ExchangeService:
     """Everything the exchange runs in core's process (see the module docstring)."""
 
-    def __init__(self, settings: Settings, engine: Engine, registry: CollectorRegistry) -> None:
+    def __init__(self, settings: Settings, engine: Engine, registry: CollectorRegistry,
+                 handlers: Handlers) -> None:
         assert settings.amqp_url and settings.signing_key_file and settings.peer_keys_dir
         self.settings, self.engine = settings, engine
         self.site = settings.site_code
@@ -61,8 +68,10 @@ class ExchangeService:
             raise KeyFileError(f"{settings.peer_keys_dir}: no public key of the parent "
                                f"{self.parent}; its events could never be verified")
         self.children = tuple(self.keyring.children())
+        handlers.check(statistics=bool(self.parent))
+        self.handlers = handlers
         self.metrics = ExchangeMetrics(registry)
-        self.inbound = Inbound(self.site, self.keyring, self.children)
+        self.inbound = Inbound(self.site, self.keyring, self.children, handlers)
         self.links: Links = {child: (EX_DOWN, child) for child in self.children}
         if self.parent:
             self.links[self.parent] = (EX_UP, UP_KEY)
@@ -166,10 +175,10 @@ class ExchangeService:
         """Update the gap metrics; report (log + counter) each gap older than the alert."""
         now, alert = datetime.now(UTC), self.settings.exchange_gap_alert_s
         with transaction(self.engine) as session:
-            found = views.gaps(session)
+            found = self.handlers.gaps(session)
             overdue = [g for g in found if g.overdue(now, alert)]
             for gap in overdue:
-                if views.mark_reported(session, gap):
+                if self.handlers.mark_reported(session, gap):
                     self.metrics.gaps_reported.inc()
                     log.warning("case events held behind a sequence gap",
                                 extra={"source": gap.source, "receipt": gap.receipt,
@@ -191,6 +200,7 @@ class ExchangeService:
             await asyncio.sleep(self.settings.exchange_stats_interval_s)
 
     def _enqueue_stats(self) -> None:
-        assert self.parent is not None
+        assert self.parent is not None and self.handlers.snapshot is not None
         with transaction(self.engine) as session:
-            stats.enqueue_snapshot(session, self.site, self.parent)
+            outbox.enqueue(session, self.parent,
+                           Envelope.new(self.site, STATS, self.handlers.snapshot(session)))

@@ -5,6 +5,11 @@ ancestor and descendant (``<division code>.pem`` files; deployment provides them
 generate them). Ed25519 signatures are deterministic, so re-signing the same envelope after
 a failed publish yields the same bytes.
 
+A signature covers the RFC 8785 bytes of the envelope. One made before RFC 8785 covers the
+legacy canonical form (:func:`sunlight.canonical.legacy_json`): the two differ only for
+exotic key orders, and :func:`verify_sealed` accepts either, saying which, so events signed
+by a site not yet upgraded (or in flight across an upgrade) still verify.
+
 Example::
 
     >>> from sunlight.runtime.exchange.envelope import Envelope
@@ -24,16 +29,21 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from sunlight.canonical import CanonicalError, legacy_json
 from sunlight.runtime.exchange.envelope import SIGNATURE, Envelope, canonical, parse_body
 from sunlight.topology.division import DivisionError, check_code, expected_parent
+
+#: Which canonical form a verified signature covers.
+SignedForm = Literal["rfc8785", "legacy"]
 
 
 class KeyFileError(ValueError):
@@ -156,9 +166,28 @@ def seal(envelope: Envelope | dict[str, Any], key: Ed25519PrivateKey) -> bytes:
     return canonical({**doc, SIGNATURE: signature})
 
 
-def open_sealed(body: bytes, keyring: Keyring) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Opened:
+    """A verified envelope and the canonical form its signature covers."""
+
+    envelope: dict[str, Any]
+    form: SignedForm
+
+
+def _signed_forms(doc: dict[str, Any], signed: bytes) -> Iterator[tuple[SignedForm, bytes]]:
+    yield "rfc8785", signed
+    try:
+        legacy = legacy_json(doc)
+    except CanonicalError:
+        return
+    if legacy != signed:  # the same bytes almost always: one verification, not two
+        yield "legacy", legacy
+
+
+def verify_sealed(body: bytes, keyring: Keyring) -> Opened:
     """The envelope of ``body`` once its signature verifies against its source's key.
 
+    The signature may cover the RFC 8785 bytes or, made before it, the legacy form.
     Raises :class:`~sunlight.runtime.exchange.envelope.EnvelopeError` (unreadable),
     :class:`UnknownSource` or :class:`BadSignature`.
     """
@@ -169,7 +198,17 @@ def open_sealed(body: bytes, keyring: Keyring) -> dict[str, Any]:
     public = keyring.public(source)
     try:
         raw = base64.b64decode(signature, validate=True)
-        public.verify(raw, signed)
-    except (binascii.Error, InvalidSignature) as exc:
+    except binascii.Error as exc:
         raise BadSignature(f"the signature does not match source {source}") from exc
-    return doc
+    for form, data in _signed_forms(doc, signed):
+        try:
+            public.verify(raw, data)
+        except InvalidSignature:
+            continue
+        return Opened(doc, form)
+    raise BadSignature(f"the signature does not match source {source}")
+
+
+def open_sealed(body: bytes, keyring: Keyring) -> dict[str, Any]:
+    """The envelope of ``body`` once its signature verifies (see :func:`verify_sealed`)."""
+    return verify_sealed(body, keyring).envelope

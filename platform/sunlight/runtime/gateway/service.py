@@ -1,9 +1,11 @@
 """The gateway's two directions, each a short transaction on the portal database.
 
-Inward: pending outbox rows → validated → core's exchange API → marked delivered (a crash
-in between redelivers; core answers "duplicate"). Outward: core's feed after the stored
-cursor → validated → applied to the portal DB with an inbox row → cursor advanced, all in
-one transaction. Every record carried is written to :class:`Crossing`.
+Inward: pending outbox rows → validated as staged (:func:`sunlight.runtime.records.parse_staged`)
+→ materials added as verified bytes → core's exchange API → marked delivered (a crash in
+between redelivers; core answers "duplicate"). Outward: core's feed after the stored cursor
+→ validated → applied to the portal DB with an inbox row → cursor advanced, all in one
+transaction. Every record carried is written to :class:`Crossing`, with the sha256 of its
+canonical JSON (RFC 8785, :func:`sunlight.canonical.canonical_json`).
 
 Example::
 
@@ -14,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -23,13 +24,8 @@ import httpx
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from sunlight.canonical import CanonicalError, canonical_json
 from sunlight.runtime.db import transaction, utcnow
-from sunlight.runtime.gateway.records import (
-    CaseStatus,
-    CatalogueItem,
-    RecordRejected,
-    parse_record,
-)
 from sunlight.runtime.portal.models import (
     Application,
     CatalogueEntry,
@@ -38,6 +34,17 @@ from sunlight.runtime.portal.models import (
     Inbox,
     Material,
     Outbox,
+)
+from sunlight.runtime.records import (
+    CaseStatus,
+    CatalogueItem,
+    MaterialRecord,
+    Record,
+    RecordRejected,
+    StagedApplicationResubmitted,
+    StagedApplicationSubmitted,
+    parse_record,
+    parse_staged,
 )
 
 log = logging.getLogger(__name__)
@@ -64,28 +71,30 @@ class Moved:
 
 
 def _digest(payload: dict[str, object]) -> str:
-    canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    """sha256 of the record's canonical JSON; RecordRejected if it has none."""
+    try:
+        return hashlib.sha256(canonical_json(payload)).hexdigest()
+    except CanonicalError as exc:
+        raise RecordRejected(str(exc)) from exc
 
 
-def _expand(session: Session, row: Outbox) -> dict[str, object]:
-    """The record as it crosses: material references replaced by verified bytes."""
-    payload = dict(row.payload)
-    refs = payload.get("materials")
-    if isinstance(refs, list):
-        materials = []
-        for ref in refs:
-            m = session.get(Material, uuid.UUID(str(ref)))
-            if m is None:
-                raise RecordRejected(f"material {ref} of {row.id} is missing")
-            if hashlib.sha256(m.content).hexdigest() != m.sha256:
-                raise RecordRejected(f"material {m.id}: stored bytes do not match sha256")
-            materials.append({"id": str(m.id), "name": m.name, "filename": m.filename,
-                              "content_type": m.content_type, "size": m.size,
-                              "sha256": m.sha256,
-                              "content_b64": base64.b64encode(m.content).decode()})
-        payload["materials"] = materials
-    return payload
+def _material(session: Session, row: Outbox, ref: uuid.UUID) -> MaterialRecord:
+    m = session.get(Material, ref)
+    if m is None:
+        raise RecordRejected(f"material {ref} of {row.id} is missing")
+    if hashlib.sha256(m.content).hexdigest() != m.sha256:
+        raise RecordRejected(f"material {m.id}: stored bytes do not match sha256")
+    return MaterialRecord.build(id=str(m.id), name=m.name, filename=m.filename,
+                                content_type=m.content_type, size=m.size, sha256=m.sha256,
+                                content_b64=base64.b64encode(m.content).decode())
+
+
+def _expand(session: Session, row: Outbox) -> Record:
+    """The record as it crosses: validated as staged, material ids replaced by the bytes."""
+    staged = parse_staged(row.record_type, row.payload)
+    if isinstance(staged, StagedApplicationSubmitted | StagedApplicationResubmitted):
+        return staged.with_materials([_material(session, row, ref) for ref in staged.materials])
+    return staged
 
 
 def push_inward(portal: Engine, core: httpx.Client, batch: int) -> Moved:
@@ -97,8 +106,8 @@ def push_inward(portal: Engine, core: httpx.Client, batch: int) -> Moved:
         for row in rows:
             row.attempts += 1
             try:
-                payload = _expand(session, row)
-                parse_record("inward", row.record_type, payload)
+                payload = _expand(session, row).payload()
+                digest = _digest(payload)
             except RecordRejected as exc:
                 _reject(row, str(exc), moved)
                 continue
@@ -118,7 +127,7 @@ def push_inward(portal: Engine, core: httpx.Client, batch: int) -> Moved:
             outcome = response.json()["outcome"]
             row.delivered_at, row.last_error = utcnow(), ""
             session.add(Crossing(direction="in", record_id=row.id, record_type=row.record_type,
-                                 sha256=_digest(payload)))
+                                 sha256=digest))
             moved.add("in", row.record_type, outcome)
     return moved
 
@@ -148,6 +157,7 @@ def pull_outward(portal: Engine, core: httpx.Client, batch: int) -> Moved:
             record_id = uuid.UUID(rec["record_id"])
             try:
                 record = parse_record("outward", rec["record_type"], rec["payload"])
+                digest = _digest(rec["payload"])
             except RecordRejected as exc:
                 # Never skip past it: hold the cursor here so nothing is lost; alert instead.
                 log.error("outbound record invalid; holding", extra={"seq": rec["seq"],
@@ -158,8 +168,7 @@ def pull_outward(portal: Engine, core: httpx.Client, batch: int) -> Moved:
                 _apply_outward(session, record)
                 session.add(Inbox(record_id=record_id, record_type=rec["record_type"]))
                 session.add(Crossing(direction="out", record_id=record_id,
-                                     record_type=rec["record_type"],
-                                     sha256=_digest(rec["payload"])))
+                                     record_type=rec["record_type"], sha256=digest))
                 moved.add("out", rec["record_type"], "applied")
             else:
                 moved.add("out", rec["record_type"], "duplicate")
@@ -167,7 +176,7 @@ def pull_outward(portal: Engine, core: httpx.Client, batch: int) -> Moved:
     return moved
 
 
-def _apply_outward(session: Session, record: object) -> None:
+def _apply_outward(session: Session, record: Record) -> None:
     if isinstance(record, CaseStatus):
         application = session.scalars(select(Application).where(
             Application.receipt == record.receipt).with_for_update()).first()

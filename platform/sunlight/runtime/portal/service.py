@@ -1,10 +1,14 @@
 """The portal's service layer: the only code that touches the portal database's session.
 
-Each function runs inside the caller's transaction (one per request).
+Each function runs inside the caller's transaction (one per request). What goes inward is
+written to the outbox as a typed record (:mod:`sunlight.runtime.records`), staged: an
+application names its materials by id and the gateway adds their bytes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -13,6 +17,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from sunlight.canonical import CanonicalError, canonical_json
 from sunlight.runtime.db import utcnow
 from sunlight.runtime.errors import ApiError, not_found
 from sunlight.runtime.portal.models import (
@@ -25,6 +30,15 @@ from sunlight.runtime.portal.models import (
     ReceiptCounter,
 )
 from sunlight.runtime.portal.schemas import ApplicationIn
+from sunlight.runtime.records import (
+    Applicant,
+    RatingRecord,
+    Record,
+    RecordRejected,
+    StagedApplicationResubmitted,
+    StagedApplicationSubmitted,
+)
+from sunlight.runtime.records import Complaint as ComplaintRecord
 from sunlight.workflow.identity import ApplicantIdError, validate_applicant_id
 from sunlight.workflow.receipts import (
     format_receipt,
@@ -68,6 +82,10 @@ def validate_form(schema: dict[str, object], form: dict[str, object]) -> None:
         pointer = "".join(f"/{p}" for p in error.absolute_path)
         raise ApiError(422, "form_invalid", f"form{pointer or '/'}: {error.message}",
                        field="form", pointer=pointer or "/")
+    try:  # the gateway digests what crosses: the form needs a canonical JSON form
+        canonical_json(form)
+    except CanonicalError as exc:
+        raise ApiError(422, "form_invalid", f"form: {exc}", field="form") from exc
 
 
 def _next_receipt(session: Session, site: str) -> str:
@@ -157,23 +175,23 @@ def submit(session: Session, application: Application) -> None:
     elif not current:
         raise ApiError(422, "materials_missing",
                        "a resubmission needs at least one corrected material", field="materials")
-    refs = [str(m.id) for m in current]
+    refs = [m.id for m in current]
     now = utcnow()
-    if batch == 0:
-        payload: dict[str, object] = {
-            "receipt": application.receipt, "item_code": application.item_code,
-            "item_version": application.item_version,
-            "applicant": {"kind": application.applicant_kind, "id_number": application.applicant_id,
-                          "name": application.applicant_name, "phone": application.applicant_phone},
-            "form": application.form, "submitted_at": now.isoformat(), "batch": 0,
-            "materials": refs,
-        }
-        record_type = "application.submitted"
-    else:
-        payload = {"receipt": application.receipt, "batch": batch,
-                   "submitted_at": now.isoformat(), "materials": refs}
-        record_type = "application.resubmitted"
-    session.add(Outbox(record_type=record_type, payload=payload))
+    with _invalid_as_422():
+        record: Record
+        if batch == 0:
+            applicant = Applicant.build(kind=application.applicant_kind,
+                                        id_number=application.applicant_id,
+                                        name=application.applicant_name,
+                                        phone=application.applicant_phone)
+            record = StagedApplicationSubmitted.build(
+                receipt=application.receipt, item_code=application.item_code,
+                item_version=application.item_version, applicant=applicant,
+                form=application.form, submitted_at=now, batch=0, materials=refs)
+        else:
+            record = StagedApplicationResubmitted.build(
+                receipt=application.receipt, batch=batch, submitted_at=now, materials=refs)
+    _stage(session, record)
     application.status = SENT
     application.status_comment = ""
     application.submissions = batch + 1
@@ -184,8 +202,8 @@ def complain(session: Session, application: Application, text: str) -> None:
     if application.status == DRAFT:
         raise ApiError(409, "not_submitted", "complaints are about submitted applications")
     session.add(Complaint(application_id=application.id, text=text))
-    session.add(Outbox(record_type="feedback.complaint",
-                       payload={"receipt": application.receipt, "text": text}))
+    with _invalid_as_422():
+        _stage(session, ComplaintRecord.build(receipt=application.receipt, text=text))
 
 
 def rate(session: Session, application: Application, score: int, comment: str) -> None:
@@ -194,9 +212,22 @@ def rate(session: Session, application: Application, score: int, comment: str) -
     if session.get(Rating, application.id) is not None:
         raise ApiError(409, "already_rated", f"application {application.receipt} was rated")
     session.add(Rating(application_id=application.id, score=score, comment=comment))
-    session.add(Outbox(record_type="feedback.rating",
-                       payload={"receipt": application.receipt, "score": score,
-                                "comment": comment}))
+    with _invalid_as_422():
+        _stage(session, RatingRecord.build(receipt=application.receipt, score=score,
+                                           comment=comment))
+
+
+@contextmanager
+def _invalid_as_422() -> Iterator[None]:
+    try:
+        yield
+    except RecordRejected as exc:
+        raise ApiError(422, "record_invalid", str(exc)) from exc
+
+
+def _stage(session: Session, record: Record) -> None:
+    """Queue ``record`` for the gateway (in the caller's transaction)."""
+    session.add(Outbox(record_type=record.RECORD_TYPE, payload=record.payload()))
 
 
 def pending_outbox(session: Session) -> int:

@@ -1,7 +1,13 @@
-"""Alembic environment for the core database (see :func:`sunlight.runtime.migrations.run_env`)."""
+"""Alembic environment for the core database (see :func:`sunlight.runtime.migrations.run_env`).
 
-import sunlight.runtime.exchange.models  # noqa: F401  (registers the exchange tables)
-from sunlight.runtime.core.models import CoreBase
+Every table of the core database sits on :class:`sunlight.runtime.db.CoreBase`; importing
+the two modules that define them registers them all: core's (cases, audit, cross-tier
+views, supervision, baselines) and the exchange transport's (outbox, inbox, held, dead).
+"""
+
+import sunlight.runtime.core.models  # registers core's tables
+import sunlight.runtime.exchange.models  # noqa: F401  (registers the transport's tables)
+from sunlight.runtime.db import CoreBase
 from sunlight.runtime.migrations import run_env
 
 run_env("core", CoreBase.metadata)

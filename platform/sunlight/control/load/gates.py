@@ -3,10 +3,13 @@
 A gate names a metric over a set of request names (``submit/*`` aggregates every request
 whose name starts with ``submit/``) and a bound. A breach names the gate and by how much.
 
+The shipped gate files are part of the checkout (``loadtests/gates/``), found through
+:func:`sunlight.paths.repo_root`; any other file can be given by path.
+
 Example::
 
-    >>> gates = load_gates("loadtests/gates/ci.yaml")  # doctest: +SKIP
-    >>> verdicts = evaluate(gates, observed)  # doctest: +SKIP
+    >>> gates = load_gates(gates_file("inspection-season"))  # doctest: +SKIP
+    >>> verdicts = evaluate(gates, observed, merged_percentile)  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from sunlight.paths import repo_root
 
 Metric = Literal["percentile_ms", "error_ratio", "rate_held"]
 
@@ -53,6 +58,17 @@ class GateFile(BaseModel):
 
 class GateFileError(ValueError):
     """A gate file is malformed; the message names the file and the field."""
+
+
+def gates_dir(root: Path | None = None) -> Path:
+    """The checkout's gate files: ``loadtests/gates/``."""
+    return (root or repo_root()) / "loadtests" / "gates"
+
+
+def gates_file(profile: str, root: Path | None = None) -> Path:
+    """The profile's own gate file if the checkout has one, else ``ci.yaml``."""
+    own = gates_dir(root) / f"{profile}.yaml"
+    return own if own.is_file() else gates_dir(root) / "ci.yaml"
 
 
 def load_gates(path: str | Path) -> GateFile:

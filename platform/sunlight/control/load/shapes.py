@@ -8,9 +8,9 @@ than its latency budget, because then the generator could not hold the rate.
 
 Example::
 
-    >>> from loadtests.common.shapes import PROFILES
-    >>> PROFILES["inspection-season"].users_at(60).applicants
-    10
+    >>> from sunlight.control.load.shapes import PROFILES
+    >>> PROFILES["inspection-season"].users_at(60).applicants  # ⌈0.89/s × 10 s⌉
+    9
 """
 
 from __future__ import annotations

@@ -1,8 +1,11 @@
 """The parent's per-subordinate view: case events applied in order, statistics snapshots.
 
-Keyed by source site. A case event is applied only after its predecessor; an early one is
-held (``exchange_held_events``) and applied as soon as the gap fills, in the same
-transaction as the event that filled it. :func:`gaps` lists what is still waiting.
+The handlers of ``sunlight.case.event`` and ``sunlight.stats.snapshot`` (registered in
+:mod:`sunlight.runtime.core.cross_tier`), and the gap view the exchange's housekeeping
+reports from. Keyed by source site. A case event is applied only after its predecessor
+(:mod:`sunlight.runtime.exchange.sequencing`); an early one is held
+(``exchange_held_events``) and applied as soon as the gap fills, in the same transaction as
+the event that filled it. :func:`gaps` lists what is still waiting.
 
 Example::
 
@@ -14,22 +17,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
+from sunlight.runtime.core.models import SubordinateCase, SubordinateCaseEvent, SubordinateStats
 from sunlight.runtime.db import utcnow
-from sunlight.runtime.exchange.models import (
-    HeldEvent,
-    SubordinateCase,
-    SubordinateCaseEvent,
-    SubordinateStats,
-)
+from sunlight.runtime.exchange.handlers import Applied
+from sunlight.runtime.exchange.models import HeldEvent
 from sunlight.runtime.exchange.sequencing import Gap, drain, place
-
-Applied = Literal["applied", "held", "stale"]
-
 
 # The hot path (every case event at every ancestor) uses fixed statements: built once,
 # compiled once, no ORM objects. The upsert's no-op update (rather than DO NOTHING) returns

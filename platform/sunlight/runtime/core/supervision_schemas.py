@@ -1,4 +1,4 @@
-"""Request and response bodies of the exchange's staff routes."""
+"""Request and response bodies of the cross-tier staff routes (:mod:`.api_supervision`)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,8 @@
 
 The verdict is computed where the statistics are whole (the local runner, or the master
 in distributed mode), printed, written as JSON for ``sunlight load``, and a breach sets
-the process exit code.
+the process exit code. This module imports Locust (and with it gevent's monkey-patching):
+only the locustfile imports it, never ``sunlight load`` itself.
 
 Example::
 
@@ -14,7 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,8 @@ from locust import LoadTestShape
 from locust.runners import WorkerRunner
 from locust.stats import StatsEntry
 
-from loadtests.common.gates import Observed, evaluate, load_gates
-from loadtests.common.shapes import Profile
+from sunlight.control.load.gates import Observed, evaluate, load_gates
+from sunlight.control.load.shapes import Profile
 
 log = logging.getLogger("sunlight.control.load")
 SUBMISSION = "submit/send"  # one per completed submission
@@ -37,7 +38,7 @@ class ProfileShape(LoadTestShape):
     fixed_users = 0
 
     def tick(self) -> tuple[int, float] | None:
-        t = self.get_run_time()
+        t = float(self.get_run_time())  # type: ignore[no-untyped-call]  # Locust is untyped
         if self.profile.rates_at(t) is None:
             return None
         total = self.profile.users_at(t).total + self.fixed_users
@@ -54,9 +55,12 @@ def intended_submissions(profile: Profile, elapsed_s: float, step: float = 0.5) 
     return total
 
 
+def _percentile(entry: Any) -> Callable[[float], float]:
+    return lambda q: float(entry.get_response_time_percentile(q))
+
+
 def _observed(stats: Any) -> dict[str, Observed]:
-    return {name: Observed(e.num_requests, e.num_failures,
-                           lambda q, e=e: float(e.get_response_time_percentile(q)))
+    return {name: Observed(e.num_requests, e.num_failures, _percentile(e))
             for (name, _method), e in stats.entries.items()}
 
 
@@ -76,7 +80,6 @@ def install_gates(events: Any, profile: Profile) -> None:
         return
     gates = load_gates(gates_file)
 
-    @events.quitting.add_listener
     def _verdict(environment: Any, **_kw: Any) -> None:
         if isinstance(environment.runner, WorkerRunner):
             return
@@ -100,3 +103,5 @@ def install_gates(events: Any, profile: Profile) -> None:
                 "intended_submissions": intended, "elapsed_s": elapsed}, ensure_ascii=False))
         for line in lines:
             log.info("gate %s", line)
+
+    events.quitting.add_listener(_verdict)

@@ -25,11 +25,11 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from sunlight.runtime.core.audit_store import record as audit
-from sunlight.runtime.core.models import Item
+from sunlight.runtime.core.models import BaselineAdoption, CatalogueBaseline, Item
 from sunlight.runtime.errors import ApiError, not_found
 from sunlight.runtime.exchange import outbox
 from sunlight.runtime.exchange.envelope import BROADCAST, Envelope
-from sunlight.runtime.exchange.models import BaselineAdoption, CatalogueBaseline
+from sunlight.runtime.exchange.handlers import Applied
 from sunlight.runtime.exchange.schemas import ADOPTION, BASELINE
 from sunlight.topology.division import expected_parent
 
@@ -73,7 +73,8 @@ def publish(session: Session, site: str, children: Sequence[str], actor: str, ti
     return row
 
 
-def receive(session: Session, site: str, env: dict[str, Any]) -> str:
+def receive(session: Session, site: str, env: dict[str, Any]) -> Applied:
+    """A subordinate records a baseline published above (once per issuer and version)."""
     data = env["data"]
     session.execute(insert(CatalogueBaseline).values(
         issuer=env["source"], version=data["version"], title=data["title"], items=data["items"],
@@ -127,7 +128,7 @@ def _upsert(session: Session, site: str, issuer: str, version: int, decision: st
     return row
 
 
-def receive_adoption(session: Session, site: str, env: dict[str, Any]) -> str:
+def receive_adoption(session: Session, site: str, env: dict[str, Any]) -> Applied:
     """An ancestor keeps each subordinate's latest decision."""
     d = env["data"]
     _upsert(session, env["source"], d["issuer"], d["baseline_version"], d["decision"],

@@ -8,6 +8,9 @@ printed last; a breached gate makes the exit code non-zero.
 Example::
 
     >>> outcome = run_load(LoadRequest(deployment="demo", profile="smoke"), print)  # doctest: +SKIP
+
+Locust runs ``loadtests/locustfile.py`` with this interpreter's ``locust``, where
+``sunlight`` is installed: the locustfile imports :mod:`sunlight.control.load` normally.
 """
 
 from __future__ import annotations
@@ -24,10 +27,12 @@ from pathlib import Path
 
 import psutil
 
-from sunlight.control.paths import repo_root
+from sunlight.control.load.gates import gates_file
+from sunlight.control.load.targets import Targets
 from sunlight.control.stack.access import DeploymentAccess
 from sunlight.control.stack.deployment import Deployment
 from sunlight.control.stack.scenario import DEPARTMENT, STAFF
+from sunlight.paths import repo_root
 
 Say = Callable[[str], None]
 
@@ -68,25 +73,11 @@ class LoadOutcome:
         return [str(x) for x in lines] if isinstance(lines, list) else []
 
 
-def ensure_loadtests_importable() -> None:
-    """``loadtests/`` is part of the checkout, not of the installed package: put the
-    checkout on the path (the console script does not run from it)."""
-    root = str(repo_root())
-    if root not in sys.path:
-        sys.path.insert(0, root)
-
-
 def _gates_for(request: LoadRequest) -> Path:
-    if request.gates:
-        return request.gates
-    own = repo_root() / "loadtests" / "gates" / f"{request.profile}.yaml"
-    return own if own.is_file() else repo_root() / "loadtests" / "gates" / "ci.yaml"
+    return request.gates or gates_file(request.profile)
 
 
 def write_targets(access: DeploymentAccess, county: str, path: Path) -> None:
-    ensure_loadtests_importable()
-    from loadtests.common.targets import Targets
-
     site = access.site(county)
     province_code = (access.ancestors(county) or [county])[-1]
     province = access.site(province_code)
@@ -156,8 +147,7 @@ def run_load(request: LoadRequest, say: Say,
            "SUNLIGHT_LOAD_PROFILE": request.profile,
            "SUNLIGHT_LOAD_GATES": str(_gates_for(request)),
            "SUNLIGHT_LOAD_VERDICT_FILE": str(folder / "verdict.json"),
-           "SUNLIGHT_LOAD_RATE_FACTOR": str(request.rate_factor),
-           "PYTHONPATH": str(repo_root())}
+           "SUNLIGHT_LOAD_RATE_FACTOR": str(request.rate_factor)}
     if request.duration_s:
         env["SUNLIGHT_LOAD_DURATION_S"] = str(request.duration_s)
     say(f"profile {request.profile}, gates {_gates_for(request).name}, "

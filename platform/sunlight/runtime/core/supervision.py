@@ -23,19 +23,15 @@ from sqlalchemy.orm import Session
 
 from sunlight.runtime.core.audit_store import record as audit
 from sunlight.runtime.core.auth import Staff
-from sunlight.runtime.core.models import Case
+from sunlight.runtime.core.models import Case, SupervisionOrder
 from sunlight.runtime.errors import ApiError, not_found
 from sunlight.runtime.exchange import outbox
 from sunlight.runtime.exchange.envelope import Envelope
-from sunlight.runtime.exchange.models import SupervisionOrder
+from sunlight.runtime.exchange.handlers import Applied, NotApplicable
 from sunlight.runtime.exchange.schemas import ANSWER, ORDER
 from sunlight.runtime.exchange.signing import Keyring
 from sunlight.runtime.exchange.topology import next_hop_down
 from sunlight.topology.division import expected_parent
-
-
-class NotApplicable(ValueError):
-    """A verified event that this site cannot apply (e.g. an answer to an unknown order)."""
 
 
 def _role(staff: Staff) -> str:
@@ -65,7 +61,7 @@ def issue(session: Session, site: str, keyring: Keyring, staff: Staff, *, target
     return order
 
 
-def receive_order(session: Session, site: str, env: dict[str, Any]) -> str:
+def receive_order(session: Session, site: str, env: dict[str, Any]) -> Applied:
     """The addressed site records an order (once: the inbox already dropped duplicates)."""
     data = env["data"]
     due = data.get("due_on")
@@ -108,8 +104,12 @@ def answer(session: Session, site: str, staff: Staff, order_id: uuid.UUID,
     return order
 
 
-def receive_answer(session: Session, site: str, env: dict[str, Any]) -> str:
-    """The issuer records the answer on its copy of the order."""
+def receive_answer(session: Session, site: str, env: dict[str, Any]) -> Applied:
+    """The issuer records the answer on its copy of the order.
+
+    Raises :class:`~sunlight.runtime.exchange.handlers.NotApplicable` for an answer to an
+    order not issued here to its source (dead-lettered by the transport).
+    """
     data = env["data"]
     order = session.get(SupervisionOrder, uuid.UUID(data["order_id"]), with_for_update=True)
     if order is None or order.issuer != site or order.target != env["source"]:

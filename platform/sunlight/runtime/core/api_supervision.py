@@ -1,4 +1,4 @@
-"""Staff routes of the exchange: subordinate views, supervision orders, baselines (read).
+"""Staff routes of the cross-tier features: subordinate views, supervision orders, baselines.
 
 Supervision is a senior function: every route needs the approver or admin role. Issuing
 needs the exchange configured (the keyring says which sites are subordinates); answering
@@ -18,11 +18,17 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request
 from sqlalchemy import func, select
 
+from sunlight.runtime.core import supervision
 from sunlight.runtime.core.auth import Staff, current_staff
-from sunlight.runtime.deps import SessionDep, SettingsDep
-from sunlight.runtime.errors import ApiError, responses
-from sunlight.runtime.exchange import supervision
-from sunlight.runtime.exchange.api_schemas import (
+from sunlight.runtime.core.models import (
+    BaselineAdoption,
+    CatalogueBaseline,
+    SubordinateCase,
+    SubordinateCaseEvent,
+    SubordinateStats,
+    SupervisionOrder,
+)
+from sunlight.runtime.core.supervision_schemas import (
     AdoptionOut,
     AnswerIn,
     BaselineOut,
@@ -32,15 +38,9 @@ from sunlight.runtime.exchange.api_schemas import (
     SubordinateEventOut,
     SubordinateOut,
 )
-from sunlight.runtime.exchange.models import (
-    BaselineAdoption,
-    CatalogueBaseline,
-    HeldEvent,
-    SubordinateCase,
-    SubordinateCaseEvent,
-    SubordinateStats,
-    SupervisionOrder,
-)
+from sunlight.runtime.deps import SessionDep, SettingsDep
+from sunlight.runtime.errors import ApiError, responses
+from sunlight.runtime.exchange.models import HeldEvent
 from sunlight.runtime.exchange.signing import Keyring
 
 router = APIRouter(prefix="/api/v1", tags=["supervision"])

@@ -2,7 +2,7 @@
 
 Example::
 
-    >>> from sunlight.control.paths import repo_root
+    >>> from sunlight.paths import repo_root
     >>> (repo_root() / "pyproject.toml").is_file()  # doctest: +SKIP
     True
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-PACKAGE_DIR = Path(__file__).resolve().parents[1]  # platform/sunlight
+PACKAGE_DIR = Path(__file__).resolve().parent  # platform/sunlight
 
 
 class SourceTreeNotFound(RuntimeError):

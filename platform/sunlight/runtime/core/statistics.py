@@ -1,8 +1,12 @@
 """Periodic statistics for the parent: open and closed cases per department and status.
 
+Registered with the exchange (:mod:`sunlight.runtime.core.cross_tier`), whose service sends
+a snapshot up every ``SUNLIGHT_EXCHANGE_STATS_INTERVAL_S``.
+
 Example::
 
-    >>> enqueue_snapshot(session, "320703", "320700")  # doctest: +SKIP
+    >>> snapshot(session)["overdue_open"]  # doctest: +SKIP
+    0
 """
 
 from __future__ import annotations
@@ -15,9 +19,6 @@ from sqlalchemy.orm import Session
 
 from sunlight.runtime.core.cases import OPEN_STATUSES
 from sunlight.runtime.core.models import Case
-from sunlight.runtime.exchange import outbox
-from sunlight.runtime.exchange.envelope import Envelope
-from sunlight.runtime.exchange.schemas import STATS
 
 
 def snapshot(session: Session) -> dict[str, Any]:
@@ -29,7 +30,3 @@ def snapshot(session: Session) -> dict[str, Any]:
         Case.overdue.is_(True), Case.status.in_(OPEN_STATUSES))) or 0
     return {"as_of": datetime.now(UTC).isoformat(), "overdue_open": int(overdue),
             "counts": [{"department": d, "status": s, "count": int(n)} for d, s, n in rows]}
-
-
-def enqueue_snapshot(session: Session, site: str, parent: str) -> None:
-    outbox.enqueue(session, parent, Envelope.new(site, STATS, snapshot(session)))

@@ -1,0 +1,44 @@
+"""What cross-tier events mean at this site: core's handlers, registered with the exchange.
+
+The exchange transport (:mod:`sunlight.runtime.exchange`) sits below core and does not
+import it; :func:`register` hands it, when core's app is created, the apply function of
+each event type, the gap view of held case events and the statistics a child reports up.
+
+Example::
+
+    >>> from sunlight.runtime.exchange.handlers import Handlers
+    >>> handlers = register(Handlers())
+    >>> handlers.missing(), handlers.handler("sunlight.supervision.answer").may_refuse
+    ([], True)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from sunlight.runtime.core import baselines, statistics, subordinates, supervision
+from sunlight.runtime.exchange.handlers import Applied, Handlers
+from sunlight.runtime.exchange.schemas import ADOPTION, ANSWER, BASELINE, CASE_EVENT, ORDER, STATS
+
+
+def _case_event(session: Session, site: str, env: dict[str, Any]) -> Applied:
+    return subordinates.apply_case_event(session, env)
+
+
+def _stats(session: Session, site: str, env: dict[str, Any]) -> Applied:
+    return subordinates.apply_stats(session, env)
+
+
+def register(handlers: Handlers) -> Handlers:
+    """Register every cross-tier handler of core on ``handlers``; return it."""
+    handlers.on(CASE_EVENT, _case_event)
+    handlers.on(STATS, _stats)
+    handlers.on(ORDER, supervision.receive_order)
+    handlers.on(ANSWER, supervision.receive_answer, may_refuse=True)
+    handlers.on(BASELINE, baselines.receive)
+    handlers.on(ADOPTION, baselines.receive_adoption)
+    handlers.gaps_from(subordinates.gaps, subordinates.mark_reported)
+    handlers.statistics_from(statistics.snapshot)
+    return handlers

@@ -1,0 +1,245 @@
+"""The zone-crossing records: every record type allowed between the portal and core, typed.
+
+The whitelist. Inward (portal, external zone → core, internal zone) and outward (core →
+portal) types are disjoint; anything else is refused by both the gateway and core's
+exchange API. Neutral ground: the portal, the gateway and core import this module; it
+imports none of them.
+
+Producers build these models and store :meth:`Record.payload` — the portal's outbox writer
+(inward records, as *staged*: an application names its materials by id, and the gateway
+replaces the ids with the verified bytes, :meth:`StagedApplicationSubmitted.with_materials`)
+and core's outbound feed (outward records). Consumers validate with :func:`parse_record`
+(:func:`parse_staged` for the portal's outbox rows): the gateway both ways, core inward.
+The wire format is the JSON of :meth:`Record.payload`: the field names below, datetimes
+in ``isoformat()`` (``2026-11-28T08:30:00.123456+00:00``), dates ``YYYY-MM-DD`` — what the
+untyped producers wrote, so rows stored before still parse. Free-form JSON (an
+application's form, a catalogue document) must have a canonical form
+(:mod:`sunlight.canonical`): the gateway digests every record it carries.
+
+Example::
+
+    >>> from sunlight.runtime.records import RatingRecord, parse_record
+    >>> rating = RatingRecord(receipt="320703-20261128-000001", score=5)
+    >>> rating.RECORD_TYPE, rating.payload()
+    ('feedback.rating', {'receipt': '320703-20261128-000001', 'score': 5, 'comment': ''})
+    >>> parse_record("inward", "feedback.rating", rating.payload()) == rating
+    True
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Any, ClassVar, Literal, Self
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationError,
+    field_validator,
+)
+
+from sunlight.canonical import CanonicalError, canonical_json
+
+Direction = Literal["inward", "outward"]
+RECEIPT = r"^\d{6}-\d{8}-\d{6}$"
+
+
+def _canonical(value: dict[str, object]) -> dict[str, object]:
+    try:
+        canonical_json(value)
+    except CanonicalError as exc:
+        raise ValueError(str(exc)) from exc
+    return value
+
+
+#: Free-form JSON object that has a canonical form (no NaN, no integer beyond 2**53 ...).
+JsonObject = Annotated[dict[str, object], AfterValidator(_canonical)]
+#: A datetime written as ``isoformat()``, as the untyped producers wrote it.
+IsoDateTime = Annotated[datetime, PlainSerializer(lambda v: v.isoformat(), return_type=str,
+                                                  when_used="json")]
+
+
+class RecordRejected(ValueError):
+    """Not on the whitelist, or not valid for its type; the reason says which."""
+
+
+def _reason(record_type: str, exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"])
+    return f"{record_type}: {where}: {first['msg']}"
+
+
+class Record(BaseModel):
+    """A record that crosses: strict (unknown fields refused), immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    RECORD_TYPE: ClassVar[str] = ""
+
+    @classmethod
+    def build(cls, **fields: Any) -> Self:
+        """Construct, raising :class:`RecordRejected` (not a pydantic error) when invalid."""
+        try:
+            return cls(**fields)
+        except ValidationError as exc:
+            raise RecordRejected(_reason(cls.RECORD_TYPE, exc)) from exc
+
+    def payload(self) -> dict[str, object]:
+        """The record as it is stored and sent: JSON-native values only."""
+        return self.model_dump(mode="json")
+
+
+class Applicant(Record):
+    kind: Literal["person", "enterprise"]
+    id_number: str = Field(min_length=15, max_length=18)
+    name: str = Field(min_length=1, max_length=200)
+    phone: str = Field(default="", max_length=32)
+
+
+class MaterialRecord(Record):
+    id: str
+    name: str = Field(min_length=1, max_length=200)
+    filename: str = Field(max_length=255)
+    content_type: str = Field(max_length=120)
+    size: int = Field(ge=0)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    content_b64: str
+
+    def content(self) -> bytes:
+        """The bytes, after checking they are the ones that were uploaded."""
+        data = base64.b64decode(self.content_b64, validate=True)
+        if len(data) != self.size or hashlib.sha256(data).hexdigest() != self.sha256:
+            raise ValueError(f"material {self.id}: bytes do not match size/sha256")
+        return data
+
+
+class _Submission(Record):
+    receipt: str = Field(pattern=RECEIPT)
+    item_code: str
+    item_version: int = Field(ge=1)
+    applicant: Applicant
+    form: JsonObject
+    submitted_at: IsoDateTime
+    batch: int = Field(ge=0)
+
+
+class ApplicationSubmitted(_Submission):
+    RECORD_TYPE: ClassVar[str] = "application.submitted"
+    materials: list[MaterialRecord]
+
+
+class StagedApplicationSubmitted(_Submission):
+    """:class:`ApplicationSubmitted` as the portal stages it: materials by id."""
+
+    RECORD_TYPE: ClassVar[str] = "application.submitted"
+    materials: list[uuid.UUID]
+
+    def with_materials(self, materials: list[MaterialRecord]) -> ApplicationSubmitted:
+        return ApplicationSubmitted.build(**{**_fields(self), "materials": materials})
+
+
+class _Resubmission(Record):
+    receipt: str = Field(pattern=RECEIPT)
+    batch: int = Field(ge=1)
+    submitted_at: IsoDateTime
+
+
+class ApplicationResubmitted(_Resubmission):
+    RECORD_TYPE: ClassVar[str] = "application.resubmitted"
+    materials: list[MaterialRecord]
+
+
+class StagedApplicationResubmitted(_Resubmission):
+    """:class:`ApplicationResubmitted` as the portal stages it: materials by id."""
+
+    RECORD_TYPE: ClassVar[str] = "application.resubmitted"
+    materials: list[uuid.UUID]
+
+    def with_materials(self, materials: list[MaterialRecord]) -> ApplicationResubmitted:
+        return ApplicationResubmitted.build(**{**_fields(self), "materials": materials})
+
+
+def _fields(record: Record) -> dict[str, Any]:
+    """The fields of ``record`` but its materials, as values a sibling model accepts."""
+    return {name: getattr(record, name) for name in type(record).model_fields
+            if name != "materials"}
+
+
+class Complaint(Record):
+    RECORD_TYPE: ClassVar[str] = "feedback.complaint"
+    receipt: str = Field(pattern=RECEIPT)
+    text: str = Field(min_length=1, max_length=4000)
+
+
+class RatingRecord(Record):
+    RECORD_TYPE: ClassVar[str] = "feedback.rating"
+    receipt: str = Field(pattern=RECEIPT)
+    score: int = Field(ge=1, le=5)
+    comment: str = Field(default="", max_length=2000)
+
+
+class CaseStatus(Record):
+    RECORD_TYPE: ClassVar[str] = "case.status"
+    receipt: str = Field(pattern=RECEIPT)
+    status: str = Field(max_length=32)
+    status_seq: int = Field(ge=0)
+    decision: str | None = None
+    comment: str = ""
+    due_on: date | None = None
+    overdue: bool = False
+
+    @field_validator("status")
+    @classmethod
+    def _known_status(cls, value: str) -> str:
+        from sunlight.workflow.machine import CaseStatus as Machine
+
+        if value not in {s.value for s in Machine}:
+            raise ValueError(f"unknown case status {value!r}")
+        return value
+
+
+class CatalogueItem(Record):
+    RECORD_TYPE: ClassVar[str] = "catalogue.item"
+    code: str
+    version: int = Field(ge=1)
+    status: Literal["published", "retired"]
+    department_name: str
+    doc: JsonObject
+
+
+def _table(*models: type[Record]) -> dict[str, type[Record]]:
+    return {m.RECORD_TYPE: m for m in models}
+
+
+INWARD = _table(ApplicationSubmitted, ApplicationResubmitted, Complaint, RatingRecord)
+OUTWARD = _table(CaseStatus, CatalogueItem)
+#: The inward types as the portal's outbox holds them (before the gateway adds materials).
+STAGED = _table(StagedApplicationSubmitted, StagedApplicationResubmitted, Complaint,
+                RatingRecord)
+
+
+def _parse(table: dict[str, type[Record]], direction: Direction, record_type: str,
+           payload: dict[str, object]) -> Record:
+    model = table.get(record_type)
+    if model is None:
+        raise RecordRejected(f"record type {record_type!r} may not cross {direction}")
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        raise RecordRejected(_reason(record_type, exc)) from exc
+
+
+def parse_record(direction: Direction, record_type: str, payload: dict[str, object]) -> Record:
+    """The typed record, or :class:`RecordRejected` saying why it may not cross."""
+    return _parse(INWARD if direction == "inward" else OUTWARD, direction, record_type,
+                  payload)
+
+
+def parse_staged(record_type: str, payload: dict[str, object]) -> Record:
+    """A portal outbox row's record (materials by id), or :class:`RecordRejected`."""
+    return _parse(STAGED, "inward", record_type, payload)
