@@ -56,10 +56,6 @@ ALLOWED: tuple[Allowed, ...] = (
     Allowed("platform/sunlight/runtime/exchange/topology.py", 5672,
             r"amqp://USER:PASSWORD@HOST:5672/VHOST",
             "an error message showing the expected URL (documentation)"),
-    # Outside the files of this change; to be read from the flow matrix there.
-    Allowed("platform/sunlight/control/hosts.py", 22, r"\(ip, 22\)|\{ip\}:22 ",
-            "the boot check waits for the node image's sshd before any inventory exists; "
-            "TODO: load_flows().port('ssh') (this change could not edit control/hosts.py)"),
 )
 
 

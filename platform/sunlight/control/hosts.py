@@ -175,8 +175,14 @@ def address(container: Any, network: str | None = None) -> str:
     return ip
 
 
+def _ssh_port() -> int:
+    from sunlight.topology.flows import load_flows
+
+    return load_flows().port("ssh")
+
+
 def _ssh_banner(ip: str, timeout: float = 3.0) -> str:
-    with socket.create_connection((ip, 22), timeout=timeout) as sock:
+    with socket.create_connection((ip, _ssh_port()), timeout=timeout) as sock:
         sock.settimeout(timeout)
         return sock.recv(64).decode(errors="replace")
 
@@ -209,7 +215,8 @@ def wait_ready(container: Any, network: str | None = None,
         except OSError:
             pass
         time.sleep(0.5)
-    raise HostError(f"host {container.name}: sshd did not answer on {ip}:22 in {timeout_s:.0f} s")
+    raise HostError(f"host {container.name}: sshd did not answer on {ip}:{_ssh_port()} in "
+                    f"{timeout_s:.0f} s")
 
 
 def remove_host(container: Any) -> None:
