@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from sunlight.control.hosts import ADMIN_USER
+from sunlight.paths import state_dir
 
 HOST_KEY_FILE = "/etc/ssh/ssh_host_ed25519_key.pub"
 
@@ -61,6 +62,11 @@ class ControlKey:
 
     def pkey(self) -> paramiko.PKey:
         return paramiko.Ed25519Key.from_private_key_file(str(self.path))
+
+
+def control_key() -> ControlKey:
+    """The control node's key pair, created once per user in the state directory."""
+    return ControlKey.load_or_create(state_dir() / "control_ed25519")
 
 
 def pinned_host_key(container: Any) -> str:

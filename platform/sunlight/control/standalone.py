@@ -22,7 +22,7 @@ from sunlight.control.hostcheck import HostReport, check_host
 from sunlight.control.hosts import ADMIN_USER, HostSpec, NetworkAttachment, start_host, wait_ready
 from sunlight.control.images.build import expected_image
 from sunlight.control.resources import Run, create_network, sweep
-from sunlight.control.ssh import ControlKey
+from sunlight.control.ssh import control_key
 from sunlight.paths import state_dir
 
 Progress = Callable[[str], None]
@@ -40,11 +40,6 @@ class Booted:
     def ssh_command(self) -> str:
         return (f"ssh -i {self.key_path} -o UserKnownHostsFile={self.known_hosts} "
                 f"{ADMIN_USER}@{self.report.ip}")
-
-
-def control_key() -> ControlKey:
-    """The control node's key pair, created once per user."""
-    return ControlKey.load_or_create(state_dir() / "control_ed25519")
 
 
 def boot_standalone(run_id: str, name: str, progress: Progress,

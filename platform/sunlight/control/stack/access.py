@@ -25,9 +25,8 @@ import docker
 import yaml
 
 from sunlight.control.deploy.secrets import ca_paths
-from sunlight.control.ssh import CommandResult, ControlKey, HostSSH
+from sunlight.control.ssh import CommandResult, ControlKey, HostSSH, control_key
 from sunlight.control.stack.deployment import Deployment
-from sunlight.control.standalone import control_key
 from sunlight.topology.flows import load_flows
 
 CORE_SERVICE = "core_api"  # flows.yaml's name for core's port (staff API, from the staff LAN)

@@ -31,11 +31,10 @@ from sunlight.control.realizer.apply import (
     unrealize,
 )
 from sunlight.control.resources import Run
-from sunlight.control.ssh import ControlKey
+from sunlight.control.ssh import ControlKey, control_key
 from sunlight.control.stack.ansible import PlaybookResult, run_playbook
 from sunlight.control.stack.deployment import Deployment
 from sunlight.control.stack.topology import TopologySpec
-from sunlight.control.standalone import control_key
 from sunlight.topology.addressing import DeploymentPlan, plan_in_block
 from sunlight.topology.config import SiteConfig, parse_site_config
 
