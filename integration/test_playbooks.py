@@ -357,7 +357,7 @@ def _upgrade_build(work: Path) -> Path:
     pyproject = src / "pyproject.toml"
     pyproject.write_text(re.sub(r'(?m)^version = ".*"$', f'version = "{UPGRADE_VERSION}"',
                                 pyproject.read_text()))
-    migrations = src / "platform" / "sunlight" / "migrations" / "portal"
+    migrations = src / "platform" / "sunlight" / "runtime" / "migrations" / "portal"
     config = Config()
     config.set_main_option("script_location", str(migrations))
     (head,) = ScriptDirectory.from_config(config).get_heads()
