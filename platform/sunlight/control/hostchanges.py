@@ -38,6 +38,9 @@ LEDGER = Path("/var/lib/sunlight/host-changes.json")
 HOST_PACKAGES = ("docker.io", "debootstrap")
 """Every Debian package Sunlight may install on the host; nothing else is installed."""
 
+HOST_GROUPS = ("docker",)
+"""System groups those packages create and purging leaves behind (docker.io's postinst)."""
+
 INOTIFY_LIMITS = {"fs.inotify.max_user_instances": 8192, "fs.inotify.max_user_watches": 524288}
 """Every systemd host holds several inotify instances; the kernel's default of 128 per user
 runs out at about two dozen hosts (systemd then exits at boot: "Too many open files")."""
@@ -241,6 +244,11 @@ def reset(progress: Progress = print) -> None:
                        stdout=subprocess.DEVNULL)
         subprocess.run(["apt-get", "autoremove", "--purge", "-y", "-q"], env=env, check=True,
                        stdout=subprocess.DEVNULL)
+    for group in HOST_GROUPS:
+        if subprocess.run(["getent", "group", group], capture_output=True,
+                          check=False).returncode == 0:
+            subprocess.run(["groupdel", group], check=False, capture_output=True)
+            progress(f"Removed group {group}")
     _remove_links(progress)
     cache, state = user_dirs()
     paths = [*HOST_PATHS, cache, state]
