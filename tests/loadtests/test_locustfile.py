@@ -9,7 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from jsonschema import Draft202012Validator
 
 from sunlight.catalogue.journey import ANNUAL_REPORT
@@ -23,8 +22,8 @@ LOCUSTFILE = ROOT / "loadtests" / "locustfile.py"
 def test_locustfile_loads_outside_the_checkout(tmp_path: Path) -> None:
     """What Locust does with ``-f``: run the file by path (here from ``/``, in a fresh
     interpreter, since importing Locust monkey-patches the process with gevent)."""
-    if importlib.util.find_spec("locust") is None:  # never imported here: gevent patches
-        pytest.skip("locust is not installed (the load extra)")
+    # Locust is never imported here (gevent patches the process); the venv has the load extra.
+    assert importlib.util.find_spec("locust") is not None, "install the load extra (make venv)"
     targets = tmp_path / "targets.json"
     targets.write_text(json.dumps({
         "portal": "https://127.0.0.1:1", "ca_file": str(tmp_path / "ca.crt"),
