@@ -24,7 +24,8 @@ PROMISES: dict[str, tuple[str, ...]] = {
     # The base install: the command and the pure domain.
     "": ("sunlight.cli.main", "sunlight.topology.matrix", "sunlight.topology.config"),
     "domain": ("sunlight.workflow.deadlines", "sunlight.workflow.identity",
-               "sunlight.catalogue.io_excel", "sunlight.catalogue.forms"),
+               "sunlight.catalogue.io_excel", "sunlight.catalogue.forms",
+               "sunlight.supervision.evaluate"),
     "server": ("sunlight.runtime.portal.app", "sunlight.runtime.core.app",
                "sunlight.runtime.gateway.app", "sunlight.runtime.migrations",
                "sunlight.catalogue.io_excel", "sunlight.workflow.deadlines",
