@@ -77,7 +77,7 @@ test:
 	( $(call stage,unit,$(BIN)/pytest tests) ) && \
 	( $(call stage,engine,$(SUNLIGHT) engine ensure) ) && \
 	( $(call stage,image,$(SUNLIGHT) images build) ) && \
-	( $(call stage,integration,$(BIN)/pytest integration) ); rc=$$?; \
+	( $(call stage,integration,$(BIN)/pytest integration --durations=15) ); rc=$$?; \
 	printf '\nStage times:\n'; cat $(TIMES); \
 	printf '%-12s %5ss\n' total "$$(( $$(date +%s) - total ))"; \
 	if [ -f $(MODULE_TIMES) ]; then printf '\nIntegration, per module:\n'; cat $(MODULE_TIMES); fi; \

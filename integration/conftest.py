@@ -63,6 +63,28 @@ def control_key(tmp_path_factory: pytest.TempPathFactory) -> ControlKey:
     return ControlKey.load_or_create(Path(tmp_path_factory.mktemp("ssh")) / "control_ed25519")
 
 
+@pytest.fixture(scope="session")
+def platform(node_image: str, run: Run, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One site's platform on real PostgreSQL (``platform_site.start_site``), shared by the
+    test_platform_* modules in their numbered order: input, round trip, then the fuzzer,
+    whose random writes come last. Each test uses receipts of its own."""
+    from platform_site import start_site
+
+    yield from start_site(node_image, run, Path(tmp_path_factory.mktemp("platform")))
+
+
+@pytest.fixture(scope="session")
+def tiers(node_image: str, run: Run, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The three-broker chain 320000 → 320700 → 320703 (``exchange_sites.start_tiers``):
+    real cores on the control node, one broker per site, shovels across a backbone; shared
+    by the test_exchange* modules. The gap alert is 3 s and statistics go up every 2 s."""
+    from exchange_sites import GAP_ALERT_S, start_tiers
+
+    yield from start_tiers(node_image, run, Path(tmp_path_factory.mktemp("tiers")), env={
+        "SUNLIGHT_EXCHANGE_GAP_ALERT_S": str(GAP_ALERT_S),
+        "SUNLIGHT_EXCHANGE_STATS_INTERVAL_S": "2"})
+
+
 _REPORTS = pytest.StashKey[list[tuple[str, str]]]()
 
 

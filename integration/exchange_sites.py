@@ -39,7 +39,15 @@ import psycopg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from testcontainers.core.container import DockerContainer
 
-from platform_site import ANNUAL_REPORT, STAFF, Postgres, Role, free_port, start_postgres
+from platform_site import (
+    ANNUAL_REPORT,
+    STAFF,
+    Postgres,
+    Role,
+    free_port,
+    shift_clock,
+    start_postgres,
+)
 from sunlight.control.resources import Run, create_network
 from sunlight.runtime.exchange.signing import Keyring, generate_keypair, load_private_key
 from sunlight.runtime.exchange.status import ExchangeStatus, parse
@@ -152,6 +160,9 @@ def _wait_broker(broker: Broker, timeout: float = 90) -> None:
     raise RuntimeError(f"broker of {broker.site} did not start:\n{logs}")
 
 
+GAP_ALERT_S = 3  # the chain's gap alert (short, so that a test can wait it out)
+
+
 @dataclass
 class Tier:
     """One running site of the chain."""
@@ -194,6 +205,10 @@ class Tier:
 
     def keyring(self) -> Keyring:
         return Keyring.load(self.code, Path(self.core.env["SUNLIGHT_PEER_KEYS_DIR"]))
+
+    def shift_clock(self, seconds: float) -> None:
+        """This core's clock runs ``seconds`` ahead (runtime/clock.py); 0 puts it back."""
+        shift_clock(Path(self.core.env["SUNLIGHT_CLOCK_OFFSET_FILE"]), seconds)
 
     def status(self) -> ExchangeStatus:
         return parse(httpx.get(f"{self.url}/metrics", timeout=10).text)
@@ -291,6 +306,7 @@ def _core_env(code: str, broker: Broker, core_password: str, keys: tuple[Path, P
                                  f"{VHOST}?heartbeat=10",
             "SUNLIGHT_SIGNING_KEY_FILE": str(keys[0]), "SUNLIGHT_PEER_KEYS_DIR": str(keys[1]),
             "SUNLIGHT_PARENT_SITE": parent or "", "SUNLIGHT_EXCHANGE_POLL_S": "0.1",
+            "SUNLIGHT_CLOCK_OFFSET_FILE": str(keys[0].parent.parent / f"clock-offset-{code}"),
             "SUNLIGHT_OVERDUE_INTERVAL_S": "60", **extra}
 
 

@@ -176,6 +176,20 @@ class Site:
         return subprocess.run([sys.executable, "-m", "sunlight.cli", *args], env=env,
                               capture_output=True, text=True, check=False, timeout=120)
 
+    def shift_clock(self, seconds: float) -> None:
+        """Core's clock runs ``seconds`` ahead (runtime/clock.py); 0 puts it back."""
+        shift_clock(Path(self.roles["core"].env["SUNLIGHT_CLOCK_OFFSET_FILE"]), seconds)
+
+
+def shift_clock(offset_file: Path, seconds: float) -> None:
+    """Write a core's clock offset file (atomically: core never reads half a number)."""
+    if not seconds:
+        offset_file.unlink(missing_ok=True)
+        return
+    tmp = offset_file.with_suffix(".tmp")
+    tmp.write_text(f"{seconds}\n")
+    tmp.replace(offset_file)
+
 
 STAFF = {  # username: (roles, department)
     "clerk": (["clerk"], "320703-SCJGJ"),
@@ -191,6 +205,7 @@ def start_site(image: str, run: Run, logs: Path, code: str = "320703") -> Iterat
         urls = {db: pg.url(db, pg.create_database(db), db) for db in ("portal", "core")}
         exchange_token, token_secret = secrets.token_urlsafe(24), secrets.token_urlsafe(32)
         base = {**os.environ, "SUNLIGHT_SITE_CODE": code, "SUNLIGHT_LOG_LEVEL": "INFO",
+                "SUNLIGHT_CLOCK_OFFSET_FILE": str(logs / "clock-offset"),
                 "SUNLIGHT_EXCHANGE_TOKEN": exchange_token, "SUNLIGHT_GATEWAY_POLL_S": "0.2",
                 "SUNLIGHT_OVERDUE_INTERVAL_S": "2"}
         core_port = free_port()

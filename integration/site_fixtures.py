@@ -1,7 +1,8 @@
 """A realized compact county site with a parent stand-in, and the probes that test its flows.
 
-Shared by the segregation proof (``test_site_segregation.py``: the network layout alone)
-and the playbooks' suite (``test_playbooks.py``: the same matrix once nftables is applied).
+Used by the segregation proof (``test_site_segregation.py``: the network layout alone); the
+topology suite (``test_topology_1_readonly.py``) runs the same matrix over every host of the
+topology, where the playbooks have applied the firewall.
 
 The realizer creates exactly what the Pulumi program declares for the compact county
 320703; a stand-in for its parent's backbone host (booted from the node image, on the
@@ -68,7 +69,9 @@ with ThreadPoolExecutor(64) as pool:
 """
 # A real listener on each given address:port that nothing listens on yet (a service that
 # holds the port already is the listener): accepts and closes, forever.
-LISTENER = """
+LISTENER_MARK = "sunlight-probe-listener"
+LISTENER = f"""
+# {LISTENER_MARK}
 import selectors, socket, sys
 sel = selectors.DefaultSelector()
 for target in sys.argv[1:]:
@@ -200,6 +203,46 @@ def start_all_listeners(lab: Lab) -> None:
     for ep in lab.endpoints:
         if not ep.control:
             start_listeners(lab.containers[ep.name], targets_of(lab, ep.name))
+
+
+def stop_all_listeners(lab: Lab) -> None:
+    """Stop what :func:`start_all_listeners` started (a shared topology is left as found)."""
+    for ep in lab.endpoints:
+        if not ep.control:
+            lab.containers[ep.name].exec_run(["pkill", "-f", LISTENER_MARK])
+
+
+def local_answers(lab: Lab, key: ControlKey,
+                  deadline_s: float) -> dict[tuple[str, str, int], str]:
+    """Each endpoint's targets probed from the endpoint itself (the firewall never filters
+    loopback): a live listener beside every target of the matrix. The stand-in, which has
+    no firewall, is probed from the control node."""
+    def one(name: str) -> dict[tuple[str, str, int], str]:
+        if name == STAND_IN:
+            probe: Any = probe_locally
+        else:
+            def probe(targets: list[Target]) -> list[str]:
+                return probe_over_ssh(lab.ssh_address(name), key, lab.host_keys[name], targets)
+        answers = wait_until_connected(probe, targets_of(lab, name), deadline_s)
+        return {(name, *t): v for t, v in answers.items()}
+
+    names = [ep.name for ep in lab.endpoints if not ep.control]
+    seen: dict[tuple[str, str, int], str] = {}
+    with ThreadPoolExecutor(len(names)) as pool:
+        for answers in pool.map(one, names):
+            seen.update(answers)
+    return seen
+
+
+def assert_listeners_lived(lab: Lab, seen: dict[Probe, str],
+                           before: dict[tuple[str, str, int], str],
+                           after: dict[tuple[str, str, int], str]) -> None:
+    """A blocked verdict counts only if the target's listener answered locally before and
+    after the matrix ran."""
+    for probe in seen:
+        at = (probe.destination.name,
+              lab.addresses[probe.destination.name][probe.network.kind], probe.port)
+        assert before[at] == after[at] == "connected", probe.label
 
 
 def target(lab: Lab, probe: Probe) -> Target:

@@ -1,6 +1,7 @@
 """Cross-tier exchange on real RabbitMQ ×3 and PostgreSQL: 320000 → 320700 → 320703.
 
-Each site is a real `sunlight serve core` with its own broker; shovels cross the backbone.
+Each site is a real `sunlight serve core` with its own broker; shovels cross the backbone
+(the session's chain, conftest.py `tiers`, shared with the other test_exchange* modules).
 The four checks of issue 6: a county case's lifecycle reaches the city and the province in
 order (with the periodic statistics); a province supervision order reaches the county case
 and its answer comes back (and the catalogue baseline goes down and adoptions come up the
@@ -16,36 +17,25 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
-from exchange_sites import Tier, act, start_tiers
+from exchange_sites import GAP_ALERT_S, Tier, act
 from platform_site import ANNUAL_REPORT, wait_for
-from sunlight.control.resources import Run
 from sunlight.runtime.exchange.envelope import Envelope
 from sunlight.runtime.exchange.signing import open_sealed, seal
 
 CUT_S = float(os.environ.get("SUNLIGHT_LINK_CUT_S", "15"))
-GAP_ALERT_S = 3
+
 FLOW = ["submit", "accept", "approve_step", "grant", "close"]
 _receipts = itertools.count(1)
 
 
 def next_receipt() -> str:
     return f"320703-20261201-{next(_receipts):06d}"
-
-
-@pytest.fixture(scope="module")
-def tiers(node_image: str, run: Run,
-          tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Tier]]:
-    yield from start_tiers(node_image, run, Path(tmp_path_factory.mktemp("tiers")), env={
-        "SUNLIGHT_EXCHANGE_GAP_ALERT_S": str(GAP_ALERT_S),
-        "SUNLIGHT_EXCHANGE_STATS_INTERVAL_S": "2"})
 
 
 def _view(tier: Tier, receipt: str) -> dict[str, Any] | None:

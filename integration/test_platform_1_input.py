@@ -1,13 +1,12 @@
 """Bad input at the portal and core: clear 4xx with a reason, nothing accepted is lost.
 
-Runs against the module's own site (real PostgreSQL, real `sunlight serve` processes).
+Runs against the session's one-site platform (real PostgreSQL, real `sunlight serve`
+processes; conftest.py `platform`).
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -19,18 +18,17 @@ from platform_site import (
     Site,
     annual_report_form,
     apply_annual_report,
-    start_site,
     wait_for,
 )
-from sunlight.control.resources import Run
 from sunlight.workflow.identity import generate_credit_code
 
 HOSTILE = "'); DROP TABLE applications; -- <script>alert(1)</script> {{7*7}} ${jndi:x}"
 
 
 @pytest.fixture(scope="module")
-def site(node_image: str, run: Run, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    yield from start_site(node_image, run, Path(tmp_path_factory.mktemp("site")))
+def site(platform: Site) -> Site:
+    """The session's one-site platform (conftest.py)."""
+    return platform
 
 
 @pytest.fixture(scope="module")

@@ -7,22 +7,20 @@ result — with the gateway killed and restarted mid-way and nothing lost or dup
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 from alembic.script import ScriptDirectory
 
-from platform_site import Site, apply_annual_report, start_site, wait_for
-from sunlight.control.resources import Run
+from platform_site import Site, apply_annual_report, wait_for
 from sunlight.runtime.migrations import alembic_config, current
 from sunlight.workflow.identity import generate_credit_code
 
 
 @pytest.fixture(scope="module")
-def site(node_image: str, run: Run, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    yield from start_site(node_image, run, Path(tmp_path_factory.mktemp("site")))
+def site(platform: Site) -> Site:
+    """The session's one-site platform (conftest.py)."""
+    return platform
 
 
 def _portal_status(site: Site, receipt: str, secret: str) -> dict[str, object]:
@@ -111,10 +109,15 @@ def test_audit_chain_verifies_and_pinpoints_tampering(site: Site) -> None:
     assert "intact" in ok.stdout
     import psycopg
 
-    with psycopg.connect(site.core_db_url.replace("+psycopg", "")) as conn:
-        seq = conn.execute("SELECT seq FROM audit_log WHERE action = 'grant' LIMIT 1").fetchone()
-        assert seq is not None
-        conn.execute("UPDATE audit_log SET comment = 'edited later' WHERE seq = %s", seq)
-    broken = site.cli("audit", "verify")
-    assert broken.returncode == 1
-    assert f"at record {seq[0]}" in broken.stderr and "hash mismatch" in broken.stderr
+    with psycopg.connect(site.core_db_url.replace("+psycopg", ""), autocommit=True) as conn:
+        row = conn.execute("SELECT seq, comment FROM audit_log WHERE action = 'grant' "
+                           "LIMIT 1").fetchone()
+        assert row is not None
+        seq, comment = row
+        conn.execute("UPDATE audit_log SET comment = 'edited later' WHERE seq = %s", (seq,))
+        broken = site.cli("audit", "verify")
+        assert broken.returncode == 1
+        assert f"at record {seq}" in broken.stderr and "hash mismatch" in broken.stderr
+        # Put the record back as it was (the site is shared): the chain verifies again.
+        conn.execute("UPDATE audit_log SET comment = %s WHERE seq = %s", (comment, seq))
+    assert site.cli("audit", "verify").returncode == 0

@@ -9,7 +9,7 @@ Everything else is as schemathesis generated it. Capped at 50 examples per opera
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,11 +27,9 @@ from platform_site import (
     Site,
     annual_report_form,
     apply_annual_report,
-    start_site,
     wait_for,
 )
 from sunlight.catalogue.sample import sample_yaml
-from sunlight.control.resources import Run
 from sunlight.workflow.identity import generate_credit_code
 
 MAX_EXAMPLES = 50
@@ -39,8 +37,9 @@ MIN_2XX_SHARE = 0.8
 
 
 @pytest.fixture(scope="module")
-def site(node_image: str, run: Run, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    yield from start_site(node_image, run, Path(tmp_path_factory.mktemp("site")))
+def site(platform: Site) -> Site:
+    """The session's one-site platform (conftest.py)."""
+    return platform
 
 
 @dataclass

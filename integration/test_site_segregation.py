@@ -11,7 +11,8 @@ A flow counts as blocked only on a timeout or "no route" (EHOSTUNREACH, ENETUNRE
 reset means reachable. Every denied target has a passing control probe from the control
 node beside it, before and after. Rows only the host firewall can deny are printed as
 pending with what was observed, never counted as blocked: no playbook has run here
-(``test_playbooks.py`` proves the same rows blocked once the firewall is applied).
+(``test_topology_1_readonly.py`` proves the same rows blocked on every host of the topology,
+where the playbooks have applied the firewall).
 """
 
 from __future__ import annotations

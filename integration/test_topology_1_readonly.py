@@ -11,11 +11,20 @@ import time
 import uuid
 from collections.abc import Callable
 
-from site_fixtures import Lab, format_matrix, run_matrix, start_all_listeners, verdict
+from site_fixtures import (
+    Lab,
+    assert_listeners_lived,
+    format_matrix,
+    local_answers,
+    run_matrix,
+    start_all_listeners,
+    stop_all_listeners,
+    verdict,
+)
 from sunlight.control.stack.scenario import apply_at_portal, run_scenario, seen_upstream
 from sunlight.topology.flows import load_flows
 from sunlight.topology.layout import Net
-from sunlight.topology.matrix import Expect, control_endpoint, site_endpoints
+from sunlight.topology.matrix import Basis, Expect, control_endpoint, site_endpoints
 from topology_suite import CITY, COUNTY, PROVINCE, Topology, wait_until
 
 
@@ -107,8 +116,15 @@ def test_segregation_every_flow_from_every_host(topology: Topology,
                                                 report: Callable[[str, str], None]) -> None:
     lab = _topology_lab(topology)
     start_all_listeners(lab)
-    hosts = [e.name for e in lab.endpoints if not e.control]
-    seen = run_matrix(lab, topology.access.key, firewalled=hosts)
+    try:
+        before = local_answers(lab, topology.access.key, deadline_s=20)
+        assert set(before.values()) == {"connected"}, {k: v for k, v in before.items()
+                                                      if v != "connected"}
+        hosts = [e.name for e in lab.endpoints if not e.control]
+        seen = run_matrix(lab, topology.access.key, firewalled=hosts)
+        after = local_answers(lab, topology.access.key, deadline_s=0)
+    finally:
+        stop_all_listeners(lab)  # later modules check what listens where
     counts = {r: sum(verdict(p, v) == r for p, v in seen.items())
               for r in ("ok", "MISMATCH", "pending")}
     text = "\n".join([f"{len(seen)} probes over {len(hosts)} hosts of 3 sites: "
@@ -123,4 +139,7 @@ def test_segregation_every_flow_from_every_host(topology: Topology,
     blocked = [p for p in seen if p.expect is Expect.BLOCKED]
     opened = [p for p in seen if p.expect is Expect.OPEN]
     assert len(blocked) > 100 and len(opened) > 20  # the denied complement was really tried
+    firewall_rows = [p for p in blocked if p.basis is Basis.FIREWALL]
+    assert len(firewall_rows) >= 60, len(firewall_rows)  # rows only nftables can deny
+    assert_listeners_lived(lab, seen, before, after)  # a blocked target was really alive
     topology.scenarios.append((f"segregation: {len(seen)} probes, every row proved", "pass"))

@@ -1,13 +1,49 @@
 """Topology suite, part 2 (load): a short Locust run with the CI gates, a gate that cannot
-pass, and distributed mode with two workers producing one merged report."""
+pass, and distributed mode with two workers producing one merged report — and, meanwhile,
+a stopped host that must raise HostDown at its site's Alertmanager.
+
+HostDown fires only after the host has been down two minutes (``for: 2m``, a product
+setting), so the province's gateway host is stopped when this module starts and the alert
+is asserted when it ends: the wait overlaps the load runs. Nothing the load touches runs
+on that host (the load reaches the county's portal and core and the province's core).
+"""
 
 from __future__ import annotations
 
 import csv
+import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
+import pytest
+
+from sunlight.control.hosts import wait_ready
 from sunlight.control.load import LoadRequest, run_load
-from topology_suite import Topology
+from topology_suite import PROVINCE, Topology, wait_until
+
+HOST_DOWN_WITHIN_S = 240  # the rule's 2 minutes, a scrape and an evaluation, and slack
+
+
+class StoppedHost:
+    def __init__(self, topology: Topology) -> None:
+        site = next(s for s in topology.up.sites if s.config.division_code == PROVINCE)
+        self.container, self.mgmt = site.hosts["gw"].container, site.networks["mgmt"]
+        self.mon = topology.site(PROVINCE).host_with("mon")["sunlight_addresses"]["int"]
+        self.stopped_at = time.monotonic()
+        self.container.stop(timeout=10)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def stopped_host(topology: Topology) -> Iterator[StoppedHost]:
+    """The province's gateway host, down for the whole module, then started again."""
+    stopped = StoppedHost(topology)
+    try:
+        yield stopped
+    finally:
+        stopped.container.start()
+        wait_ready(stopped.container, stopped.mgmt)
 
 
 def _request(topology: Topology, tmp: Path, **kw: object) -> LoadRequest:
@@ -58,3 +94,20 @@ def test_distributed_mode_merges_two_workers(topology: Topology, tmp_path: Path)
     assert _requests(tmp_path).get("submit/send", 0) > 0
     assert outcome.verdict, "the master wrote no verdict"
     topology.scenarios.append(("load: distributed, 2 workers, one report", "pass"))
+
+
+def test_the_stopped_host_raised_host_down_at_alertmanager(topology: Topology,
+                                                          stopped_host: StoppedHost) -> None:
+    def firing() -> list[dict[str, Any]]:
+        alerts = httpx.get(f"http://{stopped_host.mon}:9093/api/v2/alerts", timeout=5).json()
+        return [a for a in alerts if a["labels"].get("alertname") == "HostDown"
+                and a["status"]["state"] == "active"]
+
+    left = HOST_DOWN_WITHIN_S - (time.monotonic() - stopped_host.stopped_at)
+    alerts = wait_until(firing, max(left, 1.0), interval=5)
+    assert alerts, f"no HostDown alert at the province's Alertmanager within " \
+                   f"{HOST_DOWN_WITHIN_S} s of stopping its gateway host"
+    assert f"{PROVINCE}-gw" in {a["labels"].get("host") for a in alerts}, alerts
+    topology.record("host stopped → HostDown at Alertmanager",
+                    time.monotonic() - stopped_host.stopped_at)
+    topology.scenarios.append(("stopped host raises HostDown (during the load runs)", "pass"))

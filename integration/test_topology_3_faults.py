@@ -1,4 +1,5 @@
-"""Topology suite, part 3 (faults): a cut backbone link, a crashed core, a stopped host.
+"""Topology suite, part 3 (faults): a cut backbone link, a crashed core (a stopped host is
+part 2's: its alert's two minutes overlap the load run).
 
 Each fault runs while applications keep arriving at the county portal; every receipt
 issued must then appear exactly once in county core and at the province.
@@ -98,25 +99,3 @@ def test_county_core_killed_and_its_database_restarted(topology: Topology) -> No
     assert ready, "core did not come back"
     _exactly_once_everywhere(topology, receipts, "core killed, database restarted")
     topology.scenarios.append(("county core killed, its database restarted", "pass"))
-
-
-def test_a_stopped_host_raises_host_down_at_alertmanager(topology: Topology) -> None:
-    site = topology.site(COUNTY)
-    gw = topology.up.sites[2].hosts["gw"].container
-    mon = site.host_with("mon")["sunlight_addresses"]["int"]
-    started = time.monotonic()
-    gw.stop(timeout=10)
-    try:
-        def firing() -> list[dict[str, object]]:
-            alerts = httpx.get(f"http://{mon}:9093/api/v2/alerts", timeout=5).json()
-            return [a for a in alerts if a["labels"].get("alertname") == "HostDown"
-                    and a["status"]["state"] == "active"]
-        alerts = wait_until(firing, 240, interval=5)
-        assert alerts, "no HostDown alert at the county's Alertmanager within 4 minutes"
-        topology.record("host stopped → HostDown at Alertmanager", time.monotonic() - started)
-    finally:
-        gw.start()
-        from sunlight.control.hosts import wait_ready
-
-        wait_ready(gw, topology.up.sites[2].networks["mgmt"])
-    topology.scenarios.append(("stopped host raises HostDown", "pass"))

@@ -81,6 +81,8 @@ class Settings(BaseSettings):
 
     # Background jobs.
     overdue_interval_s: float = Field(default=60.0, gt=0)
+    # core: a file of seconds added to the system clock in a drill (see runtime/clock.py).
+    clock_offset_file: Path | None = None
     gateway_poll_s: float = Field(default=0.5, gt=0)
     gateway_batch: int = Field(default=50, ge=1, le=1000)
 

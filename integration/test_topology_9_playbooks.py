@@ -1,16 +1,16 @@
-"""The playbooks on a realized compact site: converge, idempotence, firewall, backup/restore.
+"""Topology suite, last part (the playbooks as an operator runs them again): idempotence,
+check mode, verify, services and listeners, the TLS front door, backup and restore, and a
+rolling upgrade — on the county 320703 of the session's topology.
 
-The compact county 320703 is realized (with its parent's backbone stand-in, as in the
-segregation proof) and configured by ``site.yml`` over SSH, host keys checked against the
-keys pinned at realization. Then: a second run changes nothing, ``--check`` reports no
-change, ``verify.yml`` passes; over SSH every service of each host's roles is enabled and
-active and listens only where flows.yaml allows; the firewall blocks every denied flow —
-the rows the segregation proof can only report as pending included — and passes every
-allowed one (blocked = timeout or no route, with a live listener proved from the host
-itself beside each target); the portal answers through nginx's TLS front door with the
-material size limit; a database is backed up, damaged, restored, and compared; last,
+The topology's first converge (``sunlight up`` in conftest.py) is the first run of
+``site.yml``; here it runs again, limited to the county as an operator limits a run to one
+site: it changes nothing, ``--check`` reports no change, ``verify.yml`` passes; over SSH
+every service of each host's roles is enabled and active and listens only where flows.yaml
+allows (the firewall matrix of every host of the topology is proved in part 1); the portal
+answers through nginx's TLS front door with the material size limit; a database is backed
+up, damaged, restored, and compared; last — because it changes the county's build —
 ``upgrade.yml`` rolls a build with one more migration out while citizens keep submitting,
-and not one submission fails.
+and not one submission fails. This module runs last: it leaves the county on that build.
 """
 
 from __future__ import annotations
@@ -29,59 +29,55 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import docker
 import httpx
 import pytest
 import yaml
 
 from ansible_runner import PLAYBOOKS, PlaybookRun, run_playbook
 from platform_site import apply_annual_report, wait_for
-from site_fixtures import (
-    GRANDPARENT,
-    PARENT,
-    STAND_IN,
-    STAND_IN_ROLES,
-    Lab,
-    compact_site,
-    format_matrix,
-    probe_locally,
-    probe_over_ssh,
-    run_matrix,
-    start_all_listeners,
-    targets_of,
-    verdict,
-    wait_until_connected,
-)
 from sunlight.control.deploy.firewall import listen_addresses
-from sunlight.control.deploy.inventory import PeerHost, write_inventory
-from sunlight.control.resources import Run
+from sunlight.control.realizer.apply import Realized
 from sunlight.control.ssh import ControlKey, HostSSH
 from sunlight.paths import repo_root
 from sunlight.runtime.settings import Settings
+from sunlight.topology.flows import FlowMatrix, load_flows
 from sunlight.topology.layout import NODE
-from sunlight.topology.matrix import Basis, Expect, Probe
 from sunlight.workflow.identity import generate_credit_code
+from topology_suite import COUNTY, Topology
 
 LOOPBACK = re.compile(r"^(127\.|\[::1\]$)")
 WILDCARD = frozenset({"*", "0.0.0.0", "[::]"})
 # Prometheus takes one listen address; it serves int and the backbone, so it binds all and
-# the firewall admits flows.yaml's sources only (proved by the matrix below).
+# the firewall admits flows.yaml's sources only (proved by the matrix of part 1).
 WILDCARD_PORTS = frozenset({9090})
 
 
 @dataclass
 class Deployed:
-    lab: Lab
+    """The county of the topology, and how an operator runs the playbooks on it."""
+
+    site: Realized
+    matrix: FlowMatrix
     inventory: Path
+    secrets: Path
     work: Path
     control_key: ControlKey
     runs: dict[str, PlaybookRun] = field(default_factory=dict)
 
+    @property
+    def ca(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=self.secrets / "ca" / "ca.crt")
+
+    @property
+    def portal(self) -> str:
+        return f"https://127.0.0.1:{self.site.portal_port}"
+
     def playbook(self, playbook: str, *args: str) -> PlaybookRun:
-        return run_playbook(playbook, self.inventory, self.work / "cp", args)
+        return run_playbook(playbook, self.inventory, self.work / "cp",
+                            ("--limit", f"site_{COUNTY}", *args))
 
     def ssh(self, host: str, command: str) -> str:
-        realized = self.lab.realized.hosts[host]
+        realized = self.site.hosts[host]
         with HostSSH(realized.mgmt_ip, self.control_key, realized.host_key) as ssh:
             result = ssh.run(command, timeout=120)
         assert result.exit_code == 0, f"{host}: {command}: {result.stderr}"
@@ -89,32 +85,26 @@ class Deployed:
 
 
 @pytest.fixture(scope="module")
-def deployed(docker_client: docker.DockerClient, run: Run, node_image: str,
-             control_key: ControlKey, tmp_path_factory: pytest.TempPathFactory,
+def deployed(topology: Topology, tmp_path_factory: pytest.TempPathFactory,
              report: Callable[[str, str], None]) -> Iterator[Deployed]:
-    work = tmp_path_factory.mktemp(f"playbooks-{run.run_id}")
-    with compact_site(docker_client, run, node_image, control_key) as lab:
-        stand_in = PeerHost(PARENT, GRANDPARENT, f"{PARENT}-standin", STAND_IN_ROLES,
-                            lab.parent_ip)
-        files = write_inventory(work / "inventory", [lab.realized], control_key=control_key.path,
-                                deployment=run.run_id, secrets_dir=work / "secrets",
-                                peers=[stand_in])
-        deployed = Deployed(lab, files.hosts, work, control_key)
-        first = deployed.playbook("site.yml")
-        deployed.runs["first"] = first
-        assert first.returncode == 0, first.tail
-        yield deployed
-        report("playbooks on site 320703 (compact): wall times", "\n".join(
-            f"{name:>7}: {r.playbook} {r.seconds:6.1f} s, changed={r.total('changed')}"
-            for name, r in deployed.runs.items()))
+    site = next(s for s in topology.up.sites if s.config.division_code == COUNTY)
+    dep = topology.up.deployment
+    deployed = Deployed(site, load_flows(), dep.hosts_file, dep.secrets_dir,
+                        tmp_path_factory.mktemp("playbooks"), topology.access.key)
+    yield deployed
+    report(f"playbooks on the topology's county {COUNTY} (--limit site_{COUNTY}): wall times",
+           "\n".join(f"{name:>7}: {r.playbook} {r.seconds:6.1f} s, changed={r.total('changed')}"
+                     for name, r in deployed.runs.items()))
 
 
-def test_first_converge_configures_every_host(deployed: Deployed) -> None:
-    first = deployed.runs["first"]
-    assert set(first.recap) == {f"320703-{h}" for h in ("ext", "gw", "int")}
+def test_first_converge_configured_every_host(topology: Topology) -> None:
+    first = topology.up.playbook
+    assert first is not None and first.returncode == 0
+    hosts = {f"{s.config.division_code}-{h}" for s in topology.up.sites for h in s.hosts}
+    assert set(first.recap) == hosts
     assert first.total("failed") == first.total("unreachable") == 0
     assert all(host["changed"] > 5 for host in first.recap.values()), first.recap
-    print(f"\nfirst converge of site.yml: {first.seconds:.1f} s, "
+    print(f"\nfirst converge of site.yml ({len(hosts)} hosts): {first.seconds:.1f} s, "
           f"changed={first.total('changed')}")
 
 
@@ -149,7 +139,7 @@ def _role_services() -> dict[str, list[str]]:
 
 def test_every_service_is_enabled_and_active(deployed: Deployed) -> None:
     services = _role_services()
-    for name, host in deployed.lab.realized.hosts.items():
+    for name, host in deployed.site.hosts.items():
         units = sorted({u for role in (NODE, *host.roles) for u in services[role]})
         active = deployed.ssh(name, f"systemctl is-active {' '.join(units)}").split()
         enabled = deployed.ssh(name, f"systemctl is-enabled {' '.join(units)}").split()
@@ -166,8 +156,8 @@ def _listening(deployed: Deployed, host: str) -> set[tuple[str, int]]:
 
 
 def test_services_listen_only_where_flows_yaml_allows(deployed: Deployed) -> None:
-    matrix = deployed.lab.matrix
-    for name, host in deployed.lab.realized.hosts.items():
+    matrix = deployed.matrix
+    for name, host in deployed.site.hosts.items():
         roles = (*host.roles, NODE)
         sockets = _listening(deployed, name)
         wrong = []
@@ -188,56 +178,9 @@ def test_services_listen_only_where_flows_yaml_allows(deployed: Deployed) -> Non
         assert not missing, f"{name} does not serve {missing}"
 
 
-def _local_control(deployed: Deployed, deadline_s: float) -> dict[tuple[str, str, int], str]:
-    """Each target answered from its own host (the firewall never filters loopback)."""
-    lab, seen = deployed.lab, {}
-    for name in lab.realized.hosts:
-        def from_host(targets: list[tuple[str, int]], name: str = name) -> list[str]:
-            return probe_over_ssh(lab.ssh_address(name), deployed.control_key,
-                                  lab.host_keys[name], targets)
-        answers = wait_until_connected(from_host, targets_of(lab, name), deadline_s)
-        seen.update({(name, *t): v for t, v in answers.items()})
-    answers = wait_until_connected(probe_locally, targets_of(lab, STAND_IN), deadline_s)
-    seen.update({(STAND_IN, *t): v for t, v in answers.items()})
-    return seen
-
-
-def test_firewall_blocks_denied_flows_and_passes_allowed_ones(
-        deployed: Deployed, report: Callable[[str, str], None]) -> None:
-    lab = deployed.lab
-    start_all_listeners(lab)
-    before = _local_control(deployed, deadline_s=20)
-    assert set(before.values()) == {"connected"}, {k: v for k, v in before.items()
-                                                  if v != "connected"}
-    site_hosts = sorted(lab.realized.hosts)
-    seen = run_matrix(lab, deployed.control_key, firewalled=site_hosts)
-    after = _local_control(deployed, deadline_s=0)
-    counts = {r: sum(verdict(p, v) == r for p, v in seen.items())
-              for r in ("ok", "MISMATCH", "pending")}
-    text = "\n".join([
-        f"{len(seen)} probes after site.yml: {counts['ok']} ok, {counts['MISMATCH']} "
-        f"mismatches, {counts['pending']} pending (only towards the parent's stand-in, "
-        "which has no firewall)", *format_matrix(seen)])
-    report("segregation matrix with the playbooks' firewall, site 320703", text)
-    print("\n" + text)
-    mismatches = [f"{p.label}: expected {p.expect}, saw {v}" for p, v in seen.items()
-                  if verdict(p, v) == "MISMATCH"]
-    assert not mismatches, "\n".join(mismatches)
-    pending: list[Probe] = [p for p, v in seen.items() if verdict(p, v) == "pending"]
-    assert {p.destination.name for p in pending} <= {STAND_IN}
-    firewall_rows = [p for p in seen if p.basis is Basis.FIREWALL and p.expect is Expect.BLOCKED]
-    assert len(firewall_rows) >= 20, len(firewall_rows)
-    for probe in seen:  # a live listener beside every probed target, before and after
-        key = (probe.destination.name, lab.addresses[probe.destination.name][
-            probe.network.kind], probe.port)
-        assert before[key] == after[key] == "connected", probe.label
-
-
 def test_the_front_door_serves_tls_with_the_material_limit(deployed: Deployed) -> None:
-    port = deployed.lab.realized.portal_port
-    ca = ssl.create_default_context(cafile=deployed.work / "secrets" / "ca" / "ca.crt")
     limit = Settings.model_fields["material_max_bytes"].default
-    with httpx.Client(base_url=f"https://127.0.0.1:{port}", verify=ca, timeout=60) as http:
+    with httpx.Client(base_url=deployed.portal, verify=deployed.ca, timeout=60) as http:
         health = http.get("/healthz")
         assert health.status_code == 200 and health.json()["role"] == "portal"
         assert health.headers["strict-transport-security"].startswith("max-age=")
@@ -285,29 +228,28 @@ def _settled(deployed: Deployed, database: str) -> dict[str, tuple[int, str]]:
 
 
 def test_backup_then_restore_a_database(deployed: Deployed) -> None:
-    ca = ssl.create_default_context(cafile=deployed.work / "secrets" / "ca" / "ca.crt")
-    portal = f"https://127.0.0.1:{deployed.lab.realized.portal_port}"
-    with httpx.Client(verify=ca, timeout=30) as http:  # something worth restoring
-        apply_annual_report(portal, generate_credit_code(random.Random(5)), client=http)
+    applied = _snapshot(deployed, "portal")["applications"][0]
+    with httpx.Client(verify=deployed.ca, timeout=30) as http:  # something worth restoring
+        apply_annual_report(deployed.portal, generate_credit_code(random.Random(5)), client=http)
     before = _settled(deployed, "portal")
-    assert before["applications"][0] == 1 and before["crossings"][0] > 0
+    assert before["applications"][0] == applied + 1 and before["crossings"][0] > 0
 
     backups = deployed.work / "backups"
     backup = deployed.playbook("backup.yml", "-e", "backup_label=before",
                                "-e", f"sunlight_backup_dir={backups}")
     deployed.runs["backup"] = backup
     assert backup.returncode == 0, backup.tail
-    dump = backups / "320703" / "portal-before.dump"
+    dump = backups / COUNTY / "portal-before.dump"
     recorded = (dump.parent / (dump.name + ".sha256")).read_text().split()[0]
     assert hashlib.sha256(dump.read_bytes()).hexdigest() == recorded
-    assert (backups / "320703" / "core-before.dump").stat().st_size > 0
+    assert (backups / COUNTY / "core-before.dump").stat().st_size > 0
 
     # The loss: every application and what hangs off it, gone.
     deployed.ssh("ext", "sudo -u postgres psql -d portal -qc 'TRUNCATE applications CASCADE'")
     lost = _snapshot(deployed, "portal")
     assert lost["applications"][0] == 0 and lost != before
 
-    restore = deployed.playbook("restore.yml", "-e", "restore_site=320703",
+    restore = deployed.playbook("restore.yml", "-e", f"restore_site={COUNTY}",
                                 "-e", "restore_database=portal", "-e", f"restore_file={dump}")
     deployed.runs["restore"] = restore
     assert restore.returncode == 0, restore.tail
@@ -397,8 +339,7 @@ class Submissions(threading.Thread):
 
 def test_rolling_upgrade_while_submissions_run(deployed: Deployed) -> None:
     wheels = _upgrade_build(deployed.work)
-    ca = ssl.create_default_context(cafile=deployed.work / "secrets" / "ca" / "ca.crt")
-    load = Submissions(f"https://127.0.0.1:{deployed.lab.realized.portal_port}", ca)
+    load = Submissions(deployed.portal, deployed.ca)
     load.start()
     wait_for(lambda: len(load.done) >= 3, what="three submissions before the upgrade")
     started = time.monotonic()
@@ -416,7 +357,7 @@ def test_rolling_upgrade_while_submissions_run(deployed: Deployed) -> None:
     assert upgrade.returncode == 0, upgrade.tail
     assert not load.failed, load.failed[:5]
     assert len(during) >= 10
-    for host in deployed.lab.realized.hosts:
+    for host in deployed.site.hosts:
         version = deployed.ssh(host, "/opt/sunlight/venv/bin/sunlight --version")
         assert version == f"sunlight {UPGRADE_VERSION}", (host, version)
     revision = deployed.ssh("ext", "sudo -u postgres psql -d portal -AtXc "
