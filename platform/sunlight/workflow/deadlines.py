@@ -73,14 +73,30 @@ def reset_coverage_warnings() -> None:
     _warned_years.clear()
 
 
+@lru_cache(maxsize=64)
+def _working_days_of(year: int) -> frozenset[int] | None:
+    """The ordinals of ``year``'s working days, read from the calendar once (its own
+    look-up scans the holiday table on every call: the supervision tick asks millions of
+    times); ``None`` outside the calendar's years."""
+    if not calendar_covers(year):
+        return None
+    day, days = date(year, 1, 1), set()
+    while day.year == year:
+        if chinese_calendar.is_workday(day):
+            days.add(day.toordinal())
+        day += _ONE_DAY
+    return frozenset(days)
+
+
 def is_working_day(d: date) -> bool:
     """Whether ``d`` is a working day under China's official holiday arrangement.
 
     Outside the calendar's years, Monday-Friday are working days and a
     :class:`CalendarCoverageWarning` is emitted once per year.
     """
-    if calendar_covers(d.year):
-        return bool(chinese_calendar.is_workday(d))
+    known = _working_days_of(d.year)
+    if known is not None:
+        return d.toordinal() in known
     if d.year not in _warned_years:
         _warned_years.add(d.year)
         warnings.warn(
