@@ -29,6 +29,7 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -222,7 +223,7 @@ class Tier:
             "payload": {"receipt": receipt, "item_code": ANNUAL_REPORT, "item_version": 1,
                         "applicant": {"kind": "enterprise", "id_number": credit_code,
                                       "name": "连云港海州湾贸易有限公司"},
-                        "form": {}, "submitted_at": "2026-12-01T08:00:00+08:00", "batch": 0,
+                        "form": {}, "submitted_at": datetime.now(UTC).isoformat(), "batch": 0,
                         "materials": []}})
         assert delivered.status_code == 200, delivered.text
         return str(self.sql("SELECT id FROM cases WHERE receipt = %s", receipt)[0][0])

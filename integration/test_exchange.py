@@ -98,7 +98,7 @@ def test_province_supervision_order_reaches_county_and_answer_returns(
     wait_for(lambda: _view(province, receipt))  # the province saw the case it supervises
     issued = province.staff("admin").post("/api/v1/supervision/orders", json={
         "target": "320703", "receipt": receipt, "text": "请说明该件办理进度，三个工作日内回复。",
-        "due_on": "2026-12-04"})
+        "due_days": 3})
     assert issued.status_code == 201, issued.text
     order_id = issued.json()["id"]
     approver = county.staff("approver")
@@ -245,8 +245,8 @@ def test_tampered_forged_replayed_and_out_of_order_events(tiers: dict[str, Tier]
             assert city.broker.publish("sunlight.up.in", body)
     earlier = next_receipt()
     county.submit(earlier)
-    (event_id,), = county.sql("SELECT event_id FROM exchange_outbox WHERE "
-                              "envelope->>'subject' = %s", earlier)
+    (event_id,), = county.sql("SELECT event_id FROM exchange_outbox WHERE type = "
+                              "'sunlight.case.event' AND envelope->>'subject' = %s", earlier)
     replayed = wait_for(lambda: city.sql("SELECT body FROM exchange_outbox WHERE link = "
                                          "'320000' AND event_id = %s", event_id))[0][0]
     for body in (first, first, bytes(replayed)):  # a replay, and one captured earlier

@@ -11,8 +11,10 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -56,6 +58,9 @@ class Known:
     exchange_token: str
     password: str
     rng: random.Random = field(default_factory=lambda: random.Random(11))
+    orders: dict[str, str] = field(default_factory=dict)  # 督办 order per operation suffix
+    draw_id: str = ""  # a random inspection draw holding closed_receipt
+    month: str = ""  # the month closed_receipt was closed (YYYY-MM)
 
 
 Seed = Callable[[Any, Known], None]
@@ -108,6 +113,17 @@ def _seed_core(case: Any, known: Known) -> None:
         case.body = {"username": "superuser", "password": known.password}
     if case.operation.label == "POST /api/v1/admin/catalogue":
         case.body = sample_yaml()
+    if "order_id" in params:
+        suffix = case.operation.label.rsplit("/", 1)[-1]
+        params["order_id"] = known.orders.get(suffix, known.orders["answer"])
+    if "draw_id" in params:
+        params["draw_id"], params["receipt"] = known.draw_id, known.closed_receipt
+        if case.operation.label.endswith("/findings/{receipt}"):
+            case.body = {"result": "ok"}
+    if case.operation.label == "POST /api/v1/supervision/orders":
+        case.body = {"department": "320703-SCJGJ", "text": "fuzz"}
+    if case.operation.label == "POST /api/v1/supervision/inspections":
+        case.body = {"department": "320703-SCJGJ", "month": known.month, "size": 1}
     if case.operation.label == "POST /api/v1/exchange/records":
         case.body = {"record_id": str(__import__("uuid").uuid4()),
                      "record_type": "feedback.complaint",
@@ -161,11 +177,14 @@ def _report(role: str, statuses: dict[str, set[int]]) -> float:
 
 def _close(site: Site, token: str, receipt: str) -> None:
     staff = httpx.Client(base_url=site.core, headers={"Authorization": f"Bearer {token}"})
+    # Separation of duties (岗位分离): who accepted a case may not decide it.
+    approver = httpx.Client(base_url=site.core,
+                            headers={"Authorization": f"Bearer {site.token('approver')}"})
     case = wait_for(lambda: (r := staff.get("/api/v1/cases", params={"receipt": receipt}))
                     .status_code == 200 and r.json())
     for action in ("accept", "approve_step", "grant", "close"):
-        staff.post(f"/api/v1/cases/{case['id']}/actions",
-                   json={"action": action}).raise_for_status()
+        (approver if action == "grant" else staff).post(
+            f"/api/v1/cases/{case['id']}/actions", json={"action": action}).raise_for_status()
 
 
 @pytest.fixture(scope="module")
@@ -186,9 +205,32 @@ def known(site: Site) -> Known:
              .json()["status"] == "closed")
     case = httpx.get(f"{site.core}/api/v1/cases", params={"receipt": receipt},
                      headers={"Authorization": f"Bearer {token}"}).json()
-    return Known(site.portal, receipt, secret, closed_receipt, closed_secret, case["id"], token,
-                 site.roles["core"].env["SUNLIGHT_EXCHANGE_TOKEN"],
-                 site.passwords["superuser"])
+    known = Known(site.portal, receipt, secret, closed_receipt, closed_secret, case["id"], token,
+                  site.roles["core"].env["SUNLIGHT_EXCHANGE_TOKEN"],
+                  site.passwords["superuser"])
+    _supervision(site, known)
+    return known
+
+
+def _supervision(site: Site, known: Known) -> None:
+    """督办 orders for the answer, accept and return operations (the last two answered), and
+    a random inspection draw of the closed case's department and month."""
+    staff = httpx.Client(base_url=site.core, headers={"Authorization": f"Bearer {known.token}"})
+    for suffix in ("answer", "accept", "return"):
+        order = staff.post("/api/v1/supervision/orders", json={
+            "department": "320703-SCJGJ", "text": f"fuzz {suffix}"})
+        order.raise_for_status()
+        known.orders[suffix] = order.json()["id"]
+        if suffix != "answer":
+            staff.post(f"/api/v1/supervision/orders/{known.orders[suffix]}/answer",
+                       json={"text": "fuzz"}).raise_for_status()
+    closed = staff.get("/api/v1/cases", params={"receipt": known.closed_receipt}).json()
+    closed_at = datetime.fromisoformat(closed["history"][-1]["at"])
+    known.month = closed_at.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")
+    draw = staff.post("/api/v1/supervision/inspections", json={
+        "department": "320703-SCJGJ", "month": known.month, "share": 1.0})
+    draw.raise_for_status()
+    known.draw_id = draw.json()["id"]
 
 
 def test_portal_api_fuzz(site: Site, known: Known) -> None:

@@ -16,7 +16,8 @@ PANELS = {
     "Deployment": ["up", "status", "verify", "scenario", "down", "node"],
     "Operations": ["doctor", "engine", "images", "hosts"],
     "Load": ["load"],
-    "On host": ["serve", "migrate", "accounts", "catalogue", "cases", "audit", "exchange"],
+    "On host": ["serve", "migrate", "accounts", "catalogue", "cases", "audit", "exchange",
+                "supervision"],
 }
 
 

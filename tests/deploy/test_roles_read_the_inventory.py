@@ -328,6 +328,8 @@ def test_settings_carry_the_peers_addresses_and_flows_yaml_ports(
         core["database_url"]
     assert core["amqp_url"] == (f"amqp://core:mq_core-320700@{addr['320700-mq']['int']}:"
                                 f"{PORT('amqp')}/sunlight?heartbeat=10")
+    # A supervision drill shifts core's clock by this (root-owned, absent by default) file.
+    assert core["clock_offset_file"] == "/etc/sunlight/clock-offset"
     gateway = rendered["320700-gw"]["_sunlight_gateway_env"]
     assert gateway["core_url"] == f"http://{addr['320700-core']['int']}:{PORT('core_api')}"
     assert f"@{addr['320700-portal-db']['ext']}:{PORT('postgresql')}/portal?" in \

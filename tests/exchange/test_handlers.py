@@ -23,7 +23,7 @@ def test_core_registers_a_handler_for_every_event_type_and_its_statistics() -> N
     assert handlers.missing() == []
     handlers.check(statistics=True)
     refusing = {t for t in known_types() if handlers.handler(t).may_refuse}
-    assert refusing == {"sunlight.supervision.answer"}
+    assert refusing == {"sunlight.supervision.answer", "sunlight.supervision.review"}
     assert handlers.snapshot is not None
 
 

@@ -31,6 +31,15 @@ SAMPLES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "sunlight.supervision.answer": ({"order_id": ORDER_ID, "receipt": RECEIPT, "text": "已办结",
                                      "answered_by": "wang", "answered_at": NOW,
                                      "case_status": "closed"}, {"destination": "320000"}),
+    "sunlight.supervision.review": ({"order_id": ORDER_ID, "decision": "return",
+                                     "note": "答复未说明超期原因", "reviewed_by": "zhao",
+                                     "reviewed_at": NOW}, {"destination": "320703"}),
+    "sunlight.supervision.escalation": ({"order_id": ORDER_ID, "issuer": "320703",
+                                         "target": "320703", "department": "320703-SCJGJ",
+                                         "receipt": None, "text": "请说明", "due_on": "2026-12-04",
+                                         "issued_by": "system", "issued_at": NOW,
+                                         "status": "open", "returns": 1, "escalated_at": NOW},
+                                        {"destination": "320700"}),
     "sunlight.catalogue.baseline": ({"version": 1, "title": "基线", "items": [
         {"code": "320703-SCJGJ-QT-001", "version": 1, "name": "企业年度报告公示",
          "category": "other", "department": "320703-SCJGJ", "doc": {}}]},
@@ -39,6 +48,18 @@ SAMPLES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
                                      "decision": "localized", "localized": [
                                          {"code": "320703-SCJGJ-QT-001", "note": "本地时限"}],
                                      "note": "", "decided_by": "admin", "decided_at": NOW}, {}),
+    "sunlight.case.light": ({"receipt": RECEIPT, "department": "320703-SCJGJ",
+                             "item_code": "320703-SCJGJ-QT-001", "status": "in_review",
+                             "light": "red", "previous": "yellow",
+                             "rule_ids": ["TIME-WARN", "TIME-OVERDUE"], "hits": [
+                                 {"rule_id": "TIME-OVERDUE", "light": "red",
+                                  "text": "已超过承诺办结时限仍未办结。",
+                                  "detail": "承诺办结日 2026-12-03，已超期"}],
+                             "change": 2, "at": NOW}, {}),
+    "sunlight.data.baseline": ({"kind": "supervision_rules", "version": 2,
+                                "text": "site: '320000'\n", "sha256": "0" * 64,
+                                "published_by": "admin", "published_at": NOW},
+                               {"destination": "*"}),
 }
 
 
@@ -65,8 +86,17 @@ def test_every_type_has_a_sample_and_the_sample_is_valid() -> None:
     ("sunlight.stats.snapshot", {"counts": [{"department": "d", "status": "s", "count": -1}]},
      "/counts/0/count"),
     ("sunlight.supervision.order", {"text": ""}, "/text"),
+    ("sunlight.supervision.review", {"decision": "return", "note": ""}, "/note"),
+    ("sunlight.supervision.review", {"decision": "ignore"}, "/decision"),
+    ("sunlight.supervision.escalation", {"status": "answered"}, "/status"),
+    ("sunlight.supervision.escalation", {"target": "3207"}, "/target"),
     ("sunlight.catalogue.baseline", {"items": []}, "/items"),
     ("sunlight.catalogue.adoption", {"decision": "ignored"}, "/decision"),
+    ("sunlight.case.light", {"light": "green"}, "/light"),
+    ("sunlight.case.light", {"change": 0}, "/change"),
+    ("sunlight.case.light", {"hits": [{"rule_id": "X", "light": "none", "text": "t"}]},
+     "/hits/0/light"),
+    ("sunlight.data.baseline", {"kind": "anything"}, "/kind"),
 ])
 def test_a_data_violation_names_its_pointer(type_: str, change: dict[str, Any],
                                             pointer: str) -> None:
@@ -83,6 +113,10 @@ def test_a_data_violation_names_its_pointer(type_: str, change: dict[str, Any],
     ("sunlight.supervision.order", {}, "addressing is site"),
     ("sunlight.supervision.order", {"destination": "*"}, "addressing is site"),
     ("sunlight.catalogue.baseline", {"destination": "320703"}, "addressing is broadcast"),
+    # A light is outside the per-case sequence: a parent that does not know the type yet
+    # dead-letters it without holding the case's later events.
+    ("sunlight.case.light", {"subject": RECEIPT, "sequence": 3}, "must not carry a sequence"),
+    ("sunlight.data.baseline", {}, "addressing is broadcast"),
     ("sunlight.case.event", {"subject": RECEIPT, "sequence": 1, "destination": "320000"},
      "addressing is none"),
 ])

@@ -9,10 +9,13 @@ Operations — this machine, the control node (here)
 Load — load tests of a running deployment (:mod:`sunlight.cli.load`)
     ``load``
 On host — run on a site's hosts with its ``SUNLIGHT_*`` settings (:mod:`sunlight.cli.onhost`,
-:mod:`sunlight.cli.exchange`)
+:mod:`sunlight.cli.exchange`, :mod:`sunlight.cli.supervision`)
     ``serve``, ``migrate``, ``accounts add``, ``catalogue import|export``,
     ``cases mark-overdue``, ``audit verify``,
-    ``exchange definitions|status|keygen|baseline publish|adopt``
+    ``exchange definitions|status|keygen|baseline publish|adopt``,
+    ``supervision rules check|import|export|publish``, ``supervision tick``,
+    ``supervision orders list|issue|answer|accept|return|escalate``,
+    ``supervision inspection draw|list|finding|summary``
 
 ``hosts`` is under Operations: its hosts are standalone ones for trying the node image, not
 a deployment's. ``audit`` and ``exchange`` are under On host: they read core's settings
@@ -24,7 +27,8 @@ and progress lines: :mod:`sunlight.cli.common`.
 
 Commands with ``--json`` (one JSON document on stdout, nothing else there; the shape is in
 each command's help): ``doctor``, ``hosts boot``, ``hosts list``, ``up``, ``node add``,
-``status``, ``exchange status``.
+``status``, ``exchange status``, ``supervision rules check|import``,
+``supervision orders list``, ``supervision inspection draw|list|summary``.
 
 Example::
 
@@ -41,7 +45,7 @@ import typer
 from rich.markup import escape
 
 import sunlight
-from sunlight.cli import deployment, exchange, load, onhost
+from sunlight.cli import deployment, exchange, load, onhost, supervision
 from sunlight.cli.common import (
     EXIT_CODES_HELP,
     JSON_OPTION,
@@ -53,6 +57,7 @@ from sunlight.cli.common import (
     progress,
     progress_printer,
 )
+from sunlight.cli.supervision_orders import inspection_app, orders_app
 
 app = typer.Typer(
     name="sunlight",
@@ -261,6 +266,9 @@ _register_operations(app)
 load.register(app)
 onhost.register(app)
 exchange.register(app)
+supervision.supervision_app.add_typer(orders_app, name="orders")
+supervision.supervision_app.add_typer(inspection_app, name="inspection")
+supervision.register(app)
 
 
 def main() -> None:

@@ -165,9 +165,11 @@ def catalogue_export(path: Path = typer.Argument(..., help="Target .yaml or .xls
 @accounts_app.command("add")
 def accounts_add(
     username: str = typer.Argument(..., help="Login name."),
-    role: list[str] = typer.Option(..., "--role", help="clerk, reviewer, approver or admin; "
-                                   "repeat for several."),
-    department: str = typer.Option(None, "--department", help="Department code (scope)."),
+    role: list[str] = typer.Option(..., "--role", help="clerk, reviewer, approver, admin or "
+                                   "supervisor (监察室: never with clerk, reviewer or "
+                                   "approver); repeat for several."),
+    department: str = typer.Option(None, "--department", help="Department code (scope; "
+                                   "admins and supervisors may have none)."),
     display_name: str = typer.Option("", "--name", help="Shown in case history."),
     password_file: Path = typer.Option(None, "--password-file",
                                        help="Write the generated password here (0600)."),
@@ -193,10 +195,14 @@ def accounts_add(
 
 @cases_app.command("mark-overdue")
 def cases_mark_overdue() -> None:
-    """Flag cases past their due date now (core also does this periodically)."""
-    from sunlight.runtime.core.app import mark_overdue_once
+    """Flag cases past their due date now, at core's clock (core also does this
+    periodically; ``sunlight supervision tick`` runs the whole tick)."""
+    from sunlight.runtime.clock import Clock
+    from sunlight.runtime.core.periodic import mark_overdue_once
 
-    count = mark_overdue_once(core_engine(), site_code())
+    offset = os.environ.get("SUNLIGHT_CLOCK_OFFSET_FILE")
+    engine = core_engine()
+    count = mark_overdue_once(engine, site_code(), Clock(Path(offset) if offset else None).now())
     console.print(f"{count} cases marked overdue")
 
 

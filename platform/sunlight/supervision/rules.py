@@ -77,6 +77,7 @@ __all__ = [
     "default_rules_text",
     "dump_rules",
     "load_rules",
+    "refusal",
 ]
 
 HEADER = (
@@ -234,13 +235,22 @@ def load_rules(text: str, source_name: str, known_items: Collection[str] | None 
         found = list(_unknown_scope(ruleset, known_items, known_categories))
     if not found:
         return ruleset
+    raise refusal(text, source_name, found)
+
+
+def refusal(text: str, source_name: str, found: Sequence[tuple[Loc, str]]) -> RuleFileError:
+    """The error refusing ``text`` for ``found`` (``(YAML path, message)`` pairs, at least
+    one), each located as :func:`load_rules` locates its own: the first problem, with every
+    one in ``all_problems``. For checks made outside this module on a file that loads (the
+    site it names, the version in force, a baseline from above)."""
+    data = yaml.safe_load(text)
     root = yaml.compose(text, Loader=yaml.SafeLoader)
     errors = [_error(source_name, root, data, loc, message) for loc, message in found]
     first = errors[0]
     first.all_problems = tuple(errors)
     if len(errors) > 1:
         first.args = (f"{first.args[0]} (and {len(errors) - 1} more problem(s))",)
-    raise first
+    return first
 
 
 def dump_rules(ruleset: RuleSet) -> str:

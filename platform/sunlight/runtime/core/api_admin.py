@@ -1,4 +1,4 @@
-"""Catalogue administration and audit verification (admin role)."""
+"""Catalogue administration, staff accounts and audit verification (admin role)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ from fastapi import APIRouter, Body, Path, Query, Request
 from sunlight.catalogue.errors import CatalogueImportError
 from sunlight.catalogue.io_yaml import load_yaml
 from sunlight.runtime.core import catalogue_store
+from sunlight.runtime.core.accounts import AccountError, create_account
 from sunlight.runtime.core.audit_store import verify
 from sunlight.runtime.core.auth import AdminDep
+from sunlight.runtime.core.lights_schemas import AccountIn, AccountOut
 from sunlight.runtime.core.schemas import ChainOut, ImportResult, ItemOut
 from sunlight.runtime.deps import SessionDep, SettingsDep
 from sunlight.runtime.errors import ApiError, responses
@@ -64,6 +66,23 @@ def retire(code: Code, version: Version, admin: AdminDep, session: SessionDep,
                                      admin.username)
     return ItemOut(code=row.code, version=row.version, status=row.status, name=row.name,
                    category=row.category, department=row.department)
+
+
+@router.post("/accounts", response_model=AccountOut, status_code=201, responses=ERRORS)
+def add_account(body: AccountIn, admin: AdminDep, session: SessionDep,
+                settings: SettingsDep) -> AccountOut:
+    """Create a staff account with a generated password (shown once). Roles: clerk,
+    reviewer, approver (scoped to a department), admin, supervisor (监察室, never with a
+    handling role: 岗位分离)."""
+    try:
+        password = create_account(session, settings.site_code, body.username, body.roles,
+                                  body.department, body.display_name or body.username,
+                                  actor=admin.username)
+    except AccountError as exc:
+        field = str(exc).split(":", 1)[0].lstrip("-").replace("role", "roles")
+        raise ApiError(422, "account_invalid", str(exc), field=field) from exc
+    return AccountOut(username=body.username, roles=body.roles, department=body.department,
+                      password=password)
 
 
 @router.get("/audit/verify", response_model=ChainOut, responses=ERRORS)

@@ -10,7 +10,7 @@ from sunlight.runtime.core import outbound
 from sunlight.runtime.core.auth import require_exchange
 from sunlight.runtime.core.exchange import apply_inward
 from sunlight.runtime.core.schemas import OutboundPage, OutboundRecord, RecordIn, RecordOutcome
-from sunlight.runtime.deps import SessionDep, SettingsDep
+from sunlight.runtime.deps import ClockDep, SessionDep, SettingsDep
 from sunlight.runtime.errors import ApiError, responses
 from sunlight.runtime.records import RecordRejected
 
@@ -20,11 +20,12 @@ ERRORS = responses(401, 422)
 
 
 @router.post("/records", response_model=RecordOutcome, responses=ERRORS)
-def deliver(body: RecordIn, session: SessionDep, settings: SettingsDep) -> RecordOutcome:
+def deliver(body: RecordIn, session: SessionDep, settings: SettingsDep,
+            clock: ClockDep) -> RecordOutcome:
     """Apply one whitelisted record; a redelivered record id is acknowledged as duplicate."""
     try:
         outcome = apply_inward(session, settings.site_code, body.record_id, body.record_type,
-                               body.payload)
+                               body.payload, clock.now())
     except RecordRejected as exc:
         raise ApiError(422, "record_rejected", str(exc)) from exc
     return RecordOutcome(outcome=outcome)

@@ -1,25 +1,39 @@
-"""Staff routes of the cross-tier features: subordinate views, supervision orders, baselines.
+"""Staff routes of e-supervision and the cross-tier features: subordinate views, 督办
+orders, random inspection (随机督查), baselines.
 
-Supervision is a senior function: every route needs the approver or admin role. Issuing
-needs the exchange configured (the keyring says which sites are subordinates); answering
-is for the approver of the case's department (or an admin) at the addressed site.
-Baselines are published and adopted with ``sunlight exchange baseline``.
+Every route needs the supervisor (监察室), approver or admin role; what each may do:
+
+- supervisors and admins issue orders (to a department of this site, or to a case at a
+  subordinate site — that needs the exchange configured: the keyring says which sites are
+  subordinates), accept or return the answers to orders issued here, see every order issued
+  here, addressed here or escalated here, and draw and review random inspections;
+- approvers answer the orders addressed to their department and see only those;
+- admins also run the escalation of overdue orders at once (``POST
+  /supervision/orders/escalate``; core's periodic tick runs it too).
+
+Times (issue, answer, review, due dates, escalation) come from core's clock
+(:mod:`sunlight.runtime.clock`). Baselines are published and adopted with ``sunlight
+exchange baseline``.
 
 Example::
 
     $ curl -H "Authorization: Bearer $T" $CORE/api/v1/subordinates/320703/cases?receipt=R
+    $ curl -H "Authorization: Bearer $T" -d '{"department": "320703-SCJGJ", "text": "..."}' \\
+          -H 'Content-Type: application/json' $CORE/api/v1/supervision/orders
 """
 
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from sqlalchemy import func, select
 
 from sunlight.runtime.core import supervision
-from sunlight.runtime.core.auth import Staff, current_staff
+from sunlight.runtime.core.api_inspection import router as inspection_router
+from sunlight.runtime.core.auth import AdminDep, Staff, current_staff
 from sunlight.runtime.core.models import (
     BaselineAdoption,
     CatalogueBaseline,
@@ -29,28 +43,35 @@ from sunlight.runtime.core.models import (
     SupervisionOrder,
 )
 from sunlight.runtime.core.supervision_schemas import (
+    AcceptIn,
     AdoptionOut,
     AnswerIn,
     BaselineOut,
+    EscalationRunOut,
     OrderIn,
     OrderOut,
+    OrderStepOut,
+    ReturnIn,
     SubordinateCaseOut,
     SubordinateEventOut,
     SubordinateOut,
 )
-from sunlight.runtime.deps import SessionDep, SettingsDep
+from sunlight.runtime.deps import ClockDep, SessionDep, SettingsDep
 from sunlight.runtime.errors import ApiError, responses
 from sunlight.runtime.exchange.models import HeldEvent
 from sunlight.runtime.exchange.signing import Keyring
+from sunlight.supervision.orders import OrderMove, OrderStatus
 
 router = APIRouter(prefix="/api/v1", tags=["supervision"])
 ERRORS = responses(401, 403, 404, 409, 422)
 SiteCode = Annotated[str, Path(pattern=r"^\d{6}$")]
+Receipt = Annotated[str, Path(pattern=r"^\d{6}-\d{8}-\d{6}$")]
 
 
 def require_supervisor(staff: Annotated[Staff, Depends(current_staff)]) -> Staff:
-    if not {"approver", "admin"} & set(staff.roles):
-        raise ApiError(403, "forbidden", "supervision needs the approver or admin role")
+    if not {"supervisor", "approver", "admin"} & set(staff.roles):
+        raise ApiError(403, "forbidden", "supervision needs the supervisor, approver or "
+                       "admin role")
     return staff
 
 
@@ -103,42 +124,101 @@ def subordinate_cases(site: SiteCode, staff: SupervisorDep, session: SessionDep,
     return out
 
 
-def _order_out(o: SupervisionOrder) -> OrderOut:
-    return OrderOut(id=o.id, issuer=o.issuer, target=o.target, receipt=o.receipt, text=o.text,
-                    due_on=o.due_on, issued_by=o.issued_by, issued_at=o.issued_at,
-                    status=o.status, answer=o.answer, answered_by=o.answered_by,
-                    answered_at=o.answered_at, received_at=o.received_at)
+def _order_out(o: SupervisionOrder, today: date) -> OrderOut:
+    return OrderOut(
+        id=o.id, issuer=o.issuer, target=o.target, department=o.department, receipt=o.receipt,
+        text=o.text, due_on=o.due_on, overdue=supervision.is_overdue(o, today),
+        issued_by=o.issued_by, issued_at=o.issued_at, status=o.status,
+        status_zh=OrderStatus(o.status).zh, answer=o.answer, answered_by=o.answered_by,
+        answered_at=o.answered_at, received_at=o.received_at, rule_id=o.rule_id,
+        returns=o.returns or 0, reviewed_by=o.reviewed_by, reviewed_at=o.reviewed_at,
+        review_note=o.review_note, escalated_at=o.escalated_at, escalated_to=o.escalated_to,
+        escalated_from=o.escalated_from,
+        history=[OrderStepOut.model_validate(step) for step in o.history or []])
 
 
 @router.post("/supervision/orders", response_model=OrderOut, status_code=201,
              responses=ERRORS)
 def issue_order(body: OrderIn, staff: SupervisorDep, session: SessionDep,
-                settings: SettingsDep, request: Request) -> OrderOut:
-    """Issue a supervision order (督办) to a case at a subordinate site."""
+                settings: SettingsDep, request: Request, clock: ClockDep) -> OrderOut:
+    """Issue a supervision order (督办): to a department of this site (``department``, or
+    the case ``receipt``), or to a case at a subordinate site (``target`` + ``receipt``).
+    Supervisors (监察室) and admins only; due in ``due_days`` working days (default 3)."""
     keyring: Keyring | None = getattr(request.app.state, "keyring", None)
-    if keyring is None:
-        raise ApiError(409, "exchange_not_configured", "this site has no cross-tier exchange "
-                       "(SUNLIGHT_AMQP_URL and keys are not set)")
     order = supervision.issue(session, settings.site_code, keyring, staff, target=body.target,
-                              receipt=body.receipt, text=body.text, due_on=body.due_on)
-    return _order_out(order)
+                              receipt=body.receipt, text=body.text, now=clock.now(),
+                              department=body.department, due_on=body.due_on,
+                              due_days=body.due_days)
+    return _order_out(order, clock.today())
 
 
 @router.get("/supervision/orders", response_model=list[OrderOut], responses=ERRORS)
-def list_orders(staff: SupervisorDep, session: SessionDep, settings: SettingsDep,
-                status: Annotated[str | None, Query(pattern="^(open|answered)$")] = None,
-                limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[OrderOut]:
-    """Orders issued here and orders addressed here, newest first."""
-    return [_order_out(o) for o in supervision.orders(session, settings.site_code, status, limit)]
+def list_orders(
+    staff: SupervisorDep, session: SessionDep, settings: SettingsDep, clock: ClockDep,
+    status: Annotated[str | None, Query(pattern="^(open|answered|accepted)$")] = None,
+    escalated: Annotated[bool | None, Query(description="Only escalated (true) or not "
+                                                        "escalated (false) orders")] = None,
+    department: Annotated[str | None, Query(max_length=40)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[OrderOut]:
+    """Orders you may see here, newest first: supervisors and admins every order issued
+    here, addressed here or escalated here from below; approvers those addressed to their
+    department."""
+    today = clock.today()
+    return [_order_out(o, today) for o in supervision.orders(
+        session, settings.site_code, staff, status=status, limit=limit, escalated=escalated,
+        department=department)]
+
+
+@router.post("/supervision/orders/escalate", response_model=EscalationRunOut,
+             responses=ERRORS)
+def escalate_now(admin: AdminDep, session: SessionDep, settings: SettingsDep,
+                 clock: ClockDep) -> EscalationRunOut:
+    """Run the escalation of overdue orders now (core's periodic tick also runs it): each
+    order addressed here and unanswered past its due date goes one tier up. Admin only."""
+    count = supervision.escalate_overdue(session, settings.site_code, clock.now())
+    return EscalationRunOut(escalated=count)
+
+
+@router.get("/supervision/orders/{order_id}", response_model=OrderOut, responses=ERRORS)
+def order_detail(order_id: uuid.UUID, staff: SupervisorDep, session: SessionDep,
+                 settings: SettingsDep, clock: ClockDep) -> OrderOut:
+    """One order with its history (issue, answers, returns, acceptance, escalation)."""
+    order = supervision.get(session, settings.site_code, staff, order_id)
+    return _order_out(order, clock.today())
 
 
 @router.post("/supervision/orders/{order_id}/answer", response_model=OrderOut,
              responses=ERRORS)
 def answer_order(order_id: uuid.UUID, body: AnswerIn, staff: SupervisorDep,
-                 session: SessionDep, settings: SettingsDep) -> OrderOut:
-    """Answer an order addressed to this site; the answer goes back to the issuer."""
-    order = supervision.answer(session, settings.site_code, staff, order_id, body.text)
-    return _order_out(order)
+                 session: SessionDep, settings: SettingsDep, clock: ClockDep) -> OrderOut:
+    """Answer an order addressed to your department (approver, or admin); an answer to an
+    order from above goes back to the issuer."""
+    order = supervision.answer(session, settings.site_code, staff, order_id, body.text,
+                               clock.now())
+    return _order_out(order, clock.today())
+
+
+@router.post("/supervision/orders/{order_id}/accept", response_model=OrderOut,
+             responses=ERRORS)
+def accept_answer(order_id: uuid.UUID, body: AcceptIn, staff: SupervisorDep,
+                  session: SessionDep, settings: SettingsDep, clock: ClockDep) -> OrderOut:
+    """Accept the answer to an order issued here (supervisors, admins): the order is closed;
+    across tiers the decision goes down to the addressed site."""
+    order = supervision.review(session, settings.site_code, staff, order_id, OrderMove.accept,
+                               body.note, clock.now())
+    return _order_out(order, clock.today())
+
+
+@router.post("/supervision/orders/{order_id}/return", response_model=OrderOut,
+             responses=ERRORS)
+def return_answer(order_id: uuid.UUID, body: ReturnIn, staff: SupervisorDep,
+                  session: SessionDep, settings: SettingsDep, clock: ClockDep) -> OrderOut:
+    """Return the answer to an order issued here, with the reason (supervisors, admins):
+    the order is open again and the department answers again."""
+    order = supervision.review(session, settings.site_code, staff, order_id,
+                               OrderMove.return_, body.reason, clock.now())
+    return _order_out(order, clock.today())
 
 
 @router.get("/baselines", response_model=list[BaselineOut], responses=ERRORS)
@@ -157,3 +237,6 @@ def baselines(staff: SupervisorDep, session: SessionDep) -> list[BaselineOut]:
                         adoptions=adoptions.get((b.issuer, b.version), []))
             for b in rows]
 
+
+# Random inspection's routes are mounted here, so that core's app includes them with ours.
+router.include_router(inspection_router)

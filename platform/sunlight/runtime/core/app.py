@@ -1,4 +1,5 @@
-"""``create_app`` for the core role, with its periodic overdue job.
+"""``create_app`` for the core role, with its periodic tick (:mod:`.periodic`: overdue
+marks, e-supervision lights, 督办 escalation, the open-case gauge) on core's clock.
 
 Example::
 
@@ -15,17 +16,18 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from prometheus_client import Counter
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 import sunlight
-from sunlight.runtime.core import cases, cross_tier
+from sunlight.runtime.clock import Clock
+from sunlight.runtime.core import cross_tier, periodic
 from sunlight.runtime.core.api_admin import router as admin_router
 from sunlight.runtime.core.api_exchange import router as exchange_router
+from sunlight.runtime.core.api_lights import router as lights_router
 from sunlight.runtime.core.api_staff import router as staff_router
 from sunlight.runtime.core.api_supervision import router as supervision_router
-from sunlight.runtime.db import database_ready, make_engine, transaction
+from sunlight.runtime.db import database_ready, make_engine
 from sunlight.runtime.errors import install_error_handlers
 from sunlight.runtime.exchange.handlers import Handlers
 from sunlight.runtime.exchange.service import ExchangeService
@@ -35,20 +37,19 @@ from sunlight.runtime.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def mark_overdue_once(engine: Engine, site: str) -> int:
-    with transaction(engine) as session:
-        return cases.mark_overdue(session, site)
-
-
-async def _overdue_loop(engine: Engine, settings: Settings, marked: Counter) -> None:
+async def _tick_loop(engine: Engine, settings: Settings, clock: Clock,
+                     metrics: periodic.TickMetrics) -> None:
     while True:
         try:
-            count = await run_in_threadpool(mark_overdue_once, engine, settings.site_code)
-            if count:
-                marked.inc(count)
-                log.info("marked cases overdue", extra={"count": count})
+            report = await run_in_threadpool(periodic.run_tick, engine, settings.site_code,
+                                             clock, metrics)
+            if report.marked or report.lights.changed or report.escalated:
+                log.info("tick", extra={"marked_overdue": report.marked,
+                                        "evaluated": report.lights.evaluated,
+                                        "light_changes": report.lights.changed,
+                                        "escalated": report.escalated})
         except Exception:  # the job must outlive a database restart
-            log.exception("overdue job failed; retrying next interval")
+            log.exception("periodic tick failed; retrying next interval")
         await asyncio.sleep(settings.overdue_interval_s)
 
 
@@ -57,7 +58,8 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(_overdue_loop(engine, settings, app.state.overdue_marked))
+        task = asyncio.create_task(_tick_loop(engine, settings, app.state.clock,
+                                              app.state.tick_metrics))
         if app.state.exchange is not None:
             app.state.exchange.start()
         yield
@@ -72,14 +74,14 @@ def create_app(settings: Settings) -> FastAPI:
                   summary="行政权力运行平台: cases, catalogue administration, audit, exchange",
                   lifespan=lifespan)
     app.state.settings, app.state.engine = settings, engine
+    app.state.clock = Clock(settings.clock_offset_file)
     install_error_handlers(app)
 
     async def ready() -> bool:
         return await run_in_threadpool(database_ready, engine)
 
     registry = instrument(app, "core", ready)
-    app.state.overdue_marked = Counter("sunlight_cases_marked_overdue_total",
-                                       "Cases the overdue job flagged", registry=registry)
+    app.state.tick_metrics = periodic.TickMetrics.create(registry, app.state.clock)
     # The cross-tier exchange runs only with a broker configured; keys (and core's handlers
     # for every event type) are checked now, so a misconfigured site fails at start rather
     # than at its first event.
@@ -91,4 +93,5 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(admin_router)
     app.include_router(exchange_router)
     app.include_router(supervision_router)
+    app.include_router(lights_router)
     return app

@@ -26,6 +26,8 @@ from sunlight.runtime.settings import Settings
 _hasher = PasswordHasher()
 ALGORITHM = "HS256"
 MIN_PASSWORD = 12
+#: The supervisor role (监察室): watches cases (lights, 督办), never handles them.
+SUPERVISOR = "supervisor"
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,11 @@ class Staff:
     @property
     def is_admin(self) -> bool:
         return "admin" in self.roles
+
+    @property
+    def is_supervisor(self) -> bool:
+        """监察室: the supervisor role."""
+        return SUPERVISOR in self.roles
 
 
 def hash_password(password: str) -> str:

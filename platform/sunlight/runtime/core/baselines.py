@@ -6,6 +6,14 @@ every subordinate; each records it, and its administrator records whether the si
 it as is or localizes some items (with a note per item). The decision travels up to every
 ancestor, which keeps it per reporting site.
 
+The same mechanism carries any versioned **data file** a province publishes for lower tiers
+to adopt and only tighten (:func:`publish_file`, :func:`receive_file`; today the supervision
+rules, ``kind`` ``supervision_rules``; score weights and the holiday calendar later): the
+file travels verbatim (``sunlight.data.baseline``, to every subordinate), each subordinate
+keeps every version (``data_baselines``), and what imports a file of that kind checks it
+against the newest version from each ancestor (:func:`newest_from_ancestors`). Adopting is
+importing a file that passes that check; no separate decision is reported up for files.
+
 Example::
 
     >>> b = publish(session, "320000", ["320700"], "admin",
@@ -16,6 +24,7 @@ Example::
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -25,15 +34,18 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from sunlight.runtime.core.audit_store import record as audit
-from sunlight.runtime.core.models import BaselineAdoption, CatalogueBaseline, Item
+from sunlight.runtime.core.models import BaselineAdoption, CatalogueBaseline, DataBaseline, Item
 from sunlight.runtime.errors import ApiError, not_found
 from sunlight.runtime.exchange import outbox
 from sunlight.runtime.exchange.envelope import BROADCAST, Envelope
 from sunlight.runtime.exchange.handlers import Applied
-from sunlight.runtime.exchange.schemas import ADOPTION, BASELINE
+from sunlight.runtime.exchange.schemas import ADOPTION, BASELINE, DATA_BASELINE
 from sunlight.topology.division import expected_parent
 
 Decision = Literal["adopted", "localized"]
+#: The kinds of data file published as baselines (the schema of ``sunlight.data.baseline``).
+RULES_KIND = "supervision_rules"
+FILE_KINDS = (RULES_KIND,)
 
 
 def _items(session: Session, codes: Sequence[str] | None) -> list[dict[str, Any]]:
@@ -135,3 +147,64 @@ def receive_adoption(session: Session, site: str, env: dict[str, Any]) -> Applie
             d["localized"], d.get("note", ""), d["decided_by"],
             datetime.fromisoformat(d["decided_at"]), datetime.now(UTC))
     return "applied"
+
+
+def publish_file(session: Session, site: str, children: Sequence[str], actor: str, kind: str,
+                 version: int, body: str, *, now: datetime) -> DataBaseline:
+    """Store a data file of ``kind`` as this site's baseline ``version`` and queue it, verbatim,
+    for every child (passed on to every subordinate). A version is published once."""
+    if kind not in FILE_KINDS:
+        raise ApiError(422, "unknown_kind", f"{kind}: not one of {', '.join(FILE_KINDS)}",
+                       field="kind")
+    if not children:
+        raise ApiError(409, "no_subordinates", f"{site} has no subordinate sites to publish to")
+    sha = hashlib.sha256(body.encode("utf-8")).hexdigest()
+    existing = session.get(DataBaseline, (kind, site, version))
+    if existing is not None:
+        raise ApiError(409, "already_published", f"{kind} version {version} was published "
+                       f"here on {existing.published_at.isoformat()}; number a new version",
+                       field="version")
+    row = DataBaseline(kind=kind, issuer=site, version=version, text=body, sha256=sha,
+                       published_by=actor, published_at=now)
+    session.add(row)
+    envelope = Envelope.new(site, DATA_BASELINE, {
+        "kind": kind, "version": version, "text": body, "sha256": sha, "published_by": actor,
+        "published_at": now.isoformat()}, destination=BROADCAST, time=now)
+    for child in children:
+        outbox.enqueue(session, child, envelope)
+    audit(session, site, actor=actor, role="admin", entity="baseline",
+          entity_id=f"{kind}:{site}@{version}", action="publish", to_state="published",
+          comment=f"sha256 {sha}")
+    return row
+
+
+def receive_file(session: Session, site: str, env: dict[str, Any]) -> Applied:
+    """A subordinate keeps every version of a data file published above (once each)."""
+    d = env["data"]
+    stored = session.execute(insert(DataBaseline).values(
+        kind=d["kind"], issuer=env["source"], version=d["version"], text=d["text"],
+        sha256=d["sha256"], published_by=d["published_by"],
+        published_at=datetime.fromisoformat(d["published_at"]), received_at=datetime.now(UTC))
+        .on_conflict_do_nothing(index_elements=["kind", "issuer", "version"])
+        .returning(DataBaseline.version)).first()
+    if stored is None:
+        return "stale"
+    audit(session, site, actor=f"site:{env['source']}", role="admin", entity="baseline",
+          entity_id=f"{d['kind']}:{env['source']}@{d['version']}", action="receive",
+          to_state="received", comment=f"sha256 {d['sha256']}")
+    return "applied"
+
+
+def newest_from_ancestors(session: Session, site: str, kind: str) -> list[DataBaseline]:
+    """The newest baseline of ``kind`` from each ancestor of ``site`` that published one,
+    nearest ancestor first."""
+    found = []
+    ancestor = expected_parent(site)
+    while ancestor is not None:
+        row = session.scalars(select(DataBaseline).where(
+            DataBaseline.kind == kind, DataBaseline.issuer == ancestor)
+            .order_by(DataBaseline.version.desc()).limit(1)).first()
+        if row is not None:
+            found.append(row)
+        ancestor = expected_parent(ancestor)
+    return found

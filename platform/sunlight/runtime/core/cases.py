@@ -1,7 +1,11 @@
 """Cases (权力运行): intake from the exchange, transitions, queues, deadlines, overdue.
 
 Every change writes a case event, an audit record, an outbound status record and (at a
-city or county) a cross-tier event for the parent in the same transaction as the change.
+city or county) a cross-tier event for the parent in the same transaction as the change,
+and re-evaluates the case's e-supervision light (:mod:`sunlight.runtime.core.lights`).
+Time is core's clock (:mod:`sunlight.runtime.clock`): every function that changes a case
+takes ``now`` (the system time when not given); deadlines and overdue marks count the
+working days of ``now``'s date in China.
 """
 
 from __future__ import annotations
@@ -14,10 +18,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sunlight.catalogue.flow import FlowStep
-from sunlight.runtime.core import outbound
+from sunlight.runtime.core import lights, outbound
 from sunlight.runtime.core.audit_store import record as audit
-from sunlight.runtime.core.auth import Staff
+from sunlight.runtime.core.auth import SUPERVISOR, Staff
 from sunlight.runtime.core.models import Case, CaseEvent, CaseMaterial, Item
+from sunlight.runtime.core.supervision_rules import in_force
 from sunlight.runtime.db import utcnow
 from sunlight.runtime.errors import ApiError, not_found
 from sunlight.runtime.exchange import outbox as exchange_outbox
@@ -29,6 +34,7 @@ from sunlight.runtime.records import (
     MaterialRecord,
     RecordRejected,
 )
+from sunlight.supervision.evaluate import separation_refusal
 from sunlight.topology.division import expected_parent
 from sunlight.workflow.deadlines import due_date
 from sunlight.workflow.machine import (
@@ -47,8 +53,9 @@ CHINA = ZoneInfo("Asia/Shanghai")
 OPEN_STATUSES = [s.value for s in CaseStatus if s not in (CaseStatus.refused, CaseStatus.closed)]
 
 
-def today() -> date:
-    return datetime.now(CHINA).date()
+def today(now: datetime | None = None) -> date:
+    """``now``'s date in China (the system clock's when not given)."""
+    return (now or datetime.now(UTC)).astimezone(CHINA).date()
 
 
 def flow_of(session: Session, case: Case) -> list[FlowStep]:
@@ -89,9 +96,10 @@ def _save_materials(session: Session, case: Case, batch: int,
 
 
 def _event(session: Session, site: str, case: Case, actor: str, role: str, action: str,
-           before: str | None, comment: str) -> None:
-    session.add(CaseEvent(case_id=case.id, actor=actor, role=role, action=action,
+           before: str | None, comment: str, now: datetime) -> None:
+    session.add(CaseEvent(case_id=case.id, at=now, actor=actor, role=role, action=action,
                           from_status=before, to_status=case.status, comment=comment))
+    light = lights.assess(session, site, case, now)  # before the audit chain's lock
     audit(session, site, actor=actor, role=role, entity="case", entity_id=case.receipt,
           action=action, from_state=before, to_state=case.status, comment=comment)
     case.status_seq += 1
@@ -99,17 +107,17 @@ def _event(session: Session, site: str, case: Case, actor: str, role: str, actio
     outbound.case_status(session, case, comment)
     # status_seq is the per-case sequence the parent applies in order.
     _report_up(session, site, case, actor=actor, role=role, action=action, before=before,
-               comment=comment)
+               comment=comment, now=now)
+    lights.store(session, site, light, now, action)
 
 
 def _report_up(session: Session, site: str, case: Case, *, actor: str, role: str, action: str,
-               before: str | None, comment: str) -> None:
+               before: str | None, comment: str, now: datetime) -> None:
     """Queue the transition just applied to ``case`` (its ``status_seq`` already advanced)
     as a cross-tier case event for the parent; a province has nobody to report to."""
     parent = expected_parent(site)
     if parent is None:
         return
-    now = datetime.now(UTC)
     data = {
         "receipt": case.receipt, "action": action, "from_status": before,
         "to_status": case.status, "department": case.department, "item_code": case.item_code,
@@ -121,8 +129,10 @@ def _report_up(session: Session, site: str, case: Case, *, actor: str, role: str
         site, CASE_EVENT, data, subject=case.receipt, sequence=case.status_seq, time=now))
 
 
-def receive(session: Session, site: str, rec: ApplicationSubmitted) -> Case:
+def receive(session: Session, site: str, rec: ApplicationSubmitted,
+            now: datetime | None = None) -> Case:
     """A new application from the portal becomes a case awaiting acceptance."""
+    now = now or utcnow()
     item = session.get(Item, (rec.item_code, rec.item_version))
     if item is None:
         raise RecordRejected(f"unknown power item {rec.item_code} v{rec.item_version}")
@@ -141,30 +151,33 @@ def receive(session: Session, site: str, rec: ApplicationSubmitted) -> Case:
     session.add(case)
     session.flush()
     _save_materials(session, case, rec.batch, rec.materials)
-    _event(session, site, case, "applicant", APPLICANT_ROLE, "submit", None, "")
+    _event(session, site, case, "applicant", APPLICANT_ROLE, "submit", None, "", now)
     return case
 
 
-def resubmitted(session: Session, site: str, rec: ApplicationResubmitted) -> Case:
+def resubmitted(session: Session, site: str, rec: ApplicationResubmitted,
+                now: datetime | None = None) -> Case:
+    now = now or utcnow()
     case = session.scalars(select(Case).where(Case.receipt == rec.receipt)
                            .with_for_update()).first()
     if case is None:
         raise RecordRejected(f"no case for receipt {rec.receipt}")
     try:
-        _move(session, case, Action.resubmit, APPLICANT_ROLE, "")
+        _move(session, case, Action.resubmit, APPLICANT_ROLE, "", today(now))
     except IllegalTransition as exc:
         raise RecordRejected(f"resubmission refused: {exc.reason}") from exc
     _save_materials(session, case, rec.batch, rec.materials)
     _event(session, site, case, "applicant", APPLICANT_ROLE, "resubmit",
-           CaseStatus.correction_requested.value, "")
+           CaseStatus.correction_requested.value, "", now)
     return case
 
 
-def _move(session: Session, case: Case, action: Action, role: str, comment: str) -> str:
-    """Apply the transition to the row, stopping or restarting the clock; return old status."""
+def _move(session: Session, case: Case, action: Action, role: str, comment: str,
+          on: date) -> str:
+    """Apply the transition to the row, stopping or restarting the clock on ``on``; return
+    the old status."""
     before = CaseStatus(case.status)
     new = transition(state_of(case), action, role, flow_of(session, case), comment)
-    on = today()
     if clock_running(before) and not clock_running(new.status) and new.status in (
             CaseStatus.correction_requested, CaseStatus.suspended):
         case.paused = [*case.paused, [on.isoformat(), None]]
@@ -187,25 +200,54 @@ def _role_for(staff: Staff, state: CaseState, action: Action, flow: list[FlowSte
 
 
 def act(session: Session, site: str, staff: Staff, case_id: uuid.UUID, action: Action,
-        comment: str) -> Case:
-    """A staff member takes an action; 409 with the reason when the flow does not allow it."""
+        comment: str, now: datetime | None = None) -> Case:
+    """A staff member takes an action; 409 with the reason when the flow does not allow it
+    or separation of duties forbids this person to decide (403 for a supervisor)."""
+    now = now or utcnow()
+    if SUPERVISOR in staff.roles:
+        raise ApiError(403, "supervisor_cannot_act",
+                       "监察室人员不能办理案件（受理、审查、决定、办结等）。"
+                       "Supervisors (监察室) watch cases and cannot act on them.")
     case = session.scalars(select(Case).where(Case.id == case_id).with_for_update()).first()
     if case is None or not _in_scope(staff, case):
         raise not_found(f"case {case_id}")
     flow = flow_of(session, case)
     role = _role_for(staff, state_of(case), action, flow)
     try:
-        before = _move(session, case, action, role, comment)
+        before = _move(session, case, action, role, comment, today(now))
     except WrongRole as exc:
         raise ApiError(403, "wrong_role", exc.reason) from exc
     except IllegalTransition as exc:
         raise ApiError(409, "illegal_transition", exc.reason) from exc
-    _event(session, site, case, staff.username, role, action.value, before, comment)
+    if action in _DECISIONS:  # a legal move: may this person make it? (raising rolls back)
+        _check_separation(session, site, staff, case, action)
+    _event(session, site, case, staff.username, role, action.value, before, comment, now)
     return case
 
 
+_DECISIONS = frozenset({Action.grant, Action.deny, Action.refuse})
+
+
+def _check_separation(session: Session, site: str, staff: Staff, case: Case,
+                      action: Action) -> None:
+    """岗位分离: refuse a decision by the person who accepted the case when the site's rules
+    say ``policy: refuse`` (under ``policy: light`` it is allowed and the case lights red)."""
+    item = session.get(Item, (case.item_code, case.item_version))
+    assert item is not None
+    facts = lights.case_facts(case, lights.item_facts(item.category, item.doc),
+                              history(session, case), ())
+    hit = separation_refusal(in_force(session, site).rules, facts, staff.username, action)
+    if hit is not None:
+        raise ApiError(409, "separation_of_duties",
+                       f"岗位分离：{staff.username} 已受理本案，不能再作出决定"
+                       f"（规则 {hit.rule_id}：{hit.text}）。Separation of duties: "
+                       f"{staff.username} accepted this case and may not decide it "
+                       f"(rule {hit.rule_id}); another approver must decide.")
+
+
 def _in_scope(staff: Staff, case: Case) -> bool:
-    return staff.is_admin or staff.department == case.department
+    """Staff see their department's cases; admins and supervisors (read only) every case."""
+    return staff.is_admin or SUPERVISOR in staff.roles or staff.department == case.department
 
 
 def queue(session: Session, staff: Staff, limit: int) -> list[tuple[Case, list[str]]]:
@@ -246,16 +288,22 @@ def history(session: Session, case: Case) -> list[CaseEvent]:
     return list(session.scalars(stmt))
 
 
-def mark_overdue(session: Session, site: str, on: date | None = None) -> int:
-    """Flag cases whose clock runs past their due date; each flag is audited and sent out."""
-    on = on or today()
+def mark_overdue(session: Session, site: str, on: date | None = None, *,
+                 now: datetime | None = None, limit: int | None = None) -> int:
+    """Flag cases whose clock runs past their due date on ``on`` (``now``'s date in China);
+    each flag is audited and sent out. At most ``limit`` cases (a batch of the tick)."""
+    now = now or utcnow()
+    on = on or today(now)
     running = [s.value for s in CaseStatus if clock_running(s)]
     stmt = (select(Case).where(Case.overdue.is_(False), Case.status.in_(running),
-                               Case.due_on < on).with_for_update(skip_locked=True))
+                               Case.due_on < on).order_by(Case.due_on)
+            .with_for_update(skip_locked=True))
+    if limit is not None:
+        stmt = stmt.limit(limit)
     count = 0
     for case in session.scalars(stmt):
         case.overdue = True
         _event(session, site, case, "system", "system", "overdue", case.status,
-               f"due {case.due_on.isoformat()}, not finished")
+               f"due {case.due_on.isoformat()}, not finished", now)
         count += 1
     return count

@@ -18,13 +18,28 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from sunlight.runtime.core import baselines, statistics, subordinates, supervision
+from sunlight.runtime.core import baselines, statistics, subordinates, supervision_inbound
 from sunlight.runtime.exchange.handlers import Applied, Handlers
-from sunlight.runtime.exchange.schemas import ADOPTION, ANSWER, BASELINE, CASE_EVENT, ORDER, STATS
+from sunlight.runtime.exchange.schemas import (
+    ADOPTION,
+    ANSWER,
+    BASELINE,
+    CASE_EVENT,
+    CASE_LIGHT,
+    DATA_BASELINE,
+    ESCALATION,
+    ORDER,
+    REVIEW,
+    STATS,
+)
 
 
 def _case_event(session: Session, site: str, env: dict[str, Any]) -> Applied:
     return subordinates.apply_case_event(session, env)
+
+
+def _light(session: Session, site: str, env: dict[str, Any]) -> Applied:
+    return subordinates.apply_light(session, env)
 
 
 def _stats(session: Session, site: str, env: dict[str, Any]) -> Applied:
@@ -34,11 +49,15 @@ def _stats(session: Session, site: str, env: dict[str, Any]) -> Applied:
 def register(handlers: Handlers) -> Handlers:
     """Register every cross-tier handler of core on ``handlers``; return it."""
     handlers.on(CASE_EVENT, _case_event)
+    handlers.on(CASE_LIGHT, _light)
     handlers.on(STATS, _stats)
-    handlers.on(ORDER, supervision.receive_order)
-    handlers.on(ANSWER, supervision.receive_answer, may_refuse=True)
+    handlers.on(ORDER, supervision_inbound.receive_order)
+    handlers.on(ANSWER, supervision_inbound.receive_answer, may_refuse=True)
+    handlers.on(REVIEW, supervision_inbound.receive_review, may_refuse=True)
+    handlers.on(ESCALATION, supervision_inbound.receive_escalation)
     handlers.on(BASELINE, baselines.receive)
     handlers.on(ADOPTION, baselines.receive_adoption)
+    handlers.on(DATA_BASELINE, baselines.receive_file)
     handlers.gaps_from(subordinates.gaps, subordinates.mark_reported)
     handlers.statistics_from(statistics.snapshot)
     return handlers

@@ -10,6 +10,7 @@ Example::
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Literal
 
 from sqlalchemy.dialects.postgresql import insert
@@ -31,8 +32,9 @@ Outcome = Literal["applied", "duplicate"]
 
 
 def apply_inward(session: Session, site: str, record_id: uuid.UUID, record_type: str,
-                 payload: dict[str, object]) -> Outcome:
-    """Apply a record unless its id was seen; RecordRejected leaves nothing behind."""
+                 payload: dict[str, object], now: datetime | None = None) -> Outcome:
+    """Apply a record unless its id was seen; RecordRejected leaves nothing behind.
+    ``now`` is core's clock (the system clock when not given)."""
     record = parse_record("inward", record_type, payload)
     claimed = session.execute(
         insert(ExchangeInbox).values(record_id=record_id, record_type=record_type)
@@ -42,9 +44,9 @@ def apply_inward(session: Session, site: str, record_id: uuid.UUID, record_type:
     if claimed is None:
         return "duplicate"
     if isinstance(record, ApplicationSubmitted):
-        cases.receive(session, site, record)
+        cases.receive(session, site, record, now)
     elif isinstance(record, ApplicationResubmitted):
-        cases.resubmitted(session, site, record)
+        cases.resubmitted(session, site, record, now)
     elif isinstance(record, Complaint | RatingRecord):
         _feedback(session, site, record_id, record)
     else:  # pragma: no cover - the whitelist and this dispatch are kept in step by tests

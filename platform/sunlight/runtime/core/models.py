@@ -19,6 +19,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     SmallInteger,
@@ -26,6 +27,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -218,13 +220,25 @@ class SubordinateStats(CoreBase):
 
 
 class SupervisionOrder(CoreBase):
-    """A 督办 order: at the issuer (status follows the answer) and at the addressed site."""
+    """A 督办 order: at the issuer (status follows the answer), at the addressed site, and
+    (``escalated_from`` set) at the parent an overdue order escalated to (migration
+    ``core_0004``).
+
+    ``target`` is the addressed site: a lower site's case (``receipt``), or this site's own
+    department (``department``, with or without a receipt). ``status`` is one of
+    :class:`sunlight.supervision.orders.OrderStatus`; a returned answer reopens the order
+    (``returns`` counts them, ``review_note`` holds the reason). ``history`` lists every
+    step as ``{"at", "by", "action", "text"}``. ``rule_id`` marks an automatic order (one per
+    case and rule).
+    """
 
     __tablename__ = "supervision_orders"
+    # The partial unique index on automatic orders is declared in .inspection_models.
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     issuer: Mapped[str] = mapped_column(String(6), index=True)
     target: Mapped[str] = mapped_column(String(6), index=True)
-    receipt: Mapped[str] = mapped_column(String(40), index=True)
+    receipt: Mapped[str | None] = mapped_column(String(40), index=True, nullable=True)
+    department: Mapped[str | None] = mapped_column(String(40), index=True, nullable=True)
     text: Mapped[str] = mapped_column(Text)
     due_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     issued_by: Mapped[str] = mapped_column(String(64))
@@ -234,6 +248,16 @@ class SupervisionOrder(CoreBase):
     answered_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     answered_at: Mapped[datetime | None] = mapped_column(_TS, nullable=True)
     received_at: Mapped[datetime | None] = mapped_column(_TS, nullable=True)
+    rule_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    returns: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    reviewed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    reviewed_at: Mapped[datetime | None] = mapped_column(_TS, nullable=True)
+    review_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    escalated_at: Mapped[datetime | None] = mapped_column(_TS, nullable=True)
+    escalated_to: Mapped[str | None] = mapped_column(String(6), nullable=True)
+    escalated_from: Mapped[str | None] = mapped_column(String(6), index=True, nullable=True)
+    history: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list,
+                                                          server_default="[]")
 
 
 class CatalogueBaseline(CoreBase):
@@ -258,4 +282,98 @@ class BaselineAdoption(CoreBase):
     note: Mapped[str] = mapped_column(Text, default="")
     decided_by: Mapped[str] = mapped_column(String(64))
     decided_at: Mapped[datetime] = mapped_column(_TS)
+    received_at: Mapped[datetime | None] = mapped_column(_TS, nullable=True)
+
+
+# E-supervision lights (migration core_0003): the rules in force, each case's light and its
+# history, subordinates' lights at an ancestor, and versioned data files published above.
+
+
+class SupervisionRuleSet(CoreBase):
+    """One imported version of the site's supervision rules (电子监察规则), kept verbatim.
+
+    ``revision`` numbers the imports at this site; ``version`` is the file's own. Exactly one
+    row is ``in_force`` once a file was imported (none: the shipped defaults are in force).
+    """
+
+    __tablename__ = "supervision_rule_sets"
+    __table_args__ = (Index("uq_supervision_rule_sets_in_force", "in_force", unique=True,
+                            postgresql_where=sql_text("in_force")),)
+    revision: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    site: Mapped[str] = mapped_column(String(6))
+    version: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    source_name: Mapped[str] = mapped_column(String(200))
+    imported_by: Mapped[str] = mapped_column(String(64))
+    imported_at: Mapped[datetime] = mapped_column(_TS)
+    in_force: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class CaseLight(CoreBase):
+    """A case's current light (``none``, ``yellow`` 预警, ``red`` 报警) and the rules that fired.
+
+    ``hits`` holds each fired rule as ``{"rule_id", "light", "text", "detail"}``;
+    ``changes`` counts the changes so far (the order of the light events sent up);
+    ``auto_ordered`` the rules whose automatic 督办 order was already issued for this case.
+    """
+
+    __tablename__ = "case_lights"
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    light: Mapped[str] = mapped_column(String(8), index=True)
+    rule_ids: Mapped[list[str]] = mapped_column(JSONB, default=list)
+    hits: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    changes: Mapped[int] = mapped_column(Integer, default=0)
+    rules_revision: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    auto_ordered: Mapped[list[str]] = mapped_column(JSONB, default=list)
+    changed_at: Mapped[datetime] = mapped_column(_TS)
+    # The last evaluation that changed anything stored here (light, rules or their details).
+    updated_at: Mapped[datetime] = mapped_column(_TS)
+
+
+class CaseLightChange(CoreBase):
+    """One change of a case's light: from, to, the rules that fired, when, and what caused it
+    (an action of the case, ``tick`` for time alone)."""
+
+    __tablename__ = "case_light_history"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), index=True)
+    change: Mapped[int] = mapped_column(Integer)
+    from_light: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    to_light: Mapped[str] = mapped_column(String(8))
+    rule_ids: Mapped[list[str]] = mapped_column(JSONB, default=list)
+    hits: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    trigger: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(_TS)
+
+
+class SubordinateLight(CoreBase):
+    """The latest light of a case at a subordinate site (``sunlight.case.light``)."""
+
+    __tablename__ = "subordinate_lights"
+    source: Mapped[str] = mapped_column(String(6), primary_key=True)
+    receipt: Mapped[str] = mapped_column(String(40), primary_key=True)
+    department: Mapped[str] = mapped_column(String(40), index=True)
+    item_code: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    light: Mapped[str] = mapped_column(String(8), index=True)
+    rule_ids: Mapped[list[str]] = mapped_column(JSONB, default=list)
+    hits: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    change: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(_TS)
+    received_at: Mapped[datetime] = mapped_column(_TS, default=utcnow)
+
+
+class DataBaseline(CoreBase):
+    """A versioned data file published by a site above as a baseline for its subordinates
+    (``kind``: ``supervision_rules``; later score weights, the holiday calendar), verbatim."""
+
+    __tablename__ = "data_baselines"
+    kind: Mapped[str] = mapped_column(String(40), primary_key=True)
+    issuer: Mapped[str] = mapped_column(String(6), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    published_by: Mapped[str] = mapped_column(String(64))
+    published_at: Mapped[datetime] = mapped_column(_TS)
     received_at: Mapped[datetime | None] = mapped_column(_TS, nullable=True)

@@ -1,8 +1,11 @@
-"""The parent's per-subordinate view: case events applied in order, statistics snapshots.
+"""The parent's per-subordinate view: case events applied in order, lights, statistics.
 
-The handlers of ``sunlight.case.event`` and ``sunlight.stats.snapshot`` (registered in
-:mod:`sunlight.runtime.core.cross_tier`), and the gap view the exchange's housekeeping
-reports from. Keyed by source site. A case event is applied only after its predecessor
+The handlers of ``sunlight.case.event``, ``sunlight.case.light`` and
+``sunlight.stats.snapshot`` (registered in :mod:`sunlight.runtime.core.cross_tier`), and
+the gap view the exchange's housekeeping reports from. Keyed by source site. A light change
+travels outside the per-case sequence: the newest change of each case is kept
+(``subordinate_lights``), one arriving after a newer one is dropped (:func:`apply_light`).
+A case event is applied only after its predecessor
 (:mod:`sunlight.runtime.exchange.sequencing`); an early one is held
 (``exchange_held_events``) and applied as soon as the gap fills, in the same transaction as
 the event that filled it. :func:`gaps` lists what is still waiting.
@@ -19,10 +22,16 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, insert, select, text, tuple_
+from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.orm import Session
 
-from sunlight.runtime.core.models import SubordinateCase, SubordinateCaseEvent, SubordinateStats
+from sunlight.runtime.core.models import (
+    SubordinateCase,
+    SubordinateCaseEvent,
+    SubordinateLight,
+    SubordinateStats,
+)
 from sunlight.runtime.db import utcnow
 from sunlight.runtime.exchange.handlers import Applied
 from sunlight.runtime.exchange.models import HeldEvent
@@ -90,6 +99,23 @@ def apply_case_event(session: Session, env: dict[str, Any]) -> Applied:
         # an old sequence under a new id): drop them rather than hold them for ever.
         session.execute(_DROP_HELD, {**key, "seq": ready[-1]["sequence"]})
     return "applied"
+
+
+def apply_light(session: Session, env: dict[str, Any]) -> Applied:
+    """Keep the newest light of each subordinate case: by the source's change number, then
+    its time (changes cross in flight, and a redelivery comes late)."""
+    d = env["data"]
+    values = {"department": d["department"], "item_code": d["item_code"],
+              "status": d["status"], "light": d["light"], "rule_ids": d["rule_ids"],
+              "hits": d["hits"], "change": d["change"],
+              "at": datetime.fromisoformat(d["at"]), "received_at": utcnow()}
+    stmt = upsert(SubordinateLight).values(source=env["source"], receipt=d["receipt"], **values)
+    newer = (tuple_(SubordinateLight.change, SubordinateLight.at)
+             < tuple_(stmt.excluded.change, stmt.excluded.at))
+    stored = session.execute(stmt.on_conflict_do_update(
+        index_elements=["source", "receipt"], set_=values, where=newer)
+        .returning(SubordinateLight.receipt)).first()
+    return "applied" if stored is not None else "stale"
 
 
 def apply_stats(session: Session, env: dict[str, Any]) -> Applied:

@@ -19,7 +19,7 @@ Example::
     >>> handlers = Handlers()
     >>> handlers.on("sunlight.stats.snapshot", lambda session, site, env: "applied")
     >>> handlers.missing()[:2]
-    ['sunlight.case.event', 'sunlight.catalogue.adoption']
+    ['sunlight.case.event', 'sunlight.case.light']
     >>> handlers.check(statistics=False)
     Traceback (most recent call last):
     ...

@@ -12,7 +12,7 @@ Example::
     >>> spec.direction, spec.sequenced, spec.addressing
     ('up', True, 'none')
     >>> sorted(known_types())[:2]
-    ['sunlight.case.event', 'sunlight.catalogue.adoption']
+    ['sunlight.case.event', 'sunlight.case.light']
 """
 
 from __future__ import annotations
@@ -33,11 +33,17 @@ Addressing = Literal["none", "site", "broadcast"]
 _NAME = re.compile(r"^(?P<type>[a-z][a-z0-9.]+)\.v(?P<version>[0-9]+)\.json$")
 
 CASE_EVENT = "sunlight.case.event"
+#: A case's e-supervision light changed (up, outside the per-case sequence).
+CASE_LIGHT = "sunlight.case.light"
 STATS = "sunlight.stats.snapshot"
 ORDER = "sunlight.supervision.order"
 ANSWER = "sunlight.supervision.answer"
+REVIEW = "sunlight.supervision.review"
+ESCALATION = "sunlight.supervision.escalation"
 BASELINE = "sunlight.catalogue.baseline"
 ADOPTION = "sunlight.catalogue.adoption"
+#: A versioned data file published above as a baseline (down, to every subordinate).
+DATA_BASELINE = "sunlight.data.baseline"
 
 
 class UnknownType(ValueError):

@@ -1,10 +1,12 @@
 """Alembic environment for the core database (see :func:`sunlight.runtime.migrations.run_env`).
 
 Every table of the core database sits on :class:`sunlight.runtime.db.CoreBase`; importing
-the two modules that define them registers them all: core's (cases, audit, cross-tier
-views, supervision, baselines) and the exchange transport's (outbox, inbox, held, dead).
+the modules that define them registers them all: core's (cases, audit, cross-tier views,
+supervision, baselines; random inspection and the automatic-order index) and the exchange
+transport's (outbox, inbox, held, dead).
 """
 
+import sunlight.runtime.core.inspection_models  # registers inspection and the order index
 import sunlight.runtime.core.models  # registers core's tables
 import sunlight.runtime.exchange.models  # noqa: F401  (registers the transport's tables)
 from sunlight.runtime.db import CoreBase

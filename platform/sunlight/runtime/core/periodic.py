@@ -1,0 +1,126 @@
+"""Core's periodic tick: overdue marks, lights, 督办 escalation, and the open-case gauge.
+
+Deadlines, lights and orders change with time alone, so core runs one tick every
+``SUNLIGHT_OVERDUE_INTERVAL_S`` at its clock's ``now`` (:mod:`sunlight.runtime.clock`: an
+operator's drill shifts it, and the tick follows). Each step commits in batches of
+:data:`~sunlight.runtime.core.lights.BATCH` cases, one transaction per batch, so the audit
+chain's lock (taken by each audited change) is never held across a whole tick:
+
+1. cases whose clock ran past their due date are flagged ``overdue``
+   (:func:`sunlight.runtime.core.cases.mark_overdue`; their light follows in the same
+   transaction);
+2. every open case's light is re-evaluated (:func:`sunlight.runtime.core.lights.tick`);
+3. overdue 督办 orders escalate (``supervision.escalate_overdue``, once per tick);
+4. ``sunlight_open_cases{light,department}`` is set from the counts.
+
+Example::
+
+    >>> report = run_tick(engine, "320703", Clock(), metrics)  # doctest: +SKIP
+    >>> report.marked, report.lights.changed  # doctest: +SKIP
+    (3, 12)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge
+from sqlalchemy import Engine
+
+from sunlight.runtime.clock import Clock, ClockOffsetError
+from sunlight.runtime.core import cases, lights, supervision
+from sunlight.runtime.db import transaction
+
+__all__ = ["TickMetrics", "TickReport", "escalate_once", "mark_overdue_once", "run_tick"]
+
+
+def mark_overdue_once(engine: Engine, site: str, now: datetime,
+                      batch: int = lights.BATCH) -> int:
+    """Flag every case past its due date on ``now``'s date, ``batch`` per transaction."""
+    total = 0
+    while True:
+        with transaction(engine) as session:
+            marked = cases.mark_overdue(session, site, now=now, limit=batch)
+        total += marked
+        if marked < batch:
+            return total
+
+
+def escalate_once(engine: Engine, site: str, now: datetime) -> Any:
+    """Escalate overdue 督办 orders one tier up, if the orders module provides it."""
+    escalate = getattr(supervision, "escalate_overdue", None)
+    if escalate is None:
+        return None
+    with transaction(engine) as session:
+        return escalate(session, site, now)
+
+
+@dataclass
+class TickMetrics:
+    """The gauges and counters the tick keeps (on core's ``/metrics``)."""
+
+    open_cases: Gauge
+    marked: Counter
+    light_changes: Counter
+    seen: set[tuple[str, str]] = field(default_factory=set)
+
+    @classmethod
+    def create(cls, registry: CollectorRegistry, clock: Clock) -> TickMetrics:
+        offset = Gauge("sunlight_clock_offset_seconds",
+                       "Seconds core's clock runs ahead of the system clock (a drill's "
+                       "offset file; NaN while the file is unreadable)", registry=registry)
+
+        def seconds() -> float:
+            try:
+                return clock.offset().total_seconds()
+            except (ClockOffsetError, OSError):
+                return math.nan
+
+        offset.set_function(seconds)
+        return cls(
+            open_cases=Gauge("sunlight_open_cases", "Open cases by e-supervision light "
+                             "(none = 正常, yellow = 预警, red = 报警) and department",
+                             ["light", "department"], registry=registry),
+            marked=Counter("sunlight_cases_marked_overdue_total",
+                           "Cases the overdue job flagged", registry=registry),
+            light_changes=Counter("sunlight_light_changes_total",
+                                  "Light changes found by the periodic tick, by new light",
+                                  ["light"], registry=registry))
+
+    def set_open(self, counts: list[tuple[str, str, str, int]]) -> None:
+        """Set the gauge from :func:`~sunlight.runtime.core.lights.open_counts`; a
+        (light, department) seen before and absent now is set to 0, not dropped."""
+        now: dict[tuple[str, str], int] = {}
+        for light, department, _item, n in counts:
+            now[(light, department)] = now.get((light, department), 0) + n
+        departments = {d for _, d in now} | {d for _, d in self.seen}
+        for department in departments:
+            for light in ("none", "yellow", "red"):
+                self.open_cases.labels(light, department).set(now.get((light, department), 0))
+                self.seen.add((light, department))
+
+
+@dataclass
+class TickReport:
+    marked: int
+    lights: lights.TickResult
+    escalated: Any
+
+
+def run_tick(engine: Engine, site: str, clock: Clock,
+             metrics: TickMetrics | None = None) -> TickReport:
+    """One tick at ``clock.now()`` (read once: every step sees the same instant)."""
+    now = clock.now()
+    marked = mark_overdue_once(engine, site, now)
+    lit = lights.tick(engine, site, now)
+    escalated = escalate_once(engine, site, now)
+    if metrics is not None:
+        metrics.marked.inc(marked)
+        for light, n in lit.lights.items():
+            metrics.light_changes.labels(light).inc(n)
+        with transaction(engine) as session:
+            metrics.set_open(lights.open_counts(session))
+    return TickReport(marked, lit, escalated)
