@@ -235,7 +235,8 @@ def tick() -> None:
 
     report = run_tick(core_engine(), site_code(), _clock())
     console.print(f"{report.marked} cases marked overdue; {report.lights.evaluated} open cases "
-                  f"evaluated, {report.lights.changed} lights changed")
+                  f"evaluated, {report.lights.changed} lights changed; {report.escalated} 督办 "
+                  "orders escalated")
 
 
 def _clock() -> Any:

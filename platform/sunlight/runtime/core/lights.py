@@ -250,10 +250,9 @@ def _auto_orders(session: Session, site: str, case: Case, current: CaseLight,
                  verdict: Verdict, now: datetime) -> None:
     """A red rule with ``auto_order`` issues a 督办 order the first time it fires on a case."""
     new = tuple(hit for hit in verdict.auto_orders if hit.rule_id not in current.auto_ordered)
-    issue = getattr(supervision, "auto_order", None)
-    if not new or issue is None:
+    if not new:
         return
-    issue(session, site, case, new, now)
+    supervision.auto_order(session, site, case, new, now)
     current.auto_ordered = [*current.auto_ordered, *(hit.rule_id for hit in new)]
 
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from sqlalchemy import Engine
@@ -49,13 +48,10 @@ def mark_overdue_once(engine: Engine, site: str, now: datetime,
             return total
 
 
-def escalate_once(engine: Engine, site: str, now: datetime) -> Any:
-    """Escalate overdue 督办 orders one tier up, if the orders module provides it."""
-    escalate = getattr(supervision, "escalate_overdue", None)
-    if escalate is None:
-        return None
+def escalate_once(engine: Engine, site: str, now: datetime) -> int:
+    """Escalate overdue 督办 orders one tier up; how many escalated."""
     with transaction(engine) as session:
-        return escalate(session, site, now)
+        return supervision.escalate_overdue(session, site, now)
 
 
 @dataclass
@@ -107,7 +103,7 @@ class TickMetrics:
 class TickReport:
     marked: int
     lights: lights.TickResult
-    escalated: Any
+    escalated: int
 
 
 def run_tick(engine: Engine, site: str, clock: Clock,
