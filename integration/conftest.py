@@ -63,6 +63,39 @@ def control_key(tmp_path_factory: pytest.TempPathFactory) -> ControlKey:
     return ControlKey.load_or_create(Path(tmp_path_factory.mktemp("ssh")) / "control_ed25519")
 
 
+# Shared stand-ups (session fixtures) that are torn down right after the last test that
+# uses them, rather than at the end of the session: the three brokers of the exchange
+# modules would otherwise idle through the whole topology suite on 2 cores.
+_EARLY: dict[str, Callable[[], None]] = {}  # fixture name -> its teardown
+_LAST_USER = pytest.StashKey[dict[str, str]]()  # fixture name -> node id of its last user
+
+
+def _freed_after_last_use(name: str, stand_up: Iterator[Any]) -> Iterator[Any]:
+    """Yield what ``stand_up`` yields; tear it down after its last user (or at the end)."""
+    value = next(stand_up)
+    _EARLY[name] = stand_up.close  # runs the stand-up's own ``finally``
+    try:
+        yield value
+    finally:
+        _EARLY.pop(name, lambda: None)()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    last = config.stash.setdefault(_LAST_USER, {})
+    for item in items:  # in run order: the last one wins
+        for name in getattr(item, "fixturenames", ()):
+            last[name] = item.nodeid
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    yield
+    for name, nodeid in item.config.stash.get(_LAST_USER, {}).items():
+        if nodeid == item.nodeid and name in _EARLY:
+            _EARLY.pop(name)()
+
+
 @pytest.fixture(scope="session")
 def platform(node_image: str, run: Run, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """One site's platform on real PostgreSQL (``platform_site.start_site``), shared by the
@@ -70,7 +103,8 @@ def platform(node_image: str, run: Run, tmp_path_factory: pytest.TempPathFactory
     whose random writes come last. Each test uses receipts of its own."""
     from platform_site import start_site
 
-    yield from start_site(node_image, run, Path(tmp_path_factory.mktemp("platform")))
+    yield from _freed_after_last_use("platform", start_site(
+        node_image, run, Path(tmp_path_factory.mktemp("platform"))))
 
 
 @pytest.fixture(scope="session")
@@ -80,9 +114,10 @@ def tiers(node_image: str, run: Run, tmp_path_factory: pytest.TempPathFactory) -
     by the test_exchange* modules. The gap alert is 3 s and statistics go up every 2 s."""
     from exchange_sites import GAP_ALERT_S, start_tiers
 
-    yield from start_tiers(node_image, run, Path(tmp_path_factory.mktemp("tiers")), env={
-        "SUNLIGHT_EXCHANGE_GAP_ALERT_S": str(GAP_ALERT_S),
-        "SUNLIGHT_EXCHANGE_STATS_INTERVAL_S": "2"})
+    yield from _freed_after_last_use("tiers", start_tiers(
+        node_image, run, Path(tmp_path_factory.mktemp("tiers")), env={
+            "SUNLIGHT_EXCHANGE_GAP_ALERT_S": str(GAP_ALERT_S),
+            "SUNLIGHT_EXCHANGE_STATS_INTERVAL_S": "2"}))
 
 
 _REPORTS = pytest.StashKey[list[tuple[str, str]]]()

@@ -316,8 +316,11 @@ def start_tiers(image: str, run: Run, logs: Path, codes: tuple[str, ...] = (
             dict[str, Tier]]:
     """Start the chain (parents first in ``codes``); yield the tiers by code; clean up."""
     client = docker.from_env()
-    backbone = create_network(client, run, "backbone", internal=True, zone="backbone")
-    nets = {c: create_network(client, run, f"int-{c}", internal=True, site=c) for c in codes}
+    # Names of the chain's own: the session's topology (and the realized site) take
+    # "backbone" and "int-<site>" of the same run.
+    backbone = create_network(client, run, "chain-backbone", internal=True, zone="backbone")
+    nets = {c: create_network(client, run, f"chain-int-{c}", internal=True, site=c)
+            for c in codes}
     containers: list[DockerContainer] = []
     cores: list[Role] = []
     try:
