@@ -25,7 +25,7 @@ PROMISES: dict[str, tuple[str, ...]] = {
     "": ("sunlight.cli.main", "sunlight.topology.matrix", "sunlight.topology.config"),
     "domain": ("sunlight.workflow.deadlines", "sunlight.workflow.identity",
                "sunlight.catalogue.io_excel", "sunlight.catalogue.forms",
-               "sunlight.supervision.evaluate"),
+               "sunlight.supervision.evaluate", "sunlight.enforcement.flow"),
     "server": ("sunlight.runtime.portal.app", "sunlight.runtime.core.app",
                "sunlight.runtime.gateway.app", "sunlight.runtime.migrations",
                "sunlight.catalogue.io_excel", "sunlight.workflow.deadlines",

@@ -18,12 +18,21 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from sunlight.catalogue.discretion import DiscretionError, discretion_range, within_discretion
+    from sunlight.catalogue.discretion import (
+        AmountError,
+        DiscretionError,
+        describe_band,
+        discretion_band,
+        discretion_range,
+        parse_amount,
+        within_discretion,
+    )
     from sunlight.catalogue.errors import CatalogueImportError
     from sunlight.catalogue.flow import FlowError, FlowStep, validate_flow
     from sunlight.catalogue.io_excel import dump_excel, load_excel
     from sunlight.catalogue.io_yaml import dump_yaml, load_yaml
     from sunlight.catalogue.model import (
+        ENFORCEMENT_CATEGORIES,
         Catalogue,
         Category,
         Department,
@@ -48,13 +57,16 @@ if TYPE_CHECKING:
 # hosts and must not drag in jsonschema, PyYAML and openpyxl with it.
 _HOMES: dict[str, str] = {
     "DiscretionError": "discretion", "discretion_range": "discretion",
-    "within_discretion": "discretion", "CatalogueImportError": "errors",
+    "within_discretion": "discretion", "AmountError": "discretion",
+    "describe_band": "discretion", "discretion_band": "discretion",
+    "parse_amount": "discretion", "CatalogueImportError": "errors",
     "FlowError": "flow", "FlowStep": "flow", "validate_flow": "flow",
     "dump_excel": "io_excel", "load_excel": "io_excel",
     "dump_yaml": "io_yaml", "load_yaml": "io_yaml",
     "Catalogue": "model", "Category": "model", "Department": "model",
     "DiscretionBand": "model", "DiscretionStandard": "model", "Fee": "model",
     "ItemStatus": "model", "Material": "model", "PowerItem": "model",
+    "ENFORCEMENT_CATEGORIES": "model",
     "sample_catalogue": "sample",
     "VersioningError": "versioning", "discard_draft": "versioning", "new_draft": "versioning",
     "publish": "versioning", "retire": "versioning", "update_draft": "versioning",
@@ -69,6 +81,8 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "ENFORCEMENT_CATEGORIES",
+    "AmountError",
     "Catalogue",
     "CatalogueImportError",
     "Category",
@@ -83,13 +97,16 @@ __all__ = [
     "Material",
     "PowerItem",
     "VersioningError",
+    "describe_band",
     "discard_draft",
+    "discretion_band",
     "discretion_range",
     "dump_excel",
     "dump_yaml",
     "load_excel",
     "load_yaml",
     "new_draft",
+    "parse_amount",
     "publish",
     "retire",
     "sample_catalogue",

@@ -23,7 +23,7 @@ from openpyxl.utils import get_column_letter
 from pydantic import ValidationError
 
 from sunlight.catalogue.errors import CatalogueImportError, Loc, problems, raise_all
-from sunlight.catalogue.layout import CHILD_FIELDS, KINDS, SHEETS
+from sunlight.catalogue.layout import CHILD_FIELDS, KINDS, OPTIONAL_COLUMNS, SHEETS
 from sunlight.catalogue.model import Catalogue
 
 _OMIT = object()  # a blank cell whose field then takes its default (or is reported missing)
@@ -100,7 +100,7 @@ class _Reader:
             else:
                 indices[title] = index
         for title in SHEETS[name]:
-            if title not in indices:
+            if title not in indices and (name, title) not in OPTIONAL_COLUMNS:
                 self._problem(name, 1, title, None, "missing column")
         return indices, unnamed
 
@@ -197,7 +197,7 @@ class _Reader:
 
     def _convert(self, row: _Row, column: str) -> Any:
         """A cell's value as the model expects it (see :data:`~.layout.KINDS`)."""
-        raw = row.values[column]
+        raw = row.values.get(column)  # None for an optional column left out
         kind = KINDS.get(column, "text")
         if kind == "text":
             return _text(raw)

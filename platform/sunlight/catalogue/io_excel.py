@@ -4,7 +4,8 @@ One sheet per table, each with a header row of field names (Chinese in the heade
 comments): ``departments``, ``items``, ``materials``, ``fees``, ``flow`` and
 ``discretion`` (one row per band). Child rows name their item by ``item_code`` and
 ``item_version``; their order within an item is the row order. ``form_schema`` and
-``risk_points`` are JSON text in one cell. The workbook round-trips exactly with YAML.
+``risk_points`` are JSON text in one cell; ``major_decision`` (重大执法决定) is TRUE/FALSE
+and may be left out of older workbooks (false). The workbook round-trips exactly with YAML.
 Every problem on load names its sheet, row, column letter and header, e.g.
 ``items!J7 (promised_limit_days): must be ≤ statutory_limit_days (20)``.
 
@@ -91,7 +92,7 @@ def _append_item(sheets: dict[str, Any], item: PowerItem) -> None:
         item.department, item.legal_basis, item.implementing_body,
         item.statutory_limit_days, item.promised_limit_days,
         _json_cell(item.form_schema, item, "form_schema"),
-        _json_cell(item.risk_points, item, "risk_points"),
+        _json_cell(item.risk_points, item, "risk_points"), item.major_decision,
     ])
     for material in item.materials:
         _append(sheets["materials"], [*key, material.name, material.required, material.note])

@@ -18,7 +18,7 @@ SHEETS: dict[str, tuple[str, ...]] = {
     "items": (
         "code", "version", "status", "name", "category", "department", "legal_basis",
         "implementing_body", "statutory_limit_days", "promised_limit_days", "form_schema",
-        "risk_points",
+        "risk_points", "major_decision",
     ),
     "materials": ("item_code", "item_version", "name", "required", "note"),
     "fees": ("item_code", "item_version", "name", "amount_yuan", "basis"),
@@ -28,6 +28,10 @@ SHEETS: dict[str, tuple[str, ...]] = {
         "min_yuan", "max_yuan",
     ),
 }
+
+#: Columns a workbook may leave out (older workbooks predate them): the field's default
+#: applies to every row.
+OPTIONAL_COLUMNS: frozenset[tuple[str, str]] = frozenset({("items", "major_decision")})
 
 CellKind = Literal["text", "int", "decimal", "optional_decimal", "bool", "json", "json_list"]
 
@@ -42,6 +46,7 @@ KINDS: dict[str, CellKind] = {
     "min_yuan": "decimal",
     "max_yuan": "decimal",
     "required": "bool",
+    "major_decision": "bool",
     "form_schema": "json",
     "risk_points": "json_list",
 }
@@ -60,6 +65,7 @@ HEADER_ZH: dict[str, str] = {
     "promised_limit_days": "承诺时限（工作日）",
     "form_schema": "申请表单（JSON Schema 2020-12，JSON 文本）",
     "risk_points": "廉政风险点（JSON 数组）",
+    "major_decision": "重大执法决定，须法制审核（TRUE/FALSE 或 是/否；空 = 否）",
     "item_code": "事项编码",
     "item_version": "事项版本",
     "required": "是否必需（TRUE/FALSE 或 是/否）",

@@ -93,6 +93,12 @@ _CATEGORY_ZH: dict[str, str] = {
 }
 
 
+_ENFORCEMENT_ORDER = (Category.PENALTY, Category.COERCION, Category.LEVY, Category.INSPECTION)
+#: The categories whose cases staff open themselves (立案) and run as enforcement cases
+#: (:mod:`sunlight.enforcement`): 行政处罚, 行政强制, 行政征收, 行政检查.
+ENFORCEMENT_CATEGORIES: frozenset[Category] = frozenset(_ENFORCEMENT_ORDER)
+
+
 class ItemStatus(str, Enum):
     """Where a version of an item is in its life: draft → published → retired."""
 
@@ -223,6 +229,9 @@ class PowerItem(BaseModel):
     flow: list[FlowStep]
     form_schema: dict[str, Any]
     discretion: list[DiscretionStandard]
+    #: Decisions of this item are major (重大执法决定): legal review (法制审核) is mandatory
+    #: before every decision. Only enforcement items (:data:`ENFORCEMENT_CATEGORIES`) have it.
+    major_decision: bool = False
     risk_points: list[NonBlank] = Field(default_factory=list)
 
     @field_validator("promised_limit_days")
@@ -283,6 +292,18 @@ class PowerItem(BaseModel):
                               (index, "violation"))
             seen.add(standard.violation)
         return standards
+
+    @field_validator("major_decision")
+    @classmethod
+    def _major_only_for_enforcement(cls, value: bool, info: ValidationInfo) -> bool:
+        category = info.data.get("category")
+        if value and category is not None and category not in ENFORCEMENT_CATEGORIES:
+            raise located(
+                f"only enforcement items ({', '.join(c.value for c in _ENFORCEMENT_ORDER)}) "
+                f"have major decisions (category is {category.value!r})",
+                (),
+            )
+        return value
 
     @property
     def key(self) -> tuple[str, int]:
