@@ -165,9 +165,9 @@ def catalogue_export(path: Path = typer.Argument(..., help="Target .yaml or .xls
 @accounts_app.command("add")
 def accounts_add(
     username: str = typer.Argument(..., help="Login name."),
-    role: list[str] = typer.Option(..., "--role", help="clerk, reviewer, approver, admin or "
-                                   "supervisor (监察室: never with clerk, reviewer or "
-                                   "approver); repeat for several."),
+    role: list[str] = typer.Option(..., "--role", help="clerk, reviewer, approver, officer, "
+                                   "legal_reviewer, admin or supervisor (监察室: never with "
+                                   "a handling role); repeat for several."),
     department: str = typer.Option(None, "--department", help="Department code (scope; "
                                    "admins and supervisors may have none)."),
     display_name: str = typer.Option("", "--name", help="Shown in case history."),

@@ -1,6 +1,7 @@
 """Staff accounts: created with generated passwords, audited.
 
-Roles: ``clerk``, ``reviewer``, ``approver`` handle cases in their department; ``admin``
+Roles: ``clerk``, ``reviewer``, ``approver`` handle cases in their department; ``officer``
+(执法人员) and ``legal_reviewer`` (法制审核) run enforcement cases there; ``admin``
 administers the site; ``supervisor`` (监察室) watches every case of the site (lights, 督办)
 and never handles one, so an account holding it cannot also hold a handling role (岗位分离:
 refused at creation, :data:`CONFLICTING_ROLES`). Admins and supervisors may have no
@@ -17,14 +18,17 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from sunlight.catalogue.flow import STAFF_ROLES
+from sunlight.enforcement.flow import LEGAL_REVIEWER, OFFICER
 from sunlight.runtime.core.audit_store import record as audit
 from sunlight.runtime.core.auth import SUPERVISOR, generate_password, hash_password
 from sunlight.runtime.core.models import Account, Department
 
-ROLES = (*STAFF_ROLES, "admin", SUPERVISOR)
+#: Enforcement roles (执法人员, 法制审核); ``approver`` also takes enforcement decisions.
+ENFORCEMENT_ONLY_ROLES: tuple[str, ...] = (OFFICER, LEGAL_REVIEWER)
+ROLES = (*STAFF_ROLES, *ENFORCEMENT_ONLY_ROLES, "admin", SUPERVISOR)
 #: Roles one account may not hold together (at one site): watching and handling.
 CONFLICTING_ROLES: tuple[tuple[str, frozenset[str]], ...] = (
-    (SUPERVISOR, frozenset(STAFF_ROLES)),
+    (SUPERVISOR, frozenset((*STAFF_ROLES, *ENFORCEMENT_ONLY_ROLES))),
 )
 #: Roles that need no department (site-wide).
 SITE_WIDE_ROLES = frozenset({"admin", SUPERVISOR})
