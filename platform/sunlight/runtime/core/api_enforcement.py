@@ -5,11 +5,13 @@ Who may call what:
 - the registry: admins import it (YAML body, refused as a whole with every problem); admins,
   officers, legal reviewers and approvers list it (``expiring_within`` days: the alert list);
 - a case: an officer of the item's department opens it (立案) and investigates, notifies,
-  serves, executes and closes, giving their certificate number (执法证号); a legal reviewer
-  of the department reviews; an approver of the department decides. Each step is dated by
-  core's clock and checked by :mod:`sunlight.enforcement.flow`; a refusal answers 409
-  (order, dates, the band — naming it), 403 (role, unqualified officer) or 422 (bad input,
-  with the field), and nothing is stored.
+  serves, executes and closes under the certificate number (执法证号) bound to their account
+  (a ``certificate`` in the body is optional and must be that one: 403 otherwise); a legal
+  reviewer of the department reviews; an approver of the department decides. Each step is
+  dated by core's clock and checked by :mod:`sunlight.enforcement.flow`; a refusal answers
+  409 (order, dates, the band — naming it), 403 (role; an officer account without a
+  certificate, naming another's, or whose certificate is unknown, expired or out of area) or
+  422 (bad input, with the field), and nothing is stored.
 
 Amounts are yuan as strings (``"70000"``, ``"1500.50"``) or whole numbers.
 
@@ -43,6 +45,11 @@ ERRORS = responses(401, 403, 404, 409, 422)
 MAX_REGISTRY_BYTES = 2 * 1024 * 1024
 _STRICT = ConfigDict(extra="forbid")
 Amount = str | int
+#: The acting officer's certificate is their account's (``accounts.certificate``), never the
+#: request's: the field may be left out; if given it must be the account's own (else 403).
+OwnCertificate = Annotated[str | None, Field(max_length=40, description="optional: the "
+                           "acting officer's own 执法证号; the account's bound certificate is "
+                           "used, and any other number is refused (403 not_own_certificate)")]
 ENFORCEMENT_VIEWERS = frozenset({"admin", flow.OFFICER, flow.LEGAL_REVIEWER, flow.APPROVER})
 
 
@@ -92,7 +99,7 @@ class PartyIn(BaseModel):
 class OpenIn(BaseModel):
     model_config = _STRICT
     item_code: str = Field(min_length=1, max_length=40)
-    certificate: str = Field(max_length=40, description="the acting officer's 执法证号")
+    certificate: OwnCertificate = None
     party: PartyIn
     source: str = Field(max_length=20, description="; ".join(flow.CASE_SOURCES))
     summary: str = Field(max_length=2000)
@@ -107,7 +114,7 @@ class EvidenceIn(BaseModel):
 
 class InvestigateIn(BaseModel):
     model_config = _STRICT
-    certificate: str = Field(max_length=40)
+    certificate: OwnCertificate = None
     officers: list[str] = Field(max_length=20, description="certificates of the officers "
                                                            "who investigated (at least two)")
     evidence: list[EvidenceIn] = Field(max_length=200)
@@ -125,7 +132,7 @@ class TermsIn(BaseModel):
 
 class NotifyIn(BaseModel):
     model_config = _STRICT
-    certificate: str = Field(max_length=40)
+    certificate: OwnCertificate = None
     intended: TermsIn
     waiting_days: int
     hearing_right: bool
@@ -147,14 +154,14 @@ class DecideIn(BaseModel):
 
 class ServeIn(BaseModel):
     model_config = _STRICT
-    certificate: str = Field(max_length=40)
+    certificate: OwnCertificate = None
     method: str = Field(max_length=20, description=", ".join(flow.SERVICE_METHODS))
     recipient: str = Field("", max_length=200)
 
 
 class ExecuteIn(BaseModel):
     model_config = _STRICT
-    certificate: str = Field(max_length=40)
+    certificate: OwnCertificate = None
     manner: str = Field(max_length=20, description=", ".join(flow.EXECUTION_MANNERS))
     paid_yuan: Amount | None = None
     note: str = Field("", max_length=2000)
@@ -162,7 +169,7 @@ class ExecuteIn(BaseModel):
 
 class CloseIn(BaseModel):
     model_config = _STRICT
-    certificate: str = Field(max_length=40)
+    certificate: OwnCertificate = None
     summary: str = Field(max_length=2000)
 
 
@@ -296,26 +303,24 @@ def _terms(t: TermsIn) -> flow.Terms:
 
 
 def _step(session: Any, settings: Any, clock: Any, staff: Staff, case_id: uuid.UUID,
-          step: flow.Step, make: Any) -> CaseOut:
+          step: flow.Step, make: Any, certificate: str | None = None) -> CaseOut:
     row = enforcement.advance(session, settings.site_code, staff, case_id, step, make,
-                              today=clock.today(), now=clock.now())
+                              today=clock.today(), now=clock.now(), certificate=certificate)
     return _case_out(session, row)
-
-
-def _actor(staff: Staff, role: str, certificate: str | None = None) -> flow.Actor:
-    return flow.Actor(staff.username, role, certificate)
 
 
 @router.post("/enforcement/cases/{case_id}/investigate", tags=["enforcement"],
              response_model=CaseOut, responses=ERRORS)
 def investigate(case_id: uuid.UUID, body: InvestigateIn, staff: StaffDep, session: SessionDep,
                 settings: SettingsDep, clock: ClockDep) -> CaseOut:
-    """调查取证 (again: 补充调查): at least two qualified officers, the evidence."""
+    """调查取证 (again: 补充调查): at least two qualified officers (named by certificate,
+    each in the registry and qualified for the item), the evidence; taken under the acting
+    officer's own certificate."""
     return _step(session, settings, clock, staff, case_id, flow.Step.investigate,
-                 lambda on, role: flow.Investigation(
-                     on, _actor(staff, role, body.certificate), tuple(body.officers),
+                 lambda on, by: flow.Investigation(
+                     on, by, tuple(body.officers),
                      tuple(flow.Evidence(e.kind, e.title, e.sha256) for e in body.evidence),
-                     body.findings))
+                     body.findings), body.certificate)
 
 
 @router.post("/enforcement/cases/{case_id}/notify", tags=["enforcement"],
@@ -324,9 +329,8 @@ def notify(case_id: uuid.UUID, body: NotifyIn, staff: StaffDep, session: Session
            settings: SettingsDep, clock: ClockDep) -> CaseOut:
     """告知: the intended decision, the rights, the waiting period in working days."""
     return _step(session, settings, clock, staff, case_id, flow.Step.notify,
-                 lambda on, role: flow.Notice(on, _actor(staff, role, body.certificate),
-                                              _terms(body.intended), body.waiting_days,
-                                              body.hearing_right))
+                 lambda on, by: flow.Notice(on, by, _terms(body.intended), body.waiting_days,
+                                            body.hearing_right), body.certificate)
 
 
 @router.post("/enforcement/cases/{case_id}/legal-review", tags=["enforcement"],
@@ -335,8 +339,8 @@ def legal_review(case_id: uuid.UUID, body: LegalReviewIn, staff: StaffDep,
                  session: SessionDep, settings: SettingsDep, clock: ClockDep) -> CaseOut:
     """法制审核: pass (with an override, if the amount is outside its band) or return."""
     return _step(session, settings, clock, staff, case_id, flow.Step.legal_review,
-                 lambda on, role: flow.LegalReview(on, _actor(staff, role), body.opinion,
-                                                   body.outcome, body.override))
+                 lambda on, by: flow.LegalReview(on, by, body.opinion, body.outcome,
+                                                 body.override))
 
 
 @router.post("/enforcement/cases/{case_id}/decide", tags=["enforcement"],
@@ -345,7 +349,7 @@ def decide(case_id: uuid.UUID, body: DecideIn, staff: StaffDep, session: Session
            settings: SettingsDep, clock: ClockDep) -> CaseOut:
     """决定: after the waiting period and any mandatory legal review; inside the band."""
     return _step(session, settings, clock, staff, case_id, flow.Step.decide,
-                 lambda on, role: flow.Decision(on, _actor(staff, role), _terms(body.terms)))
+                 lambda on, by: flow.Decision(on, by, _terms(body.terms)))
 
 
 @router.post("/enforcement/cases/{case_id}/serve", tags=["enforcement"],
@@ -354,8 +358,8 @@ def serve(case_id: uuid.UUID, body: ServeIn, staff: StaffDep, session: SessionDe
           settings: SettingsDep, clock: ClockDep) -> CaseOut:
     """送达."""
     return _step(session, settings, clock, staff, case_id, flow.Step.serve,
-                 lambda on, role: flow.Service(on, _actor(staff, role, body.certificate),
-                                               body.method, body.recipient))
+                 lambda on, by: flow.Service(on, by, body.method, body.recipient),
+                 body.certificate)
 
 
 @router.post("/enforcement/cases/{case_id}/execute", tags=["enforcement"],
@@ -364,9 +368,9 @@ def execute(case_id: uuid.UUID, body: ExecuteIn, staff: StaffDep, session: Sessi
             settings: SettingsDep, clock: ClockDep) -> CaseOut:
     """执行: how, and what was paid (never more than decided)."""
     return _step(session, settings, clock, staff, case_id, flow.Step.execute,
-                 lambda on, role: flow.Execution(
-                     on, _actor(staff, role, body.certificate), body.manner,
-                     body.paid_yuan, body.note))  # type: ignore[arg-type]  # checked
+                 lambda on, by: flow.Execution(
+                     on, by, body.manner, body.paid_yuan,  # type: ignore[arg-type]  # checked
+                     body.note), body.certificate)
 
 
 @router.post("/enforcement/cases/{case_id}/close", tags=["enforcement"],
@@ -375,6 +379,5 @@ def close(case_id: uuid.UUID, body: CloseIn, staff: StaffDep, session: SessionDe
           settings: SettingsDep, clock: ClockDep) -> CaseOut:
     """结案."""
     return _step(session, settings, clock, staff, case_id, flow.Step.close,
-                 lambda on, role: flow.Closing(on, _actor(staff, role, body.certificate),
-                                               body.summary))
+                 lambda on, by: flow.Closing(on, by, body.summary), body.certificate)
 

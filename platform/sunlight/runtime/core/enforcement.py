@@ -6,6 +6,12 @@ The pure domain is :mod:`sunlight.enforcement`; this module stores what it decid
   departments and items (:func:`sunlight.enforcement.officers.load_registry`) and puts it in
   force as a new revision (kept verbatim, audited), or refuses it as a whole with every
   problem named by YAML path and line (:class:`RegistryRefused`); nothing is stored then.
+- An officer acts under the certificate number (执法证号) bound to their account
+  (``accounts.certificate``, :mod:`sunlight.runtime.core.accounts`), never one named in a
+  request: :func:`acting_certificate` refuses (403) an account with none, and a request that
+  names another certificate (a colleague's); the flow then refuses (403) a certificate not in
+  the registry in force, not valid that day or out of area for the item. Co-officers named
+  in an investigation are checked against the registry by the flow, as before.
 - :func:`open_case` (立案) and :func:`advance` take one step of the fixed procedure with the
   pure flow (:func:`sunlight.enforcement.flow.open_case` / ``advance``), dated by core's
   clock, checked against the registry in force; a refusal becomes an
@@ -45,15 +51,17 @@ from sunlight.enforcement.officers import (
     RegistryImportError,
     expiring,
     load_registry,
+    normalise_certificate,
 )
 from sunlight.enforcement.party import Party
 from sunlight.runtime.core.audit_store import record as audit
 from sunlight.runtime.core.auth import Staff
 from sunlight.runtime.core.enforcement_models import EnforcementCaseRow, OfficerRegistryRevision
-from sunlight.runtime.core.models import Department, Item
+from sunlight.runtime.core.models import Account, Department, Item
 from sunlight.runtime.errors import ApiError, not_found
 
-__all__ = ["RegistryImportResult", "RegistryRefused", "advance", "case_value",
+__all__ = ["RegistryImportResult", "RegistryRefused", "acting_certificate", "advance",
+           "bound_certificate", "case_value",
            "expiring_officers", "get_case", "import_registry", "item_version", "list_cases",
            "open_case", "record_from_json", "record_to_json", "registry_in_force"]
 
@@ -228,6 +236,41 @@ def _require(staff: Staff, step: flow.Step, department: str) -> str:
     return role
 
 
+def acting_certificate(username: str, bound: str | None, claimed: str | None) -> str:
+    """The certificate an officer account acts under: the one ``bound`` to it. ``claimed``
+    (from a request, optional) must be that same number; 403 when the account has none, or
+    names another (a colleague's). Whether it qualifies is the flow's check (registry)."""
+    if bound is None:
+        raise ApiError(403, "unqualified_officer", f"account {username} has no certificate "
+                       "number (执法证号) bound to it, so it cannot act as an enforcement "
+                       "officer; an admin creates officer accounts with their certificate "
+                       "(sunlight accounts add … --certificate N)", field="certificate")
+    if claimed is not None and claimed.strip() and normalise_certificate(claimed) != bound:
+        raise ApiError(403, "not_own_certificate", f"account {username} acts under its own "
+                       f"certificate {bound}, not {normalise_certificate(claimed)}: an officer "
+                       "never acts under a colleague's certificate (leave certificate out, or "
+                       "give your own)", field="certificate")
+    return bound
+
+
+def bound_certificate(session: Session, staff: Staff) -> str | None:
+    """The certificate bound to the signed-in account (read now, not from the token); 403
+    if the account is gone or deactivated."""
+    account = session.get(Account, staff.username)
+    if account is None or not account.active:
+        raise ApiError(403, "forbidden", f"account {staff.username} is not active")
+    return account.certificate
+
+
+def _officer_actor(session: Session, staff: Staff, role: str,
+                   claimed: str | None) -> flow.Actor:
+    """The actor of a step in ``role``; an officer's certificate is their account's."""
+    if role != flow.OFFICER:
+        return flow.Actor(staff.username, role)
+    certificate = acting_certificate(staff.username, bound_certificate(session, staff), claimed)
+    return flow.Actor(staff.username, role, certificate)
+
+
 def _in_scope(staff: Staff, row: EnforcementCaseRow) -> bool:
     return staff.is_admin or staff.is_supervisor or staff.department == row.department
 
@@ -263,20 +306,21 @@ def case_value(session: Session, row: EnforcementCaseRow) -> flow.EnforcementCas
     return flow.replay(item, records, _parse_revision(session, row.registry_revision))
 
 
-def open_case(session: Session, site: str, staff: Staff, item_code: str, *, certificate: str,
+def open_case(session: Session, site: str, staff: Staff, item_code: str, *,
               party: dict[str, Any], source: str, summary: str, today: date,
-              now: datetime) -> EnforcementCaseRow:
-    """立案 of ``item_code`` by an officer; the stored case or an ApiError (nothing stored)."""
+              now: datetime, certificate: str | None = None) -> EnforcementCaseRow:
+    """立案 of ``item_code`` by an officer, under their account's certificate (``certificate``,
+    if given, must be that one); the stored case or an ApiError (nothing stored)."""
     item = _published_item(session, item_code)
     if item.category not in ENFORCEMENT_CATEGORIES:
         raise ApiError(409, "illegal_transition", f"立案 is for items of the penalty, coercion, "
                        f"levy and inspection categories; item {item.code} is "
                        f"{item.category.zh} and starts from an application")
     role = _require(staff, flow.Step.open, item.department)
+    actor = _officer_actor(session, staff, role, certificate)
     revision, registry = registry_in_force(session)
     try:
-        opening = flow.Opening(today, flow.Actor(staff.username, role, certificate),
-                               Party(**party), source, summary)
+        opening = flow.Opening(today, actor, Party(**party), source, summary)
         case = flow.open_case(item, opening, registry)
     except EnforcementError as exc:
         raise _refusal(exc) from None
@@ -301,19 +345,22 @@ def open_case(session: Session, site: str, staff: Staff, item_code: str, *, cert
 
 
 def advance(session: Session, site: str, staff: Staff, case_id: uuid.UUID, step: flow.Step,
-            make: Callable[[date, str], flow.Record], *, today: date,
-            now: datetime) -> EnforcementCaseRow:
+            make: Callable[[date, flow.Actor], flow.Record], *, today: date,
+            now: datetime, certificate: str | None = None) -> EnforcementCaseRow:
     """Take ``step`` on the case: ``make(on, actor)`` builds the record (it may raise an
-    :class:`EnforcementError` for bad input). The stored case, or an ApiError."""
+    :class:`EnforcementError` for bad input); an officer's actor carries their account's
+    certificate (``certificate``, if given, must be that one). The stored case, or an
+    ApiError."""
     row = session.get(EnforcementCaseRow, case_id, with_for_update=True)
     if row is None or not _in_scope(staff, row):
         raise not_found(f"enforcement case {case_id}")
     role = _require(staff, step, row.department)
+    actor = _officer_actor(session, staff, role, certificate)
     item = item_version(session, row.item_code, row.item_version)
     revision, registry = registry_in_force(session)
     try:
         before = case_value(session, row)
-        record = make(today, role)
+        record = make(today, actor)
         case = flow.advance(before, item, record, registry)
     except EnforcementError as exc:
         raise _refusal(exc) from None
