@@ -9,13 +9,14 @@ Operations — this machine, the control node (here)
 Load — load tests of a running deployment (:mod:`sunlight.cli.load`)
     ``load``
 On host — run on a site's hosts with its ``SUNLIGHT_*`` settings (:mod:`sunlight.cli.onhost`,
-:mod:`sunlight.cli.exchange`, :mod:`sunlight.cli.supervision`)
+:mod:`sunlight.cli.exchange`, :mod:`sunlight.cli.supervision`, :mod:`sunlight.cli.enforcement`)
     ``serve``, ``migrate``, ``accounts add``, ``catalogue import|export``,
     ``cases mark-overdue``, ``audit verify``,
     ``exchange definitions|status|keygen|baseline publish|adopt``,
     ``supervision rules check|import|export|publish``, ``supervision tick``,
     ``supervision orders list|issue|answer|accept|return|escalate``,
-    ``supervision inspection draw|list|finding|summary``
+    ``supervision inspection draw|list|finding|summary``,
+    ``enforcement officers import|list``
 
 ``hosts`` is under Operations: its hosts are standalone ones for trying the node image, not
 a deployment's. ``audit`` and ``exchange`` are under On host: they read core's settings
@@ -28,7 +29,8 @@ and progress lines: :mod:`sunlight.cli.common`.
 Commands with ``--json`` (one JSON document on stdout, nothing else there; the shape is in
 each command's help): ``doctor``, ``hosts boot``, ``hosts list``, ``up``, ``node add``,
 ``status``, ``exchange status``, ``supervision rules check|import``,
-``supervision orders list``, ``supervision inspection draw|list|summary``.
+``supervision orders list``, ``supervision inspection draw|list|summary``,
+``enforcement officers import|list``.
 
 Example::
 
@@ -45,7 +47,7 @@ import typer
 from rich.markup import escape
 
 import sunlight
-from sunlight.cli import deployment, exchange, load, onhost, supervision
+from sunlight.cli import deployment, enforcement, exchange, load, onhost, supervision
 from sunlight.cli.common import (
     EXIT_CODES_HELP,
     JSON_OPTION,
@@ -269,6 +271,7 @@ exchange.register(app)
 supervision.supervision_app.add_typer(orders_app, name="orders")
 supervision.supervision_app.add_typer(inspection_app, name="inspection")
 supervision.register(app)
+enforcement.register(app)
 
 
 def main() -> None:

@@ -165,12 +165,15 @@ def catalogue_export(path: Path = typer.Argument(..., help="Target .yaml or .xls
 @accounts_app.command("add")
 def accounts_add(
     username: str = typer.Argument(..., help="Login name."),
-    role: list[str] = typer.Option(..., "--role", help="clerk, reviewer, approver, admin or "
-                                   "supervisor (监察室: never with clerk, reviewer or "
-                                   "approver); repeat for several."),
+    role: list[str] = typer.Option(..., "--role", help="clerk, reviewer, approver, officer, "
+                                   "legal_reviewer, admin or supervisor (监察室: never with "
+                                   "a handling role); repeat for several."),
     department: str = typer.Option(None, "--department", help="Department code (scope; "
                                    "admins and supervisors may have none)."),
     display_name: str = typer.Option("", "--name", help="Shown in case history."),
+    certificate: str = typer.Option(None, "--certificate", help="An officer's own "
+                                    "certificate number (执法证号): the only one the "
+                                    "account acts under; officer accounts only."),
     password_file: Path = typer.Option(None, "--password-file",
                                        help="Write the generated password here (0600)."),
 ) -> None:
@@ -181,7 +184,7 @@ def accounts_add(
     try:
         with transaction(core_engine()) as session:
             password = create_account(session, site_code(), username, role, department,
-                                      display_name or username)
+                                      display_name or username, certificate=certificate)
     except AccountError as exc:
         raise fail(str(exc), ExitCode.USAGE) from exc
     if password_file:

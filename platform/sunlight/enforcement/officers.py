@@ -122,6 +122,7 @@ __all__ = [
     "expiring",
     "load_registry",
     "load_registry_excel",
+    "normalise_certificate",
     "qualified",
     "sample_registry_text",
 ]
@@ -154,13 +155,22 @@ _LIST_SEPARATORS = re.compile(r"[,，、;；\s]+")
 _FROZEN = ConfigDict(extra="forbid", frozen=True)
 
 
+def normalise_certificate(value: str) -> str:
+    """A certificate number as the registry stores it: NFKC, trimmed, upper case.
+
+    >>> normalise_certificate(" ３２０７０３００１０１ ")
+    '32070300101'
+    """
+    return unicodedata.normalize("NFKC", value).strip().upper()
+
+
 def _certificate(value: object) -> object:
     if isinstance(value, bool):
         return value  # the model refuses it as not text
     if isinstance(value, int):
         raise ValueError(f"a certificate number is text: quote it in YAML ('{value}')")
     if isinstance(value, str):
-        return unicodedata.normalize("NFKC", value).strip().upper()
+        return normalise_certificate(value)
     return value
 
 

@@ -13,6 +13,7 @@ from sunlight.runtime.core.accounts import AccountError, create_account
 from sunlight.runtime.core.audit_store import verify
 from sunlight.runtime.core.auth import AdminDep
 from sunlight.runtime.core.lights_schemas import AccountIn, AccountOut
+from sunlight.runtime.core.models import Account
 from sunlight.runtime.core.schemas import ChainOut, ImportResult, ItemOut
 from sunlight.runtime.deps import SessionDep, SettingsDep
 from sunlight.runtime.errors import ApiError, responses
@@ -72,17 +73,20 @@ def retire(code: Code, version: Version, admin: AdminDep, session: SessionDep,
 def add_account(body: AccountIn, admin: AdminDep, session: SessionDep,
                 settings: SettingsDep) -> AccountOut:
     """Create a staff account with a generated password (shown once). Roles: clerk,
-    reviewer, approver (scoped to a department), admin, supervisor (监察室, never with a
-    handling role: 岗位分离)."""
+    reviewer, approver, officer, legal_reviewer (scoped to a department), admin, supervisor
+    (监察室, never with a handling role: 岗位分离). An officer account carries its own
+    certificate number (执法证号), the only one it may act under."""
     try:
         password = create_account(session, settings.site_code, body.username, body.roles,
                                   body.department, body.display_name or body.username,
-                                  actor=admin.username)
+                                  actor=admin.username, certificate=body.certificate)
     except AccountError as exc:
         field = str(exc).split(":", 1)[0].lstrip("-").replace("role", "roles")
         raise ApiError(422, "account_invalid", str(exc), field=field) from exc
+    account = session.get(Account, body.username)
+    assert account is not None
     return AccountOut(username=body.username, roles=body.roles, department=body.department,
-                      password=password)
+                      certificate=account.certificate, password=password)
 
 
 @router.get("/audit/verify", response_model=ChainOut, responses=ERRORS)

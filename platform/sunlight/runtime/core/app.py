@@ -23,6 +23,7 @@ import sunlight
 from sunlight.runtime.clock import Clock
 from sunlight.runtime.core import cross_tier, periodic
 from sunlight.runtime.core.api_admin import router as admin_router
+from sunlight.runtime.core.api_enforcement import router as enforcement_router
 from sunlight.runtime.core.api_exchange import router as exchange_router
 from sunlight.runtime.core.api_lights import router as lights_router
 from sunlight.runtime.core.api_staff import router as staff_router
@@ -94,4 +95,5 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(exchange_router)
     app.include_router(supervision_router)
     app.include_router(lights_router)
+    app.include_router(enforcement_router)
     return app

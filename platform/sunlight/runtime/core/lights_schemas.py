@@ -132,6 +132,9 @@ class AccountIn(BaseModel):
     roles: list[str] = Field(min_length=1, max_length=5)
     department: str | None = Field(default=None, max_length=40)
     display_name: str = Field(default="", max_length=100)
+    certificate: str | None = Field(default=None, max_length=40, description="an officer "
+                                    "account's own certificate number (执法证号); it acts "
+                                    "under this one only")
 
 
 class AccountOut(BaseModel):
@@ -140,4 +143,5 @@ class AccountOut(BaseModel):
     username: str
     roles: list[str]
     department: str | None
+    certificate: str | None = None
     password: str

@@ -57,7 +57,7 @@ class Item(CoreBase):
 
 
 class Account(CoreBase):
-    """A staff account: argon2 hash, staff roles, department scope."""
+    """A staff account: argon2 hash, staff roles, department scope; an officer's certificate."""
 
     __tablename__ = "accounts"
     username: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -67,6 +67,11 @@ class Account(CoreBase):
     department: Mapped[str | None] = mapped_column(ForeignKey("departments.code"), nullable=True)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # 执法证号 of an officer account: the one certificate it acts under (core_0006); unique.
+    certificate: Mapped[str | None] = mapped_column(String(40), nullable=True)
+
+    __table_args__ = (Index("uq_accounts_certificate", "certificate", unique=True,
+                            postgresql_where=sql_text("certificate IS NOT NULL")),)
 
 
 class Case(CoreBase):

@@ -1,0 +1,272 @@
+"""Enforcement cases (执法办案) at one site on real PostgreSQL: the officer registry and a
+penalty case from 立案 to 决定 (and on to 结案).
+
+Runs against the session's one-site platform (320703; real `sunlight serve` processes;
+conftest.py `platform`), with accounts this module creates: officers of 320703-SCJGJ bound to
+their own certificates (王强, 陈静; 刘洋, whose area leaves out CF-001; one bound to a number
+not in the registry; one with none; 赵磊 of 320703-GAFJ, made by the admin API), a legal
+reviewer and the platform's approver. Proves: a certificate is bound to one officer account
+only (CLI refuses a second binding and a non-officer's); the sample registry is imported by
+the CLI (a bad one is refused as a whole, naming the row) and listed, with the certificates
+expiring within 30 days; a penalty case of the major item 320703-SCJGJ-CF-001 runs 立案 →
+调查取证 (two officers) → 告知 → 法制审核 → 决定 → 送达 → 执行 → 结案 under each officer's
+account certificate (none sent in the bodies), each step audited with it; an officer naming a
+colleague's certificate (立案, 调查取证, 送达) is refused 403, as are an officer account without a
+certificate, with one not in the registry, out of area (item or department) or expired, a
+decision before legal review, an out-of-band amount without override (409 naming the band),
+and nothing is stored. The clock is moved past the waiting period (and past 王强's
+certificate's end) and put back.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+
+from platform_site import Site
+from sunlight.enforcement.officers import sample_registry_text
+
+DEPT = "320703-SCJGJ"
+ITEM = "320703-SCJGJ-CF-001"  # 无证经营食品: major decisions (重大执法决定)
+WANG, CHEN = "32070300101", "32070300102"  # 王强 (valid to 2026-12-31), 陈静
+LIU, ZHAO = "32070300103", "32070300201"  # 刘洋 (CF-002, JC-001 only), 赵磊 (320703-GAFJ)
+UNKNOWN = "32070399999"
+# username: (role, certificate bound to the account)
+STAFF = {"zf.wang": ("officer", WANG), "zf.chen": ("officer", CHEN),
+         "zf.liu": ("officer", LIU), "zf.ghost": ("officer", UNKNOWN),
+         "zf.new": ("officer", None), "fz.li": ("legal_reviewer", None)}
+DAY = 86400
+COMPANY = {"kind": "company", "name": "连云港某某食品有限公司", "id_number": "91110000600037341L"}
+TERMS = {"legal_basis": "《中华人民共和国食品安全法》第一百二十二条第一款",
+         "facts": "未取得食品经营许可从事食品经营", "violation": "V01", "severity": "general",
+         "amount_yuan": "70000"}
+
+
+@pytest.fixture(scope="module")
+def site(platform: Site) -> Site:
+    for username, (role, certificate) in STAFF.items():
+        pw_file = Path(platform.roles["core"].log).parent / f"{username}.pw"
+        bound = ["--certificate", certificate] if certificate else []
+        made = platform.cli("accounts", "add", username, "--role", role, "--department", DEPT,
+                            *bound, "--password-file", str(pw_file))
+        assert made.returncode == 0, made.stderr + made.stdout
+        platform.passwords[username] = pw_file.read_text().strip()
+    # By the admin API: 赵磊's certificate (320703-GAFJ) on an account of 320703-SCJGJ.
+    admin = _client(platform, "admin")
+    made = _ok(admin.post("/api/v1/admin/accounts", json={
+        "username": "zf.zhao", "roles": ["officer"], "department": DEPT,
+        "certificate": f" {ZHAO} "}), 201)
+    assert made["certificate"] == ZHAO
+    platform.passwords["zf.zhao"] = made["password"]
+    return platform
+
+
+def _client(site: Site, username: str) -> httpx.Client:
+    return httpx.Client(base_url=site.core, timeout=30,
+                        headers={"Authorization": f"Bearer {site.token(username)}"})
+
+
+def _ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def _refused(response: httpx.Response, status: int, error: str) -> str:
+    assert response.status_code == status, response.text
+    assert response.json()["error"] == error, response.text
+    detail: str = response.json()["detail"]
+    return detail
+
+
+def _sql(site: Site, query: str, *params: Any) -> list[tuple[Any, ...]]:
+    with psycopg.connect(site.core_db_url.replace("+psycopg", "")) as conn:
+        return list(conn.execute(query, params).fetchall())
+
+
+@pytest.fixture
+def clock_back(site: Site) -> Iterator[None]:
+    yield
+    site.shift_clock(0)
+
+
+def test_a_certificate_is_bound_to_one_officer_account(site: Site) -> None:
+    twice = site.cli("accounts", "add", "zf.copy", "--role", "officer", "--department", DEPT,
+                     "--certificate", WANG)
+    assert twice.returncode != 0
+    assert f"{WANG} is already bound to account zf.wang" in twice.stderr + twice.stdout
+    clerk = site.cli("accounts", "add", "clerk.cert", "--role", "clerk", "--department", DEPT,
+                     "--certificate", "32070300109")
+    assert clerk.returncode != 0
+    assert "only officer accounts" in clerk.stderr + clerk.stdout
+    refused = _client(site, "admin").post("/api/v1/admin/accounts", json={
+        "username": "zf.copy", "roles": ["officer"], "department": DEPT, "certificate": CHEN})
+    assert _refused(refused, 422, "account_invalid").startswith("--certificate:")
+    assert _sql(site, "SELECT username, certificate FROM accounts WHERE certificate IS NOT "
+                "NULL ORDER BY username") == [
+        ("zf.chen", CHEN), ("zf.ghost", UNKNOWN), ("zf.liu", LIU), ("zf.wang", WANG),
+        ("zf.zhao", ZHAO)]
+
+
+def test_registry_import_refusal_and_expiring(site: Site, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(sample_registry_text().replace("valid_to: 2029-12-31", "valid_to: 2019-12-31",
+                                                  1), encoding="utf-8")
+    refused = site.cli("enforcement", "officers", "import", str(bad), "--json")
+    assert refused.returncode == 2, refused.stderr + refused.stdout
+    problems = json.loads(refused.stdout)["problems"]
+    assert any("officers[1].valid_to" in p for p in problems), problems
+    assert _sql(site, "SELECT count(*) FROM officer_registries")[0][0] == 0
+    good = tmp_path / "officers.yaml"
+    good.write_text(sample_registry_text(), encoding="utf-8")
+    done = site.cli("enforcement", "officers", "import", str(good), "--json")
+    assert done.returncode == 0, done.stderr + done.stdout
+    assert json.loads(done.stdout) == {"ok": True, "revision": 1, "officers": 12,
+                                       "changed": True}
+    listed = site.cli("enforcement", "officers", "list", "--expiring-within", "30", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert [o["certificate"] for o in json.loads(listed.stdout)["officers"]] == [WANG]
+    api = _ok(_client(site, "zf.wang").get("/api/v1/enforcement/officers",
+                                           params={"expiring_within": 30}))
+    assert [o["certificate"] for o in api["officers"]] == [WANG]
+    assert _sql(site, "SELECT action FROM audit_log WHERE entity = 'officer_registry'") == [
+        ("import",)]
+
+
+def test_penalty_case_open_to_close(site: Site, clock_back: None) -> None:
+    wang, chen = _client(site, "zf.wang"), _client(site, "zf.chen")
+    legal, approver = _client(site, "fz.li"), _client(site, "approver")
+    opening = {"item_code": ITEM, "party": COMPANY, "source": "投诉举报",
+               "summary": "群众举报某某食品公司无证经营"}
+    # Refusals first. 王强 cannot open under 陈静's certificate (nor one not in the registry).
+    for other in (CHEN, UNKNOWN):
+        detail = _refused(wang.post("/api/v1/enforcement/cases",
+                                    json={**opening, "certificate": other}),
+                          403, "not_own_certificate")
+        assert WANG in detail and other in detail, detail
+    # Officer accounts whose own certificate does not qualify: none bound, not in the
+    # registry, the item not in the area, another department's officer.
+    detail = _refused(_client(site, "zf.new").post("/api/v1/enforcement/cases", json=opening),
+                      403, "unqualified_officer")
+    assert "zf.new has no certificate" in detail
+    detail = _refused(_client(site, "zf.ghost").post("/api/v1/enforcement/cases",
+                                                     json=opening), 403, "unqualified_officer")
+    assert UNKNOWN in detail and "not in the officer registry" in detail
+    detail = _refused(_client(site, "zf.liu").post("/api/v1/enforcement/cases", json=opening),
+                      403, "unqualified_officer")
+    assert LIU in detail and f"not item {ITEM}" in detail
+    detail = _refused(_client(site, "zf.zhao").post("/api/v1/enforcement/cases",
+                                                    json=opening), 403, "unqualified_officer")
+    assert ZHAO in detail and "officer of 320703-GAFJ" in detail
+    _refused(_client(site, "clerk").post("/api/v1/enforcement/cases", json=opening),
+             403, "wrong_role")
+    _refused(wang.post("/api/v1/enforcement/cases",
+                       json={**opening, "party": {**COMPANY, "id_number": "91110000600037341X"}}),
+             422, "invalid_input")
+    assert _sql(site, "SELECT count(*) FROM enforcement_cases")[0][0] == 0
+
+    # 立案 under the account's certificate; giving one's own number is accepted too.
+    case = _ok(wang.post("/api/v1/enforcement/cases", json={**opening, "certificate": WANG}),
+               201)
+    cid = case["id"]
+    assert (case["stage"], case["department"], case["party_name"]) == (
+        "opened", DEPT, COMPANY["name"])
+    assert case["records"][0]["by"] == {"user": "zf.wang", "role": "officer",
+                                        "certificate": WANG}
+    base = f"/api/v1/enforcement/cases/{cid}"
+    # 调查取证 needs two qualified officers: 刘洋 (32070300103) does not cover CF-001.
+    evidence = [{"kind": "record", "title": "现场检查笔录"},
+                {"kind": "documentary", "title": "销售单据", "sha256": "ab" * 32}]
+    findings = "未取得食品经营许可从事食品经营"
+    detail = _refused(chen.post(f"{base}/investigate", json={
+        "officers": [CHEN, LIU], "evidence": evidence, "findings": findings}),
+        403, "unqualified_officer")
+    assert LIU in detail
+    detail = _refused(chen.post(f"{base}/investigate", json={
+        "officers": [CHEN, UNKNOWN], "evidence": evidence, "findings": findings}),
+        403, "unqualified_officer")
+    assert UNKNOWN in detail and "not in the officer registry" in detail
+    _refused(chen.post(f"{base}/investigate", json={
+        "officers": [CHEN], "evidence": evidence, "findings": findings}), 422, "invalid_input")
+    # 陈静 cannot investigate under 王强's certificate.
+    detail = _refused(chen.post(f"{base}/investigate", json={
+        "certificate": WANG, "officers": [WANG, CHEN], "evidence": evidence,
+        "findings": findings}), 403, "not_own_certificate")
+    assert CHEN in detail and WANG in detail
+    assert [r["step"] for r in _sql(site, "SELECT records FROM enforcement_cases WHERE id = "
+                                          "%s", cid)[0][0]] == ["open"]
+    case = _ok(chen.post(f"{base}/investigate", json={
+        "officers": [WANG, CHEN], "evidence": evidence, "findings": findings}))
+    assert case["stage"] == "investigated"
+    assert case["records"][1]["by"]["certificate"] == CHEN
+    case = _ok(wang.post(f"{base}/notify", json={
+        "intended": TERMS, "waiting_days": 1, "hearing_right": True}))
+    assert case["stage"] == "notified"
+    assert [s["step"] for s in case["allowed"]] == ["legal_review"]
+    # A major decision without legal review: 409, and the officer cannot review it.
+    site.shift_clock(7 * DAY)  # past the waiting period (one working day)
+    detail = _refused(approver.post(f"{base}/decide", json={"terms": TERMS}), 409,
+                      "illegal_transition")
+    assert "法制审核" in detail
+    _refused(wang.post(f"{base}/legal-review", json={"opinion": "同意"}), 403, "wrong_role")
+    case = _ok(legal.post(f"{base}/legal-review", json={
+        "opinion": "事实清楚，证据确凿，适用依据正确，程序合法，裁量适当。"}))
+    assert case["stage"] == "reviewed"
+    assert case["records"][-1]["by"]["certificate"] is None
+    # Out of band without override: 409 naming the band; nothing stored.
+    before = _sql(site, "SELECT records FROM enforcement_cases WHERE id = %s", cid)
+    detail = _refused(approver.post(f"{base}/decide", json={
+        "terms": {**TERMS, "amount_yuan": "50000"}}), 409, "out_of_band")
+    assert "一般 (general): 60000.00–80000.00 元" in detail, detail
+    assert _sql(site, "SELECT records FROM enforcement_cases WHERE id = %s", cid) == before
+    _refused(approver.post(f"{base}/decide", json={"terms": {**TERMS, "amount_yuan": "-1"}}),
+             422, "invalid_input")
+    case = _ok(approver.post(f"{base}/decide", json={"terms": TERMS}))
+    assert case["stage"] == "decided"
+    assert case["band"]["band"] == "一般 (general): 60000.00–80000.00 元"
+    assert not case["override"] and case["band"]["inside"]
+    # On to 结案; 陈静 cannot serve under 王强's certificate.
+    serve = {"method": "direct", "recipient": "法定代表人张三"}
+    _refused(chen.post(f"{base}/serve", json={**serve, "certificate": WANG}), 403,
+             "not_own_certificate")
+    case = _ok(wang.post(f"{base}/serve", json=serve))
+    case = _ok(wang.post(f"{base}/execute", json={"manner": "performed",
+                                                  "paid_yuan": "70000"}))
+    case = _ok(chen.post(f"{base}/close", json={"summary": "罚款已缴清，结案。"}))
+    assert case["stage"] == "closed" and case["allowed"] == []
+    assert [(r["step"], r["by"]["user"], r["by"]["certificate"]) for r in case["records"]] == [
+        ("open", "zf.wang", WANG), ("investigate", "zf.chen", CHEN),
+        ("notify", "zf.wang", WANG), ("legal_review", "fz.li", None),
+        ("decide", "approver", None), ("serve", "zf.wang", WANG),
+        ("execute", "zf.wang", WANG), ("close", "zf.chen", CHEN)]
+    audited = _sql(site, "SELECT actor, role, action, to_state, comment FROM audit_log WHERE "
+                   "entity = 'enforcement_case' AND entity_id = %s ORDER BY seq", cid)
+    assert [a[:4] for a in audited] == [
+        ("zf.wang", "officer", "open", "opened"),
+        ("zf.chen", "officer", "investigate", "investigated"),
+        ("zf.wang", "officer", "notify", "notified"),
+        ("fz.li", "legal_reviewer", "legal_review", "reviewed"),
+        ("approver", "approver", "decide", "decided"),
+        ("zf.wang", "officer", "serve", "served"),
+        ("zf.wang", "officer", "execute", "executed"),
+        ("zf.chen", "officer", "close", "closed")]
+    assert f"certificate {WANG}" in audited[0][4] and audited[1][4] == f"certificate {CHEN}"
+    assert site.cli("audit", "verify").returncode == 0
+    # Past the end of 王强's certificate (2026-12-31) he can open no case; 陈静 still can.
+    days = (date(2027, 1, 5) - date.today()).days
+    if days > 0:
+        site.shift_clock(days * DAY)
+    detail = _refused(wang.post("/api/v1/enforcement/cases", json=opening), 403,
+                      "unqualified_officer")
+    site.shift_clock(0)  # at once: the periodic tick follows the shifted clock
+    assert WANG in detail and "expired on 2026-12-31" in detail, detail
+    assert _sql(site, "SELECT count(*) FROM enforcement_cases")[0][0] == 1
+    assert _ok(chen.post("/api/v1/enforcement/cases", json=opening), 201)["records"][0][
+        "by"]["certificate"] == CHEN
