@@ -32,10 +32,26 @@ from platform_site import (
     wait_for,
 )
 from sunlight.catalogue.sample import sample_yaml
+from sunlight.enforcement.officers import sample_registry_text
 from sunlight.workflow.identity import generate_credit_code
 
 MAX_EXAMPLES = 50
 MIN_2XX_SHARE = 0.8
+# Enforcement (执法办案) by 320703-JTYSJ: certificates test_platform_6 does not bind.
+ENF_DEPT, ENF_ITEM = "320703-JTYSJ", "320703-JTYSJ-CF-001"
+ENF_OFFICER, ENF_CO_OFFICER = "32070300301", "32070300302"  # 郑凯, 冯雪
+ENF_OPEN = {"item_code": ENF_ITEM, "source": "投诉举报", "summary": "fuzz",
+            "party": {"kind": "company", "name": "连云港某某运输有限公司",
+                      "id_number": "91110000600037341L"}}
+ENF_BODIES = {  # a valid body per step, for a case at the stage that allows it
+    "investigate": {"officers": [ENF_OFFICER, ENF_CO_OFFICER],
+                    "evidence": [{"kind": "record", "title": "现场检查笔录"}],
+                    "findings": "fuzz"},
+    "notify": {"intended": {"legal_basis": "fuzz", "facts": "fuzz", "violation": "V01",
+                            "severity": "general", "amount_yuan": "40000"}, "waiting_days": 1,
+               "hearing_right": True},
+    "legal-review": {"opinion": "fuzz"},
+}
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +77,8 @@ class Known:
     orders: dict[str, str] = field(default_factory=dict)  # 督办 order per operation suffix
     draw_id: str = ""  # a random inspection draw holding closed_receipt
     month: str = ""  # the month closed_receipt was closed (YYYY-MM)
+    enforcement: dict[str, str] = field(default_factory=dict)  # case per step (and "get")
+    enforcement_tokens: dict[str, str] = field(default_factory=dict)  # officer, legal
 
 
 Seed = Callable[[Any, Known], None]
@@ -124,6 +142,15 @@ def _seed_core(case: Any, known: Known) -> None:
         case.body = {"department": "320703-SCJGJ", "text": "fuzz"}
     if case.operation.label == "POST /api/v1/supervision/inspections":
         case.body = {"department": "320703-SCJGJ", "month": known.month, "size": 1}
+    if case.operation.path.startswith("/api/v1/enforcement/cases/{case_id}"):
+        step = case.operation.path.rsplit("/", 1)[-1]
+        params["case_id"] = known.enforcement.get(step, known.enforcement["get"])
+        if step in ENF_BODIES:
+            case.body = ENF_BODIES[step]
+    if case.operation.label == "POST /api/v1/enforcement/cases":
+        case.body = ENF_OPEN
+    if case.operation.label == "POST /api/v1/admin/enforcement/officers":
+        case.body = sample_registry_text()
     if case.operation.label == "POST /api/v1/exchange/records":
         case.body = {"record_id": str(__import__("uuid").uuid4()),
                      "record_type": "feedback.complaint",
@@ -133,6 +160,9 @@ def _seed_core(case: Any, known: Known) -> None:
 def _auth(case: Any, known: Known) -> dict[str, str]:
     if case.operation.path.startswith("/api/v1/exchange"):
         return {"Authorization": f"Bearer {known.exchange_token}"}
+    if case.operation.path.startswith("/api/v1/enforcement"):
+        who = "legal" if case.operation.path.endswith("/legal-review") else "officer"
+        return {"Authorization": f"Bearer {known.enforcement_tokens[who]}"}
     if case.operation.path.startswith("/api/v1/") and "auth/token" not in case.operation.path:
         return {"Authorization": f"Bearer {known.token}"}
     return {}
@@ -209,7 +239,39 @@ def known(site: Site) -> Known:
                   site.roles["core"].env["SUNLIGHT_EXCHANGE_TOKEN"],
                   site.passwords["superuser"])
     _supervision(site, known)
+    _enforcement(site, known)
     return known
+
+
+def _enforcement(site: Site, known: Known) -> None:
+    """The sample officer registry, an officer of 320703-JTYSJ bound to 郑凯's certificate
+    and a legal reviewer there, and one case at the stage each of investigate, notify and
+    legal-review allows (the later steps need the waiting period over)."""
+    registry = Path(site.roles["core"].log).parent / "fuzz-officers.yaml"
+    registry.write_text(sample_registry_text(), encoding="utf-8")
+    done = site.cli("enforcement", "officers", "import", str(registry), "--json")
+    assert done.returncode == 0, done.stderr + done.stdout
+    for who, username, role, bound in (
+            ("officer", "fuzz.officer", "officer", ["--certificate", ENF_OFFICER]),
+            ("legal", "fuzz.legal", "legal_reviewer", [])):
+        pw_file = Path(site.roles["core"].log).parent / f"{username}.pw"
+        made = site.cli("accounts", "add", username, "--role", role, "--department", ENF_DEPT,
+                        *bound, "--password-file", str(pw_file))
+        assert made.returncode == 0, made.stderr + made.stdout
+        site.passwords[username] = pw_file.read_text().strip()
+        known.enforcement_tokens[who] = site.token(username)
+    officer = httpx.Client(base_url=site.core, timeout=30, headers={
+        "Authorization": f"Bearer {known.enforcement_tokens['officer']}"})
+    steps = list(ENF_BODIES)
+    for n, step in enumerate(steps):
+        opened = officer.post("/api/v1/enforcement/cases", json=ENF_OPEN)
+        assert opened.status_code == 201, opened.text
+        known.enforcement[step] = opened.json()["id"]
+        for earlier in steps[:n]:
+            done_step = officer.post(f"/api/v1/enforcement/cases/{known.enforcement[step]}/"
+                                     f"{earlier}", json=ENF_BODIES[earlier])
+            assert done_step.status_code == 200, done_step.text
+    known.enforcement["get"] = known.enforcement[steps[0]]
 
 
 def _supervision(site: Site, known: Known) -> None:
