@@ -16,47 +16,22 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from sunlight.control.stack.access import SiteAccess
 from sunlight.control.stack.scenario import DEPARTMENT, apply_at_portal
-from topology_suite import CITY, COUNTY, PROVINCE, Topology, wait_until
+from topology_suite import CITY, COUNTY, PROVINCE, SiteClock, Topology, wait_until
 
 CHINA = ZoneInfo("Asia/Shanghai")
-OFFSET_FILE = "/etc/sunlight/clock-offset"
 RED_AT_PROVINCE_S = 5.0  # the issue's bound: every red of the province within 5 s
 
 
-class CountyClock:
-    """Moves the county core's clock to a given time in China (and back)."""
-
-    def __init__(self, site: SiteAccess) -> None:
-        self.site = site
-
-    def _write(self, command: str) -> None:
-        with self.site.ssh("core") as ssh:
-            done = ssh.run(command, timeout=60)
-        assert done.exit_code == 0, done.stderr
-
-    def set(self, when: datetime) -> None:
-        seconds = (when - datetime.now(UTC)).total_seconds()
-        self._write(f"echo {seconds:.0f} | sudo -n tee {OFFSET_FILE} >/dev/null")
-
-    def reset(self) -> None:
-        self._write(f"sudo -n rm -f {OFFSET_FILE}")
-
-    def tick(self) -> None:
-        done = self.site.core_cli("supervision", "tick")
-        assert done.exit_code == 0, done.stderr or done.stdout
-
-
 @pytest.fixture(scope="module")
-def clock(topology: Topology) -> Iterator[CountyClock]:
-    county = CountyClock(topology.site(COUNTY))
+def clock(topology: Topology) -> Iterator[SiteClock]:
+    county = SiteClock(topology.site(COUNTY))
     try:
         yield county
     finally:
@@ -101,7 +76,7 @@ def test_a_supervisor_cannot_act_on_a_case(topology: Topology, case: dict[str, A
 
 
 def test_yellow_then_red_and_the_red_reaches_the_province(
-        topology: Topology, clock: CountyClock, case: dict[str, Any],
+        topology: Topology, clock: SiteClock, case: dict[str, Any],
         report: Callable[[str, str], None]) -> None:
     due = date.fromisoformat(case["due_on"])
     clock.set(_at(due))  # the last day of the promised limit: 预警
@@ -155,7 +130,7 @@ def test_the_automatic_order_is_answered_and_accepted(topology: Topology,
     topology.scenarios.append(("supervision: automatic 督办 answered and accepted", "pass"))
 
 
-def test_an_unanswered_order_escalates_to_the_city(topology: Topology, clock: CountyClock,
+def test_an_unanswered_order_escalates_to_the_city(topology: Topology, clock: SiteClock,
                                                    case: dict[str, Any]) -> None:
     supervisor = topology.staff(COUNTY, "supervisor")
     issued = supervisor.post("/api/v1/supervision/orders", json={

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import docker
@@ -66,6 +67,33 @@ class Topology:
         return "\n".join(lines)
 
 
+OFFSET_FILE = "/etc/sunlight/clock-offset"
+
+
+class SiteClock:
+    """Moves a site core's clock to a given time (and back) with the drill offset file
+    (``runtime/clock.py``), written as root over SSH; ``tick`` runs the supervision tick at once."""
+
+    def __init__(self, site: SiteAccess) -> None:
+        self.site = site
+
+    def _write(self, command: str) -> None:
+        with self.site.ssh("core") as ssh:
+            done = ssh.run(command, timeout=60)
+        assert done.exit_code == 0, done.stderr
+
+    def set(self, when: datetime) -> None:
+        seconds = (when - datetime.now(UTC)).total_seconds()
+        self._write(f"echo {seconds:.0f} | sudo -n tee {OFFSET_FILE} >/dev/null")
+
+    def reset(self) -> None:
+        self._write(f"sudo -n rm -f {OFFSET_FILE}")
+
+    def tick(self) -> None:
+        done = self.site.core_cli("supervision", "tick")
+        assert done.exit_code == 0, done.stderr or done.stdout
+
+
 def memory_mib(client: docker.DockerClient, run_id: str) -> dict[str, float]:
     """Resident memory of each running container of the run (cgroup usage less cache)."""
     out = {}
@@ -84,4 +112,5 @@ def wait_until(check: Any, timeout: float, interval: float = 0.25) -> Any:
     return poll(check, timeout, interval) or None
 
 
-__all__ = ["CITY", "COUNTY", "PROVINCE", "STAFF", "Topology", "memory_mib", "wait_until"]
+__all__ = ["CITY", "COUNTY", "PROVINCE", "STAFF", "SiteClock", "Topology", "memory_mib",
+           "wait_until"]
