@@ -60,6 +60,15 @@ SAMPLES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
                                 "text": "site: '320000'\n", "sha256": "0" * 64,
                                 "published_by": "admin", "published_at": NOW},
                                {"destination": "*"}),
+    "sunlight.enforcement.step": ({
+        "case_id": ORDER_ID, "department": "320703-SCJGJ", "item_code": "320703-SCJGJ-CF-001",
+        "item_version": 1, "category": "penalty", "major": True, "step": "open", "step_no": 1,
+        "stage": "opened", "override": False, "band": None, "at": NOW, "records": [{
+            "step": "open", "on": "2026-03-02",
+            "by": {"user": "wang", "role": "officer", "certificate": "32070300101"},
+            "party": {"kind": "person", "name": "张某", "id_number": "110105************",
+                      "address": "", "legal_representative": ""},
+            "source": "投诉举报", "summary": "张某无证经营"}]}, {}),
 }
 
 
@@ -97,6 +106,9 @@ def test_every_type_has_a_sample_and_the_sample_is_valid() -> None:
     ("sunlight.case.light", {"hits": [{"rule_id": "X", "light": "none", "text": "t"}]},
      "/hits/0/light"),
     ("sunlight.data.baseline", {"kind": "anything"}, "/kind"),
+    ("sunlight.enforcement.step", {"step": "appeal"}, "/step"),
+    ("sunlight.enforcement.step", {"records": []}, "/records"),
+    ("sunlight.enforcement.step", {"category": "licence"}, "/category"),
 ])
 def test_a_data_violation_names_its_pointer(type_: str, change: dict[str, Any],
                                             pointer: str) -> None:
@@ -117,6 +129,10 @@ def test_a_data_violation_names_its_pointer(type_: str, change: dict[str, Any],
     # dead-letters it without holding the case's later events.
     ("sunlight.case.light", {"subject": RECEIPT, "sequence": 3}, "must not carry a sequence"),
     ("sunlight.data.baseline", {}, "addressing is broadcast"),
+    # Outside the per-case sequence too: an enforcement case is not a licence case's
+    # lifecycle, and a parent not upgraded yet must hold nothing behind it.
+    ("sunlight.enforcement.step", {"subject": RECEIPT, "sequence": 1},
+     "must not carry a sequence"),
     ("sunlight.case.event", {"subject": RECEIPT, "sequence": 1, "destination": "320000"},
      "addressing is none"),
 ])

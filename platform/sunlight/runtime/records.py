@@ -30,8 +30,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import uuid
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import (
@@ -41,6 +43,7 @@ from pydantic import (
     Field,
     PlainSerializer,
     ValidationError,
+    ValidationInfo,
     field_validator,
 )
 
@@ -212,12 +215,86 @@ class CatalogueItem(Record):
     doc: JsonObject
 
 
+#: A resident identity number in full (17 digits and a check character): never disclosed.
+_RESIDENT_ID = re.compile(r"(?<![0-9A-Za-z])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
+#: A person's number as disclosed: the six-digit region code, then asterisks
+#: (:func:`sunlight.enforcement.party.mask_id`).
+_MASKED_ID = re.compile(r"^[0-9]{6}[*]{12}$")
+#: A person's name as disclosed: the surname and 某 (:func:`sunlight.enforcement.party.mask_name`).
+_MASKED_NAME = re.compile(r"^.某$")
+#: A unified social credit code (统一社会信用代码, GB 32100), public for a company.
+_CREDIT_CODE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$")
+
+
+class PenaltyDisclosure(Record):
+    """行政处罚结果公示: a penalty decision as the public sees it, de-identified.
+
+    Core writes one when a decision of a penalty item is taken; the portal keeps the latest
+    per ``case_id`` and serves them. ``number`` is the decision number (文书号) once one is
+    allocated, else ``None``. A person's name and identity number arrive masked
+    (``张某``, ``110105************``), no legal representative, and no full identity number
+    anywhere in the texts; a company's name and credit code are public and kept. Anything
+    else is refused, naming the field: the whitelist is the last check before the public.
+    """
+
+    RECORD_TYPE: ClassVar[str] = "penalty.disclosure"
+    case_id: uuid.UUID
+    number: str | None = Field(default=None, min_length=1, max_length=60)
+    department: str = Field(min_length=1, max_length=40)
+    department_name: str = Field(min_length=1, max_length=100)
+    item_code: str = Field(min_length=1, max_length=40)
+    item_name: str = Field(min_length=1, max_length=200)
+    party_kind: Literal["person", "company"]
+    party_name: str = Field(min_length=1, max_length=200)
+    party_id: str = Field(min_length=18, max_length=18)
+    legal_representative: str = Field(default="", max_length=100)
+    violation: str = Field(min_length=1, max_length=1000)
+    facts: str = Field(min_length=1, max_length=4000)
+    legal_basis: str = Field(min_length=1, max_length=1000)
+    penalty: str = Field(min_length=1, max_length=200)
+    amount_yuan: Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)]
+    decided_on: date
+    publish_by: date
+
+    @field_validator("party_name")
+    @classmethod
+    def _name_masked(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("party_kind") == "person" and not _MASKED_NAME.match(value):
+            raise ValueError("a person's name is disclosed masked (surname and 某)")
+        return value
+
+    @field_validator("party_id")
+    @classmethod
+    def _id_masked(cls, value: str, info: ValidationInfo) -> str:
+        kind = info.data.get("party_kind")
+        if kind == "person" and not _MASKED_ID.match(value):
+            raise ValueError("a person's identity number is disclosed masked "
+                             "(region code and asterisks)")
+        if kind == "company" and not _CREDIT_CODE.match(value):
+            raise ValueError("a company is disclosed with its unified social credit code")
+        return value
+
+    @field_validator("legal_representative")
+    @classmethod
+    def _no_representative_for_a_person(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("party_kind") == "person" and value:
+            raise ValueError("only a company has a legal representative")
+        return value
+
+    @field_validator("violation", "facts", "legal_basis")
+    @classmethod
+    def _no_resident_id(cls, value: str, info: ValidationInfo) -> str:
+        if _RESIDENT_ID.search(value):
+            raise ValueError("holds a full resident identity number; mask it")
+        return value
+
+
 def _table(*models: type[Record]) -> dict[str, type[Record]]:
     return {m.RECORD_TYPE: m for m in models}
 
 
 INWARD = _table(ApplicationSubmitted, ApplicationResubmitted, Complaint, RatingRecord)
-OUTWARD = _table(CaseStatus, CatalogueItem)
+OUTWARD = _table(CaseStatus, CatalogueItem, PenaltyDisclosure)
 #: The inward types as the portal's outbox holds them (before the gateway adds materials).
 STAGED = _table(StagedApplicationSubmitted, StagedApplicationResubmitted, Complaint,
                 RatingRecord)

@@ -18,7 +18,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from sunlight.runtime.core import baselines, statistics, subordinates, supervision_inbound
+from sunlight.runtime.core import (
+    baselines,
+    enforcement_exchange,
+    statistics,
+    subordinates,
+    supervision_inbound,
+)
 from sunlight.runtime.exchange.handlers import Applied, Handlers
 from sunlight.runtime.exchange.schemas import (
     ADOPTION,
@@ -27,6 +33,7 @@ from sunlight.runtime.exchange.schemas import (
     CASE_EVENT,
     CASE_LIGHT,
     DATA_BASELINE,
+    ENFORCEMENT_STEP,
     ESCALATION,
     ORDER,
     REVIEW,
@@ -58,6 +65,7 @@ def register(handlers: Handlers) -> Handlers:
     handlers.on(BASELINE, baselines.receive)
     handlers.on(ADOPTION, baselines.receive_adoption)
     handlers.on(DATA_BASELINE, baselines.receive_file)
+    handlers.on(ENFORCEMENT_STEP, enforcement_exchange.receive_step)
     handlers.gaps_from(subordinates.gaps, subordinates.mark_reported)
     handlers.statistics_from(statistics.snapshot)
     return handlers

@@ -54,6 +54,7 @@ from sunlight.enforcement.officers import (
     normalise_certificate,
 )
 from sunlight.enforcement.party import Party
+from sunlight.runtime.core import enforcement_exchange
 from sunlight.runtime.core.audit_store import record as audit
 from sunlight.runtime.core.auth import Staff
 from sunlight.runtime.core.enforcement_models import EnforcementCaseRow, OfficerRegistryRevision
@@ -341,6 +342,7 @@ def open_case(session: Session, site: str, staff: Staff, item_code: str, *,
           action=flow.Step.open.value, to_state=case.status.value,
           comment=f"{item.code} v{item.version}; certificate {first.by.certificate}; "
                   f"source {first.source}")
+    enforcement_exchange.report_step(session, site, row, item, now=now)
     return row
 
 
@@ -383,4 +385,5 @@ def advance(session: Session, site: str, staff: Staff, case_id: uuid.UUID, step:
     audit(session, site, actor=staff.username, role=role, entity=ENTITY, entity_id=str(row.id),
           action=step.value, from_state=before.status.value, to_state=case.status.value,
           comment=comment)
+    enforcement_exchange.report_step(session, site, row, item, now=now)
     return row

@@ -1,4 +1,6 @@
-"""Core's outbound feed (read by the gateway): case status and published catalogue items.
+"""Core's outbound feed (read by the gateway): case status, published catalogue items and
+penalty decisions as disclosed to the public (行政处罚结果公示,
+:mod:`sunlight.runtime.core.enforcement_exchange` builds them).
 
 Each row is a typed outward record (:mod:`sunlight.runtime.records`). Writers hold the chain
 lock (:func:`sunlight.runtime.core.audit_store.lock_chain`), so rows become visible in
@@ -12,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from sunlight.runtime.core.audit_store import lock_chain
 from sunlight.runtime.core.models import Case, Item, Outbound
-from sunlight.runtime.records import CaseStatus, CatalogueItem, Record
+from sunlight.runtime.records import CaseStatus, CatalogueItem, PenaltyDisclosure, Record
 
 
 def _add(session: Session, record: Record) -> None:
@@ -29,6 +31,12 @@ def case_status(session: Session, case: Case, comment: str = "") -> None:
 def catalogue_item(session: Session, item: Item, department_name: str) -> None:
     _add(session, CatalogueItem.build(code=item.code, version=item.version, status=item.status,
                                       department_name=department_name, doc=item.doc))
+
+
+def penalty_disclosure(session: Session, record: PenaltyDisclosure) -> None:
+    """A decision's public summary, already de-identified (the portal keeps the latest per
+    case)."""
+    _add(session, record)
 
 
 def after(session: Session, cursor: int, limit: int) -> list[Outbound]:

@@ -44,6 +44,9 @@ BASELINE = "sunlight.catalogue.baseline"
 ADOPTION = "sunlight.catalogue.adoption"
 #: A versioned data file published above as a baseline (down, to every subordinate).
 DATA_BASELINE = "sunlight.data.baseline"
+#: A step of an enforcement case (执法办案) with the case's records so far, the party
+#: de-identified (up, outside the per-case sequence: an ancestor keeps the most steps).
+ENFORCEMENT_STEP = "sunlight.enforcement.step"
 
 
 class UnknownType(ValueError):

@@ -4,8 +4,9 @@ Inward: pending outbox rows → validated as staged (:func:`sunlight.runtime.rec
 → materials added as verified bytes → core's exchange API → marked delivered (a crash in
 between redelivers; core answers "duplicate"). Outward: core's feed after the stored cursor
 → validated → applied to the portal DB with an inbox row → cursor advanced, all in one
-transaction. Every record carried is written to :class:`Crossing`, with the sha256 of its
-canonical JSON (RFC 8785, :func:`sunlight.canonical.canonical_json`).
+transaction (case status, catalogue items, and penalty decisions disclosed to the public).
+Every record carried is written to :class:`Crossing`, with the sha256 of its canonical JSON
+(RFC 8785, :func:`sunlight.canonical.canonical_json`).
 
 Example::
 
@@ -34,11 +35,13 @@ from sunlight.runtime.portal.models import (
     Inbox,
     Material,
     Outbox,
+    PenaltyDisclosureEntry,
 )
 from sunlight.runtime.records import (
     CaseStatus,
     CatalogueItem,
     MaterialRecord,
+    PenaltyDisclosure,
     Record,
     RecordRejected,
     StagedApplicationResubmitted,
@@ -199,6 +202,21 @@ def _apply_outward(session: Session, record: Record) -> None:
         entry.name, entry.category = str(record.doc["name"]), str(record.doc["category"])
         entry.department = str(record.doc["department"])
         entry.department_name, entry.updated_at = record.department_name, utcnow()
+    elif isinstance(record, PenaltyDisclosure):
+        _disclose(session, record)
+
+
+def _disclose(session: Session, record: PenaltyDisclosure) -> None:
+    """Keep the latest disclosure of each case (a later one, e.g. with the decision number
+    allocated, replaces it); the fields are the whitelisted record's, de-identified."""
+    entry = session.get(PenaltyDisclosureEntry, record.case_id, with_for_update=True)
+    if entry is None:
+        entry = PenaltyDisclosureEntry(case_id=record.case_id)
+        session.add(entry)
+    for name in type(record).model_fields:
+        if name != "case_id":
+            setattr(entry, name, getattr(record, name))
+    entry.updated_at = utcnow()
 
 
 def pending(portal: Engine) -> int:

@@ -1,4 +1,5 @@
-"""Routes of the portal API (external zone): catalogue, guide, apply, materials, track."""
+"""Routes of the portal API (external zone): catalogue, guide, apply, materials, track, and
+the penalty decisions disclosed (行政处罚结果公示)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,12 @@ from sunlight.runtime.deps import SessionDep, SettingsDep
 from sunlight.runtime.errors import responses
 from sunlight.runtime.materials import check_size, check_type, sha256_hex
 from sunlight.runtime.portal import service
-from sunlight.runtime.portal.models import Application, CatalogueEntry, Material
+from sunlight.runtime.portal.models import (
+    Application,
+    CatalogueEntry,
+    Material,
+    PenaltyDisclosureEntry,
+)
 from sunlight.runtime.portal.schemas import (
     Accepted,
     ApplicationCreated,
@@ -22,6 +28,7 @@ from sunlight.runtime.portal.schemas import (
     ItemGuide,
     ItemSummary,
     MaterialOut,
+    PenaltyDisclosureOut,
     RatingIn,
 )
 from sunlight.runtime.settings import Settings
@@ -145,3 +152,25 @@ def rate(receipt: Receipt, body: RatingIn, session: SessionDep,
     service.rate(session, application, body.score, body.comment)
     return Accepted(status="received")
 
+
+
+def _disclosure_out(e: PenaltyDisclosureEntry) -> PenaltyDisclosureOut:
+    return PenaltyDisclosureOut(
+        reference=e.number or f"案{e.case_id.hex[:12]}", number=e.number,
+        department=e.department, department_name=e.department_name, item_code=e.item_code,
+        item_name=e.item_name, party_kind=e.party_kind, party_name=e.party_name,
+        party_id=e.party_id, legal_representative=e.legal_representative,
+        violation=e.violation, facts=e.facts, legal_basis=e.legal_basis, penalty=e.penalty,
+        amount_yuan=f"{e.amount_yuan:.2f}", decided_on=e.decided_on, publish_by=e.publish_by)
+
+
+@router.get("/disclosure/penalties", tags=["disclosure"],
+            response_model=list[PenaltyDisclosureOut])
+def penalty_disclosures(session: SessionDep,
+                        department: Annotated[str | None, Query(max_length=40)] = None,
+                        limit: Annotated[int, Query(ge=1, le=200)] = 50,
+                        offset: Annotated[int, Query(ge=0)] = 0) -> list[PenaltyDisclosureOut]:
+    """行政处罚结果公示: penalty decisions, newest first, optionally of one department; a
+    person's name and identity number are shown masked, a company's in full."""
+    return [_disclosure_out(e) for e in service.list_penalty_disclosures(
+        session, department, limit, offset)]

@@ -1,7 +1,8 @@
 """Tables of the portal database (external zone).
 
 The portal never talks to core: the gateway reads :class:`Outbox` and writes
-:class:`Inbox` plus application status. :class:`Crossing` records every record the gateway
+:class:`Inbox` plus application status, the catalogue and the penalty decisions disclosed
+(:class:`PenaltyDisclosureEntry`). :class:`Crossing` records every record the gateway
 moved, so the portal side keeps its own trace of what crossed the zones.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from decimal import Decimal
 
 from sqlalchemy import (
     BigInteger,
@@ -18,6 +20,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    Numeric,
     SmallInteger,
     String,
     Text,
@@ -156,3 +159,32 @@ class GatewayCursor(PortalBase):
     __tablename__ = "gateway_cursors"
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class PenaltyDisclosureEntry(PortalBase):
+    """行政处罚结果公示: one penalty decision as disclosed (de-identified by core, checked by
+    the gateway's whitelist, :class:`sunlight.runtime.records.PenaltyDisclosure`); the latest
+    record per case (migration ``portal_0002``)."""
+
+    __tablename__ = "penalty_disclosures"
+    __table_args__ = (Index("ix_penalty_disclosures_department_decided", "department",
+                            "decided_on"),
+                      Index("ix_penalty_disclosures_decided", "decided_on"))
+    case_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    number: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    department: Mapped[str] = mapped_column(String(40))
+    department_name: Mapped[str] = mapped_column(String(100))
+    item_code: Mapped[str] = mapped_column(String(40))
+    item_name: Mapped[str] = mapped_column(String(200))
+    party_kind: Mapped[str] = mapped_column(String(8))
+    party_name: Mapped[str] = mapped_column(String(200))
+    party_id: Mapped[str] = mapped_column(String(18))
+    legal_representative: Mapped[str] = mapped_column(String(100), default="")
+    violation: Mapped[str] = mapped_column(Text)
+    facts: Mapped[str] = mapped_column(Text)
+    legal_basis: Mapped[str] = mapped_column(Text)
+    penalty: Mapped[str] = mapped_column(String(200))
+    amount_yuan: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    decided_on: Mapped[date] = mapped_column(Date)
+    publish_by: Mapped[date] = mapped_column(Date)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -89,3 +89,27 @@ class RatingIn(BaseModel):
 
 class Accepted(BaseModel):
     status: str
+
+
+class PenaltyDisclosureOut(BaseModel):
+    """行政处罚结果公示: a penalty decision as disclosed. ``number`` is the decision number
+    (文书号), ``None`` until the site allocates them; ``reference`` is that number or, until
+    then, a short form of the case's id. A person's name and identity number are masked."""
+
+    reference: str
+    number: str | None
+    department: str
+    department_name: str
+    item_code: str
+    item_name: str
+    party_kind: str
+    party_name: str
+    party_id: str
+    legal_representative: str
+    violation: str
+    facts: str
+    legal_basis: str
+    penalty: str
+    amount_yuan: str
+    decided_on: date
+    publish_by: date

@@ -26,6 +26,7 @@ from sunlight.runtime.portal.models import (
     Complaint,
     Material,
     Outbox,
+    PenaltyDisclosureEntry,
     Rating,
     ReceiptCounter,
 )
@@ -239,3 +240,14 @@ def item_name(session: Session, code: str) -> str:
     entry = session.get(CatalogueEntry, code)
     return entry.name if entry else code
 
+
+
+def list_penalty_disclosures(session: Session, department: str | None, limit: int,
+                             offset: int) -> list[PenaltyDisclosureEntry]:
+    """Penalty decisions disclosed (行政处罚结果公示), newest decision first."""
+    stmt = select(PenaltyDisclosureEntry).order_by(PenaltyDisclosureEntry.decided_on.desc(),
+                                                   PenaltyDisclosureEntry.updated_at.desc(),
+                                                   PenaltyDisclosureEntry.case_id)
+    if department:
+        stmt = stmt.where(PenaltyDisclosureEntry.department == department)
+    return list(session.scalars(stmt.limit(limit).offset(offset)))

@@ -1,0 +1,274 @@
+"""Enforcement cases beyond the site: up the tiers, and their decisions on the portal.
+
+:func:`report_step` is called by :mod:`sunlight.runtime.core.enforcement` once a step of an
+enforcement case is stored, in the same transaction, and does two things:
+
+- **Up the tiers** (城市/省 see their subordinates' figures): at a city or county it queues
+  ``sunlight.enforcement.step`` for the parent, carrying the case (department, item and
+  version, category, whether the item's decisions are major, stage, band, override) and
+  *every record so far* in :func:`~sunlight.runtime.core.enforcement.record_to_json`'s format,
+  ``step_no`` being their number. The event travels **outside the per-case sequence**
+  (the architecture's rule for exchange formats): it is not a step of a licence case's lifecycle,
+  it has no receipt, and a parent that does not know the type yet dead-letters it without
+  holding anything. Order needs no sequence: each event holds the whole history, so an
+  ancestor keeps, per (source, case), the one with the most steps (:func:`receive_step`); a
+  late or redelivered one is ``stale``. The transport applies an undestined upward event at
+  every ancestor and forwards it unchanged (a county's reaches the province through the
+  city, with the county's signature).
+- **To the public** (行政处罚结果公示): when a decision (决定) of a **penalty** item is taken,
+  it writes a :class:`~sunlight.runtime.records.PenaltyDisclosure` to core's outbound feed;
+  the gateway carries it (whitelist) into the portal, which serves it at
+  ``GET /api/v1/disclosure/penalties``. The statutory clock runs from the decision (published
+  within 7 working days of being made, ``publish_by``), so it is written at the decision, not
+  at service. ``number`` is the decision number (文书号) when one was allocated by then
+  (a ``decision_number`` attribute of the case row, or key of the decision record), else
+  ``None``; the portal keeps the latest record per case, so writing it again later
+  (e.g. once a number exists) replaces it.
+
+**De-identification.** Parents need figures and legality, not citizens' identities: for a
+person (当事人 is a 公民), the party in the 立案 record is sent as
+:class:`~sunlight.enforcement.party.Party` discloses it — surname and 某, region code and
+asterisks, no address — and the person's full name and identity number are replaced by the
+masked forms in every text of every record (facts, findings, recipient, opinions ...). A
+company's name and credit code are public and kept. The same masking makes the public
+summary. So a parent's stored records have record_to_json's shape (a pure aggregation counts
+decisions, legal reviews and overrides from them), but an opening's party does not pass
+:class:`Party`'s check digits: do not :func:`record_from_json` a subordinate's opening.
+
+A parent reads what it received with :func:`subordinate_enforcement_records`.
+
+Example::
+
+    >>> deidentified_records([{"step": "open", "party": {
+    ...     "kind": "person", "name": "张伟", "id_number": "11010519491231002X",
+    ...     "address": "北京", "legal_representative": ""}, "summary": "张伟无证经营"}])
+    ... # doctest: +NORMALIZE_WHITESPACE
+    [{'step': 'open', 'party': {'kind': 'person', 'name': '张某',
+      'id_number': '110105************', 'address': '', 'legal_representative': ''},
+      'summary': '张某无证经营'}]
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, NamedTuple
+
+from sqlalchemy import Boolean, DateTime, Index, Integer, String, select
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert as upsert
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from sunlight.catalogue.discretion import violation_description
+from sunlight.catalogue.model import Category, PowerItem
+from sunlight.enforcement import flow
+from sunlight.enforcement.decision import PUBLISH_WITHIN_WORKING_DAYS
+from sunlight.enforcement.party import mask_id, mask_name
+from sunlight.runtime.core import outbound
+from sunlight.runtime.core.enforcement_models import EnforcementCaseRow
+from sunlight.runtime.core.models import Department
+from sunlight.runtime.db import CoreBase, utcnow
+from sunlight.runtime.exchange import outbox
+from sunlight.runtime.exchange.envelope import Envelope
+from sunlight.runtime.exchange.handlers import Applied
+from sunlight.runtime.exchange.schemas import ENFORCEMENT_STEP
+from sunlight.runtime.records import PenaltyDisclosure
+from sunlight.topology.division import expected_parent
+from sunlight.workflow.deadlines import add_working_days
+
+__all__ = ["SubordinateEnforcement", "SubordinateEnforcementCase", "deidentified_records",
+           "disclosure", "receive_step", "report_step", "step_data",
+           "subordinate_enforcement_records"]
+
+_TS = DateTime(timezone=True)
+_CENTS = Decimal("0.01")
+
+
+class SubordinateEnforcementCase(CoreBase):
+    """An enforcement case of a subordinate site as last received (migration ``core_0009``):
+    the step with the most records wins; ``records`` are record_to_json's, de-identified."""
+
+    __tablename__ = "subordinate_enforcement_cases"
+    __table_args__ = (Index("ix_subordinate_enforcement_cases_department", "department"),)
+    source: Mapped[str] = mapped_column(String(6), primary_key=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    department: Mapped[str] = mapped_column(String(40))
+    item_code: Mapped[str] = mapped_column(String(40))
+    item_version: Mapped[int] = mapped_column(Integer)
+    category: Mapped[str] = mapped_column(String(16))
+    major: Mapped[bool] = mapped_column(Boolean)
+    stage: Mapped[str] = mapped_column(String(16))
+    step: Mapped[str] = mapped_column(String(16))
+    step_no: Mapped[int] = mapped_column(Integer)
+    override: Mapped[bool] = mapped_column(Boolean)
+    band: Mapped[dict[str, Any] | None] = mapped_column(JSONB, nullable=True)
+    records: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    at: Mapped[datetime] = mapped_column(_TS)
+    received_at: Mapped[datetime] = mapped_column(_TS, default=utcnow)
+
+
+# -- de-identification --------------------------------------------------------------------
+
+
+def _masker(name: str, number: str) -> Any:
+    """Replace a person's number (either case of X) and name (two characters or more: a
+    single one would mangle ordinary words) by their masked forms in every string."""
+    patterns = [(re.compile(re.escape(number), re.IGNORECASE), mask_id(number))]
+    if len(name) >= 2:
+        patterns.append((re.compile(re.escape(name)), mask_name(name)))
+
+    def mask(value: Any) -> Any:
+        if isinstance(value, str):
+            for pattern, masked in patterns:
+                value = pattern.sub(masked, value)
+            return value
+        if isinstance(value, dict):
+            return {key: mask(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [mask(item) for item in value]
+        return value
+
+    return mask
+
+
+def _person(records: list[dict[str, Any]]) -> dict[str, Any] | None:
+    party = records[0].get("party") if records else None
+    if isinstance(party, dict) and party.get("kind") == "person":
+        return party
+    return None
+
+
+def deidentified_records(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``records`` (record_to_json's, the 立案 record first) with a person's identity masked
+    everywhere (see the module docstring); a company's are returned as they are (copied)."""
+    party = _person(records)
+    if party is None:
+        return [dict(record) for record in records]
+    name, number = str(party["name"]), str(party["id_number"])
+    masked: list[dict[str, Any]] = _masker(name, number)(records)
+    masked[0]["party"] = {**party, "name": mask_name(name), "id_number": mask_id(number),
+                          "address": "", "legal_representative": ""}
+    return masked
+
+
+# -- up the tiers ---------------------------------------------------------------------------
+
+
+def step_data(row: EnforcementCaseRow, item: PowerItem, now: datetime) -> dict[str, Any]:
+    """The ``sunlight.enforcement.step`` data of the step just stored on ``row``."""
+    records = deidentified_records(list(row.records))
+    party = _person(list(row.records))
+    band = row.band
+    if band is not None and party is not None:  # a justification may name the party
+        band = _masker(str(party["name"]), str(party["id_number"]))(band)
+    return {"case_id": str(row.id), "department": row.department, "item_code": row.item_code,
+            "item_version": row.item_version, "category": item.category.value,
+            "major": item.major_decision, "step": records[-1]["step"],
+            "step_no": len(records), "stage": row.stage, "override": bool(row.override),
+            "band": band, "at": now.isoformat(), "records": records}
+
+
+def report_step(session: Session, site: str, row: EnforcementCaseRow, item: PowerItem, *,
+                now: datetime) -> None:
+    """After a step is stored on ``row``: queue it for the parent (a province has none),
+    and publish a penalty decision's summary (see the module docstring)."""
+    parent = expected_parent(site)
+    if parent is not None:
+        # No ``subject`` or ``sequence``: outside the per-case sequence.
+        outbox.enqueue(session, parent, Envelope.new(site, ENFORCEMENT_STEP,
+                                                     step_data(row, item, now), time=now))
+    record = disclosure(session, row, item)
+    if record is not None:
+        outbound.penalty_disclosure(session, record)
+
+
+# -- to the public --------------------------------------------------------------------------
+
+
+#: A full resident identity number in a text (anyone's: a witness's too), never disclosed.
+_RESIDENT_ID = re.compile(r"(?<![0-9A-Za-z])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
+
+
+def _mask_resident_ids(text: str) -> str:
+    return _RESIDENT_ID.sub(lambda found: mask_id(found.group()), text)
+
+
+def _decision_number(row: EnforcementCaseRow, decision: dict[str, Any]) -> str | None:
+    number = getattr(row, "decision_number", None) or decision.get("decision_number")
+    return str(number) if number else None
+
+
+def disclosure(session: Session, row: EnforcementCaseRow,
+               item: PowerItem) -> PenaltyDisclosure | None:
+    """The public summary of ``row``'s decision when its latest step is the decision of a
+    penalty item; ``None`` otherwise. Raises
+    :class:`~sunlight.runtime.records.RecordRejected` if it would not pass the whitelist."""
+    records = list(row.records)
+    if item.category is not Category.PENALTY or not records \
+            or records[-1]["step"] != flow.Step.decide.value:
+        return None
+    public = deidentified_records(records)
+    party, decision = public[0]["party"], public[-1]
+    terms = {key: _mask_resident_ids(value) if isinstance(value, str) else value
+             for key, value in decision["terms"].items()}
+    amount = Decimal(terms["amount_yuan"]).quantize(_CENTS)
+    decided_on = date.fromisoformat(decision["on"])
+    department = session.get(Department, row.department)
+    return PenaltyDisclosure.build(
+        case_id=row.id, number=_decision_number(row, decision), department=row.department,
+        department_name=department.name if department is not None else row.department,
+        item_code=item.code, item_name=item.name, party_kind=party["kind"],
+        party_name=party["name"], party_id=party["id_number"],
+        legal_representative=party.get("legal_representative", ""),
+        violation=violation_description(item, terms["violation"]), facts=terms["facts"],
+        legal_basis=terms["legal_basis"], penalty=f"罚款人民币{amount}元", amount_yuan=amount,
+        decided_on=decided_on,
+        publish_by=add_working_days(decided_on, PUBLISH_WITHIN_WORKING_DAYS))
+
+
+# -- at the parent --------------------------------------------------------------------------
+
+
+def receive_step(session: Session, site: str, env: dict[str, Any]) -> Applied:
+    """Keep the received case if it has more steps than the one stored (``stale`` else: a
+    redelivery, or an older step overtaken in flight)."""
+    d = env["data"]
+    values = {"department": d["department"], "item_code": d["item_code"],
+              "item_version": d["item_version"], "category": d["category"],
+              "major": d["major"], "stage": d["stage"], "step": d["step"],
+              "step_no": d["step_no"], "override": d["override"], "band": d["band"],
+              "records": d["records"], "at": datetime.fromisoformat(d["at"]),
+              "received_at": utcnow()}
+    stmt = upsert(SubordinateEnforcementCase).values(
+        source=env["source"], case_id=uuid.UUID(d["case_id"]), **values)
+    stored = session.execute(stmt.on_conflict_do_update(
+        index_elements=["source", "case_id"], set_=values,
+        where=SubordinateEnforcementCase.step_no < stmt.excluded.step_no)
+        .returning(SubordinateEnforcementCase.case_id)).first()
+    return "applied" if stored is not None else "stale"
+
+
+class SubordinateEnforcement(NamedTuple):
+    """One subordinate enforcement case: where it runs, the item, whether the item's
+    decisions are major, and its records (record_to_json's, de-identified)."""
+
+    origin_site: str
+    department: str
+    item_code: str
+    major: bool
+    records: list[dict[str, Any]]
+
+
+def subordinate_enforcement_records(session: Session, *, source: str | None = None
+                                    ) -> list[SubordinateEnforcement]:
+    """Every subordinate enforcement case received here (all descendants: a province sees
+    its counties' too), or only those of ``source``; by site, department, item, case."""
+    stmt = select(SubordinateEnforcementCase).order_by(
+        SubordinateEnforcementCase.source, SubordinateEnforcementCase.department,
+        SubordinateEnforcementCase.item_code, SubordinateEnforcementCase.case_id)
+    if source is not None:
+        stmt = stmt.where(SubordinateEnforcementCase.source == source)
+    return [SubordinateEnforcement(row.source, row.department, row.item_code, row.major,
+                                   list(row.records)) for row in session.scalars(stmt)]
