@@ -140,7 +140,7 @@ def test_nothing_to_count() -> None:
 
 
 @pytest.mark.parametrize("bad", ["2026-3", "2026-13", "2026-00", "26-03", "2026/03", "",
-                                 "2026-03-01"])
+                                 "2026-03-01", "0000-01", "1899-12", "2100-01"])
 def test_a_month_is_yyyy_mm(bad: str) -> None:
     with pytest.raises(ValueError, match="YYYY-MM"):
         check_month(bad)

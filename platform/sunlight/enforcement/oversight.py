@@ -56,13 +56,15 @@ from sunlight.enforcement.errors import EnforcementError, OutOfBand, Unqualified
 from sunlight.enforcement.flow import Decision, LegalReview, Notice, Record
 from sunlight.enforcement.review import Challenge
 
-__all__ = ["COUNTED_CODES", "CaseCopy", "ChallengeCopy", "Figures", "OverrideEntry",
-           "Refusal", "aggregate", "check_month", "counted", "month_of"]
+__all__ = ["COUNTED_CODES", "MONTH_PATTERN", "CaseCopy", "ChallengeCopy", "Figures",
+           "OverrideEntry", "Refusal", "aggregate", "check_month", "counted", "month_of"]
 
 #: The refused attempts legal supervision counts: the error's ``code`` → the figure.
 COUNTED_CODES: dict[str, str] = {OutOfBand.code: "refused_out_of_band",
                                  UnqualifiedOfficer.code: "refused_unqualified"}
-_MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+#: A month of this platform's records: ``YYYY-MM``, 1900–2099.
+MONTH_PATTERN = r"(19|20)\d{2}-(0[1-9]|1[0-2])"
+_MONTH = re.compile(MONTH_PATTERN)
 
 
 def month_of(day: date) -> str:
@@ -71,9 +73,9 @@ def month_of(day: date) -> str:
 
 
 def check_month(value: str) -> str:
-    """``value`` if it is a month ``YYYY-MM``; ValueError otherwise."""
+    """``value`` if it is a month ``YYYY-MM`` (:data:`MONTH_PATTERN`); ValueError otherwise."""
     if not isinstance(value, str) or not _MONTH.fullmatch(value):
-        raise ValueError(f"a month is YYYY-MM (e.g. 2026-03), not {value!r}")
+        raise ValueError(f"a month is YYYY-MM, 1900–2099 (e.g. 2026-03), not {value!r}")
     return value
 
 

@@ -39,7 +39,7 @@ from sunlight.runtime.errors import ApiError, responses
 router = APIRouter(prefix="/api/v1")
 ERRORS = responses(401, 403, 404, 409, 422)
 _STRICT = ConfigDict(extra="forbid")
-MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+MONTH_PATTERN = f"^{oversight.MONTH_PATTERN}$"
 
 
 def require_viewer(staff: Annotated[Staff, Depends(current_staff)]) -> Staff:
