@@ -27,7 +27,7 @@ def test_a_good_file_passes_with_its_rules(tmp_path: Path) -> None:
     done = runner.invoke(app, ["supervision", "rules", "check", str(path), "--site", "320703",
                                "--sample-catalogue"], env={"COLUMNS": "200"})
     assert done.exit_code == 0, done.output
-    assert "site 320703, version 1, 8 rules" in done.stdout
+    assert "site 320703, version 1, 9 rules" in done.stdout
     as_json = runner.invoke(app, ["supervision", "rules", "check", str(path), "--json"])
     assert json.loads(as_json.stdout)["rules"][:2] == ["TIME-WARN", "TIME-OVERDUE"]
 

@@ -205,6 +205,7 @@ def _every_kind() -> RuleSet:
         rule("FAST", "yellow", "too_fast", from_step="review", to_step="close", minutes=30),
         rule("AGAIN", "yellow", "repeated_correction", max_requests=2),
         rule("LONG", "yellow", "long_suspension", days=20),
+        rule("OVERRIDE", "red", "discretion_override", rule_scope={"categories": ["penalty"]}),
         site="320700", version=7)
 
 

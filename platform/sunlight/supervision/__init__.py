@@ -15,5 +15,5 @@ Example::
 
     >>> from sunlight.supervision.rules import default_rules
     >>> [rule.id for rule in default_rules().rules if rule.light == "red"]
-    ['TIME-OVERDUE', 'OFF-FLOW', 'SAME-PERSON']
+    ['TIME-OVERDUE', 'OFF-FLOW', 'SAME-PERSON', 'DISCRETION-OVERRIDE']
 """

@@ -16,7 +16,10 @@ condition's thresholds, each with its allowed range; what the condition means fo
 - ``too_fast``: ``from_step`` → ``to_step`` (default accept → decide) took under
   ``minutes`` (1–10080): handled off-line, registered on-line (网下办理、网上登记);
 - ``repeated_correction``: 补正 requested more than ``max_requests`` (1–10, default 1) times;
-- ``long_suspension``: a suspension (中止) longer than ``days`` (1–365) working days.
+- ``long_suspension``: a suspension (中止) longer than ``days`` (1–365) working days;
+- ``discretion_override``: an enforcement case whose legal review (法制审核) let the amount
+  stand outside the discretion band (自由裁量基准) by a written justification — never true of
+  an application case (:func:`sunlight.supervision.evaluate.evaluate_override`).
 
 Example::
 
@@ -41,6 +44,7 @@ __all__ = [
     "CONDITION_KINDS",
     "STEP_ORDER",
     "Condition",
+    "DiscretionOverride",
     "LongSuspension",
     "MaterialsMissingAtAcceptance",
     "OffFlow",
@@ -153,6 +157,16 @@ class LongSuspension(BaseModel):
     days: int = Field(ge=1, le=365)
 
 
+class DiscretionOverride(BaseModel):
+    """Legal review approved a penalty outside its discretion band (an override with a
+    written justification, 《行政处罚法》 and the item's 自由裁量基准): lawful only when
+    justified, so supervision looks at every one. Enforcement cases only."""
+
+    model_config = _FROZEN
+
+    kind: Literal["discretion_override"] = "discretion_override"
+
+
 Condition = Annotated[
     TimeUsed
     | OffFlow
@@ -160,7 +174,8 @@ Condition = Annotated[
     | SamePersonAcceptsAndDecides
     | TooFast
     | RepeatedCorrection
-    | LongSuspension,
+    | LongSuspension
+    | DiscretionOverride,
     Field(discriminator="kind"),
 ]
 
@@ -173,4 +188,5 @@ CONDITION_KINDS: tuple[str, ...] = (
     "too_fast",
     "repeated_correction",
     "long_suspension",
+    "discretion_override",
 )

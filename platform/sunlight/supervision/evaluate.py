@@ -16,6 +16,12 @@ suspension. Once the case is decided or refused, time is measured at that decisi
 site's separation-of-duties policy (``same_person_accepts_and_decides`` with
 ``policy: refuse``) forbid this person to decide?
 
+:func:`evaluate_override` lights an enforcement case (执法办案) whose legal review approved
+an amount outside the discretion band: the ``discretion_override`` rules in scope fire, with
+the written justification as the detail. It takes plain values (item, category,
+justification), not the enforcement records, and does not depend on time: an override,
+once recorded, stays.
+
 Example::
 
     >>> from datetime import datetime, timedelta, timezone
@@ -50,8 +56,10 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from functools import cached_property
 
+from sunlight.catalogue.model import Category
 from sunlight.supervision.conditions import (
     Condition,
+    DiscretionOverride,
     LongSuspension,
     MaterialsMissingAtAcceptance,
     OffFlow,
@@ -78,7 +86,8 @@ from sunlight.workflow.machine import (
     transition,
 )
 
-__all__ = ["Deadline", "Hit", "Light", "Verdict", "deadline", "evaluate", "separation_refusal"]
+__all__ = ["Deadline", "Hit", "Light", "Verdict", "deadline", "evaluate", "evaluate_override",
+           "separation_refusal"]
 
 #: Statuses after which the clock has stopped for good: time is measured at the decision.
 _FINISHED = frozenset({CaseStatus.decided, CaseStatus.closed, CaseStatus.refused})
@@ -182,6 +191,29 @@ def evaluate(facts: CaseFacts, rules: RuleSet, *, now: datetime) -> Verdict:
     return Verdict(light=light, hits=tuple(hits))
 
 
+def evaluate_override(item_code: str, category: Category | str, justification: str,
+                      rules: RuleSet) -> Verdict:
+    """The light of an enforcement case of ``item_code`` (``category``) whose legal review
+    approved an amount outside its band with ``justification``: the ``discretion_override``
+    rules whose scope covers it (none in scope: no light).
+
+    Example::
+
+        >>> from sunlight.supervision.rules import default_rules
+        >>> verdict = evaluate_override("320703-SCJGJ-CF-001", "penalty", "情节特别严重，从重",
+        ...                             default_rules("320703"))
+        >>> verdict.light, verdict.rule_ids, verdict.hits[0].detail
+        (<Light.red: 'red'>, ('DISCRETION-OVERRIDE',), '法制审核书面理由：情节特别严重，从重')
+    """
+    kind = Category(category)
+    hits = tuple(_hit(rule, f"法制审核书面理由：{justification.strip()}")
+                 for rule in rules.rules
+                 if isinstance(rule.condition, DiscretionOverride)
+                 and rule.applies_to(item_code, kind))
+    light = max((hit.light for hit in hits), key=lambda lit: lit.rank, default=Light.none)
+    return Verdict(light=light, hits=hits)
+
+
 def separation_refusal(rules: RuleSet, facts: CaseFacts, actor: str,
                        action: Action | str) -> Hit | None:
     """The rule that forbids ``actor`` to take ``action`` now, or ``None``.
@@ -242,6 +274,8 @@ class _Case:
             return f"已要求补正 {count} 次" if count > condition.max_requests else None
         if isinstance(condition, LongSuspension):
             return _long_suspension(condition, facts.suspensions, self.today)
+        if isinstance(condition, DiscretionOverride):
+            return None  # an application case has no discretion override: evaluate_override
         raise AssertionError(f"unhandled condition {condition!r}")  # pragma: no cover
 
 

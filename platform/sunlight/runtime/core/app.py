@@ -25,6 +25,7 @@ from sunlight.runtime.core import cross_tier, periodic
 from sunlight.runtime.core.api_admin import router as admin_router
 from sunlight.runtime.core.api_enforcement import router as enforcement_router
 from sunlight.runtime.core.api_exchange import router as exchange_router
+from sunlight.runtime.core.api_legal_supervision import router as legal_supervision_router
 from sunlight.runtime.core.api_lights import router as lights_router
 from sunlight.runtime.core.api_staff import router as staff_router
 from sunlight.runtime.core.api_supervision import router as supervision_router
@@ -96,4 +97,5 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(supervision_router)
     app.include_router(lights_router)
     app.include_router(enforcement_router)
+    app.include_router(legal_supervision_router)
     return app

@@ -17,7 +17,9 @@ The pure domain is :mod:`sunlight.enforcement`; this module stores what it decid
   clock, checked against the registry in force; a refusal becomes an
   :class:`~sunlight.runtime.errors.ApiError` with the pure error's ``http_status``, ``code``,
   reason and ``field`` (409 order, dates, the band; 403 role, officer; 422 bad input) and
-  nothing is stored. Every step taken is audited (entity ``enforcement_case``).
+  nothing is stored. Every step taken is audited (entity ``enforcement_case``). A refusal
+  as outside the band or by an unqualified officer is counted for legal supervision in a
+  transaction of its own (:func:`sunlight.runtime.core.refusals.count_refusal`).
 
 A stored case is its records (JSON, :func:`record_to_json`); the case value is rebuilt with
 :func:`sunlight.enforcement.flow.replay` under the registry in force, or, if that registry no
@@ -59,6 +61,7 @@ from sunlight.runtime.core.audit_store import record as audit
 from sunlight.runtime.core.auth import Staff
 from sunlight.runtime.core.enforcement_models import EnforcementCaseRow, OfficerRegistryRevision
 from sunlight.runtime.core.models import Account, Department, Item
+from sunlight.runtime.core.refusals import count_refusal
 from sunlight.runtime.errors import ApiError, not_found
 
 __all__ = ["RegistryImportResult", "RegistryRefused", "acting_certificate", "advance",
@@ -324,6 +327,8 @@ def open_case(session: Session, site: str, staff: Staff, item_code: str, *,
         opening = flow.Opening(today, actor, Party(**party), source, summary)
         case = flow.open_case(item, opening, registry)
     except EnforcementError as exc:
+        count_refusal(session, site=site, department=item.department, item_code=item.code,
+                      case_id=None, actor=staff.username, exc=exc, today=today, now=now)
         raise _refusal(exc) from None
     except TypeError as exc:  # a party field the Party does not have
         raise ApiError(422, "invalid_input", str(exc), field="party") from None
@@ -365,6 +370,8 @@ def advance(session: Session, site: str, staff: Staff, case_id: uuid.UUID, step:
         record = make(today, actor)
         case = flow.advance(before, item, record, registry)
     except EnforcementError as exc:
+        count_refusal(session, site=site, department=row.department, item_code=row.item_code,
+                      case_id=row.id, actor=staff.username, exc=exc, today=today, now=now)
         raise _refusal(exc) from None
     taken = case.history[-1]
     row.records = [*row.records, record_to_json(taken)]

@@ -10,6 +10,7 @@ transport's (outbox, inbox, held, dead).
 import sunlight.runtime.core.enforcement_exchange  # registers subordinates' enforcement cases
 import sunlight.runtime.core.enforcement_models  # registers the officer registry and cases
 import sunlight.runtime.core.inspection_models  # registers inspection and the order index
+import sunlight.runtime.core.legal_supervision_models  # registers refusals and challenges
 import sunlight.runtime.core.models  # registers core's tables
 import sunlight.runtime.exchange.models  # noqa: F401  (registers the transport's tables)
 from sunlight.runtime.db import CoreBase
