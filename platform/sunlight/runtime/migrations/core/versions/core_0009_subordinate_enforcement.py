@@ -1,12 +1,8 @@
 """subordinate enforcement cases: what subordinates report of their 执法办案, de-identified
 
 Revision ID: core_0009
-Revises: core_0006
-Create Date: 2026-12-02 12:00:00.000000
-
-Chained after core_0006 on its branch; core_0007 (decision documents) and core_0008
-(reconsideration, legal supervision) are written beside it and the lead re-chains this one
-after them (``down_revision = "core_0008"``) when merging.
+Revises: core_0008
+Create Date: 2026-12-01 18:00:00.000000
 """
 
 from collections.abc import Sequence
@@ -17,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
 revision: str = "core_0009"
-down_revision: str | Sequence[str] | None = "core_0006"
+down_revision: str | Sequence[str] | None = "core_0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
