@@ -69,6 +69,15 @@ SAMPLES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
             "party": {"kind": "person", "name": "张某", "id_number": "110105************",
                       "address": "", "legal_representative": ""},
             "source": "投诉举报", "summary": "张某无证经营"}]}, {}),
+    "sunlight.enforcement.refusal": ({
+        "refusal_id": 7, "department": "320703-SCJGJ", "item_code": "320703-SCJGJ-CF-001",
+        "case_id": ORDER_ID, "code": "out_of_band", "step": "decide", "month": "2026-04",
+        "refused_on": "2026-04-01", "actor": "li.ju", "at": NOW}, {}),
+    "sunlight.enforcement.challenge": ({
+        "challenge_id": ORDER_ID, "case_id": ORDER_ID, "department": "320703-SCJGJ",
+        "kind": "reconsideration", "filed_on": "2026-04-10", "body": "连云港市海州区人民政府",
+        "filed_by": "lg.fa", "outcome": "upheld", "decided_on": "2026-05-20",
+        "decided_by": "lg.fa", "at": NOW}, {}),
 }
 
 
@@ -109,6 +118,13 @@ def test_every_type_has_a_sample_and_the_sample_is_valid() -> None:
     ("sunlight.enforcement.step", {"step": "appeal"}, "/step"),
     ("sunlight.enforcement.step", {"records": []}, "/records"),
     ("sunlight.enforcement.step", {"category": "licence"}, "/category"),
+    ("sunlight.enforcement.refusal", {"refusal_id": 0}, "/refusal_id"),
+    ("sunlight.enforcement.refusal", {"month": "2026-13"}, "/month"),
+    ("sunlight.enforcement.refusal", {"reason": "金额超出裁量基准"}, "/"),
+    ("sunlight.enforcement.challenge", {"kind": "appeal"}, "/kind"),
+    ("sunlight.enforcement.challenge", {"outcome": "dismissed"}, "/outcome"),
+    ("sunlight.enforcement.challenge", {"decided_on": None}, "/decided_on"),
+    ("sunlight.enforcement.challenge", {"outcome": None, "decided_by": None}, "/decided_on"),
 ])
 def test_a_data_violation_names_its_pointer(type_: str, change: dict[str, Any],
                                             pointer: str) -> None:
@@ -133,6 +149,9 @@ def test_a_data_violation_names_its_pointer(type_: str, change: dict[str, Any],
     # lifecycle, and a parent not upgraded yet must hold nothing behind it.
     ("sunlight.enforcement.step", {"subject": RECEIPT, "sequence": 1},
      "must not carry a sequence"),
+    ("sunlight.enforcement.refusal", {"subject": RECEIPT, "sequence": 1},
+     "must not carry a sequence"),
+    ("sunlight.enforcement.challenge", {"destination": "320700"}, "addressing is none"),
     ("sunlight.case.event", {"subject": RECEIPT, "sequence": 1, "destination": "320000"},
      "addressing is none"),
 ])

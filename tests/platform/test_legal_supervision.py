@@ -1,5 +1,6 @@
-"""Refused enforcement attempts are counted in a transaction of their own (no PostgreSQL:
-the refusals table alone on SQLite; the rest of core's calls stubbed)."""
+"""Refused enforcement attempts are counted in a transaction of their own, and queued for
+the parent in it (no PostgreSQL: the refusals and outbox tables alone on SQLite; the rest of
+core's calls stubbed)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, select
+from sqlalchemy import BigInteger, Engine, create_engine, select
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 
 from sunlight.enforcement import flow
@@ -21,6 +24,8 @@ from sunlight.runtime.core.legal_supervision_models import EnforcementRefusal
 from sunlight.runtime.core.refusals import count_refusal, refusal_row
 from sunlight.runtime.db import transaction
 from sunlight.runtime.errors import ApiError
+from sunlight.runtime.exchange.models import OutboxRow
+from sunlight.runtime.exchange.schemas import ENFORCEMENT_REFUSAL, check_envelope
 from tests.enforcement.builders import (
     CHEN,
     MAJOR,
@@ -36,16 +41,32 @@ NOW = datetime(2026, 4, 1, 2, 0, tzinfo=UTC)
 OFFICER = Staff("zhou.jian", (flow.OFFICER,), "320703-SCJGJ")
 
 
+@compiles(JSONB, "sqlite")
+def _json_on_sqlite(type_: Any, compiler: Any, **kw: Any) -> str:
+    return "JSON"
+
+
+@compiles(BigInteger, "sqlite")
+def _rowid_on_sqlite(type_: Any, compiler: Any, **kw: Any) -> str:
+    return "INTEGER"  # an INTEGER PRIMARY KEY is SQLite's autoincrementing rowid
+
+
 @pytest.fixture
 def engine(tmp_path: Path) -> Engine:
     engine = create_engine(f"sqlite:///{tmp_path / 'core.db'}")
     EnforcementRefusal.__table__.create(engine)  # type: ignore[attr-defined]
+    OutboxRow.__table__.create(engine)  # type: ignore[attr-defined]
     return engine
 
 
 def rows(engine: Engine) -> list[EnforcementRefusal]:
     with transaction(engine) as session:
         return list(session.scalars(select(EnforcementRefusal)))
+
+
+def queued(engine: Engine) -> list[OutboxRow]:
+    with transaction(engine) as session:
+        return list(session.scalars(select(OutboxRow)))
 
 
 def unqualified() -> UnqualifiedOfficer:
@@ -77,6 +98,32 @@ def test_the_row_outlives_the_rolled_back_request(engine: Engine) -> None:
     (row,) = rows(engine)
     assert (row.case_id, row.code, row.step, row.month) == (
         case_id, "unqualified_officer", "investigate", "2026-04")
+    # Queued for the city in the refusal's own transaction: the city and the province
+    # count it too.
+    (event,) = queued(engine)
+    assert event.envelope is not None
+    assert (event.link, event.type) == ("320700", ENFORCEMENT_REFUSAL)
+    check_envelope(event.envelope).check(event.envelope)
+    assert (event.envelope["data"]["refusal_id"], event.envelope["data"]["case_id"]) == (
+        row.id, str(case_id))
+
+
+def test_a_province_refusal_is_kept_and_sent_nowhere(engine: Engine) -> None:
+    with transaction(engine) as request:
+        assert count_refusal(request, site="320000", department="320000-SCJGJ",
+                             item_code=MAJOR, case_id=None, actor="zhou.jian",
+                             exc=unqualified(), today=TODAY, now=NOW)
+    assert len(rows(engine)) == 1 and queued(engine) == []
+
+
+def test_no_row_is_kept_without_its_event(tmp_path: Path) -> None:
+    alone = create_engine(f"sqlite:///{tmp_path / 'alone.db'}")  # no outbox table
+    EnforcementRefusal.__table__.create(alone)  # type: ignore[attr-defined]
+    with Session(alone) as session:
+        assert not count_refusal(session, site="320703", department="320703-SCJGJ",
+                                 item_code=MAJOR, case_id=None, actor="x",
+                                 exc=unqualified(), today=TODAY, now=NOW)
+    assert rows(alone) == []
 
 
 def test_a_refusal_not_counted_writes_nothing(engine: Engine) -> None:

@@ -144,10 +144,13 @@ def oversight_view(
 ) -> None:
     """Legal supervision (法制监督): one month's figures per department, and the overrides.
 
-    --json: {"site", "month", "figures": [{"department", "decisions", "overrides",
+    At a city or the province, the subordinates' figures (through the exchange) too, each
+    under its origin site.
+
+    --json: {"site", "month", "figures": [{"site", "department", "decisions", "overrides",
     "refused_out_of_band", "refused_unqualified", "missing_legal_review", "filed",
-    "outcomes"}], "overrides": [{"case_id", "department", "item_code", "on", "reviewer",
-    "justification", "light", "rule_ids"}]}.
+    "outcomes"}], "overrides": [{"site", "case_id", "department", "item_code", "on",
+    "reviewer", "justification", "light", "rule_ids"}]}.
     """
     from rich.table import Table
 
@@ -167,17 +170,19 @@ def oversight_view(
         seen = view(session, site_code(), month)
     if as_json:
         print_json({"site": seen.site, "month": seen.month, "figures": [
-            {"department": f.department, "decisions": f.decisions, "overrides": f.overrides,
+            {"site": f.site, "department": f.department, "decisions": f.decisions,
+             "overrides": f.overrides,
              "refused_out_of_band": f.refused_out_of_band,
              "refused_unqualified": f.refused_unqualified,
              "missing_legal_review": f.missing_legal_review, "filed": f.filed,
              "outcomes": f.outcomes} for f in seen.figures], "overrides": [
-            {"case_id": r.entry.case_id, "department": r.entry.department,
+            {"site": r.entry.site, "case_id": r.entry.case_id,
+             "department": r.entry.department,
              "item_code": r.entry.item_code, "on": r.entry.on.isoformat(),
              "reviewer": r.entry.reviewer, "justification": r.entry.justification,
              "light": r.light, "rule_ids": list(r.rule_ids)} for r in seen.overrides]})
         return
-    table = Table("部门 department", "决定 decisions", "超基准批准 overrides",
+    table = Table("站点 site", "部门 department", "决定 decisions", "超基准批准 overrides",
                   "超基准被拒 refused out of band", "无资格被拒 refused unqualified",
                   "缺法制审核 missing review", "复议/诉讼 filed", "结果 outcomes",
                   title=f"法制监督 legal supervision {seen.site} {seen.month}")
@@ -186,12 +191,13 @@ def oversight_view(
         outcomes = "; ".join(f"{KINDS[k]} " + ", ".join(f"{OUTCOMES[o]} {n}"
                                                          for o, n in sorted(by.items()))
                              for k, by in sorted(f.outcomes.items()))
-        table.add_row(f.department, str(f.decisions), str(f.overrides),
+        table.add_row(f.site, f.department, str(f.decisions), str(f.overrides),
                       str(f.refused_out_of_band), str(f.refused_unqualified),
                       str(f.missing_legal_review), filed or "0", outcomes or "-")
     console.print(table)
     for r in seen.overrides:
-        console.print(f"[{r.light}] {r.entry.on} {r.entry.department} {r.entry.item_code} "
+        console.print(f"[{r.light}] {r.entry.on} {r.entry.site} {r.entry.department} "
+                      f"{r.entry.item_code} "
                       f"case {r.entry.case_id} by {r.entry.reviewer}: {r.entry.justification}"
                       f"{' (' + ', '.join(r.rule_ids) + ')' if r.rule_ids else ''}",
                       markup=False, highlight=False, soft_wrap=True)

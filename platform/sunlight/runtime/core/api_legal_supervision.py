@@ -13,7 +13,8 @@ Who may call what:
   out-of-band and unqualified attempts, decisions on major items without legal review, the
   challenges filed and their outcomes — and each override with its justification and the
   light the site's e-supervision rules give it (red under the default
-  ``DISCRETION-OVERRIDE`` rule).
+  ``DISCRETION-OVERRIDE`` rule). At a city or the province the figures include the
+  subordinates' (received through the exchange), each row under its origin ``site``.
 
 Example::
 
@@ -99,6 +100,7 @@ class FiguresOut(BaseModel):
 
 
 class OverrideOut(BaseModel):
+    site: str = Field(description="where the case runs: this site or a subordinate")
     case_id: str
     department: str
     item_code: str
@@ -165,7 +167,8 @@ def legal_supervision_view(staff: ViewerDep, session: SessionDep, settings: Sett
                            clock: ClockDep,
                            month: Annotated[str | None, Query(pattern=MONTH_PATTERN)] = None
                            ) -> ViewOut:
-    """法制监督: this site's figures of one month per department, and the overrides' lights."""
+    """法制监督: one month's figures per site and department (this site's and its
+    subordinates'), and the overrides' lights."""
     seen = legal_supervision.view(session, settings.site_code,
                                   month or oversight.month_of(clock.today()))
     return ViewOut(
@@ -176,7 +179,8 @@ def legal_supervision_view(staff: ViewerDep, session: SessionDep, settings: Sett
                             refused_unqualified=f.refused_unqualified,
                             missing_legal_review=f.missing_legal_review, filed=f.filed,
                             outcomes=f.outcomes) for f in seen.figures],
-        overrides=[OverrideOut(case_id=r.entry.case_id, department=r.entry.department,
+        overrides=[OverrideOut(site=r.entry.site, case_id=r.entry.case_id,
+                               department=r.entry.department,
                                item_code=r.entry.item_code, on=r.entry.on,
                                reviewer=r.entry.reviewer, justification=r.entry.justification,
                                light=r.light, rule_ids=list(r.rule_ids), texts=list(r.texts))

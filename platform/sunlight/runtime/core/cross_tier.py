@@ -33,6 +33,8 @@ from sunlight.runtime.exchange.schemas import (
     CASE_EVENT,
     CASE_LIGHT,
     DATA_BASELINE,
+    ENFORCEMENT_CHALLENGE,
+    ENFORCEMENT_REFUSAL,
     ENFORCEMENT_STEP,
     ESCALATION,
     ORDER,
@@ -66,6 +68,8 @@ def register(handlers: Handlers) -> Handlers:
     handlers.on(ADOPTION, baselines.receive_adoption)
     handlers.on(DATA_BASELINE, baselines.receive_file)
     handlers.on(ENFORCEMENT_STEP, enforcement_exchange.receive_step)
+    handlers.on(ENFORCEMENT_REFUSAL, enforcement_exchange.receive_refusal)
+    handlers.on(ENFORCEMENT_CHALLENGE, enforcement_exchange.receive_challenge)
     handlers.gaps_from(subordinates.gaps, subordinates.mark_reported)
     handlers.statistics_from(statistics.snapshot)
     return handlers

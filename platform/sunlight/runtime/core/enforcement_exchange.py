@@ -35,7 +35,27 @@ summary. So a parent's stored records have record_to_json's shape (a pure aggreg
 decisions, legal reviews and overrides from them), but an opening's party does not pass
 :class:`Party`'s check digits: do not :func:`record_from_json` a subordinate's opening.
 
-A parent reads what it received with :func:`subordinate_enforcement_records`.
+**Refused attempts and 复议/诉讼 go up too**, so a parent's legal-supervision figures of a
+subordinate are complete (:func:`sunlight.runtime.core.legal_supervision.view` aggregates
+them with its own, per origin site):
+
+- ``sunlight.enforcement.refusal`` (:func:`report_refusal`) is queued by
+  :mod:`sunlight.runtime.core.refusals` in the short transaction that keeps a counted refusal
+  row, so the row and its event are kept together or not at all. It carries the row's id,
+  department, item, case (``None`` for a refused 立案), code, step, month, day and acting
+  user — no reason text, no party. An ancestor keeps each ``(source, refusal_id)`` once
+  (:func:`receive_refusal`; a redelivery is ``stale``).
+- ``sunlight.enforcement.challenge`` (:func:`report_challenge`) is queued when a 行政复议 or
+  行政诉讼 is filed and again when its outcome is recorded, each time with the challenge's
+  full current state; the body (复议机关 or court) is masked like the records. An ancestor
+  keeps the latest state per ``(source, challenge_id)``: a decided one replaces a pending
+  one, never the reverse (:func:`receive_challenge`; an outcome is recorded once).
+
+Both travel outside the per-case sequence and are applied at every ancestor, like the step.
+
+A parent reads what it received with :func:`subordinate_enforcement_records` (and the
+legal-supervision view reads ``subordinate_enforcement_refusals`` and
+``subordinate_enforcement_challenges`` directly).
 
 Example::
 
@@ -56,7 +76,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from sqlalchemy import Boolean, DateTime, Index, Integer, String, select
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, Index, Integer, String, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -68,19 +88,30 @@ from sunlight.enforcement.decision import PUBLISH_WITHIN_WORKING_DAYS
 from sunlight.enforcement.party import mask_id, mask_name
 from sunlight.runtime.core import outbound
 from sunlight.runtime.core.enforcement_models import EnforcementCaseRow
+from sunlight.runtime.core.legal_supervision_models import (
+    EnforcementChallenge,
+    EnforcementRefusal,
+)
 from sunlight.runtime.core.models import Department
 from sunlight.runtime.db import CoreBase, utcnow
 from sunlight.runtime.exchange import outbox
 from sunlight.runtime.exchange.envelope import Envelope
 from sunlight.runtime.exchange.handlers import Applied
-from sunlight.runtime.exchange.schemas import ENFORCEMENT_STEP
+from sunlight.runtime.exchange.schemas import (
+    ENFORCEMENT_CHALLENGE,
+    ENFORCEMENT_REFUSAL,
+    ENFORCEMENT_STEP,
+)
 from sunlight.runtime.records import PenaltyDisclosure
 from sunlight.topology.division import expected_parent
 from sunlight.workflow.deadlines import add_working_days
 
-__all__ = ["SubordinateEnforcement", "SubordinateEnforcementCase", "deidentified_records",
-           "disclosure", "receive_step", "report_step", "step_data",
-           "subordinate_enforcement_records"]
+__all__ = ["SubordinateEnforcement", "SubordinateEnforcementCase",
+           "SubordinateEnforcementChallenge", "SubordinateEnforcementRefusal",
+           "challenge_data", "challenge_values", "deidentified_records", "disclosure",
+           "receive_challenge", "receive_refusal", "receive_step", "refusal_data",
+           "refusal_values", "report_challenge",
+           "report_refusal", "report_step", "step_data", "subordinate_enforcement_records"]
 
 _TS = DateTime(timezone=True)
 _CENTS = Decimal("0.01")
@@ -105,6 +136,46 @@ class SubordinateEnforcementCase(CoreBase):
     override: Mapped[bool] = mapped_column(Boolean)
     band: Mapped[dict[str, Any] | None] = mapped_column(JSONB, nullable=True)
     records: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    at: Mapped[datetime] = mapped_column(_TS)
+    received_at: Mapped[datetime] = mapped_column(_TS, default=utcnow)
+
+
+class SubordinateEnforcementRefusal(CoreBase):
+    """A counted refusal of a subordinate site (migration ``core_0009``), kept once."""
+
+    __tablename__ = "subordinate_enforcement_refusals"
+    __table_args__ = (Index("ix_subordinate_enforcement_refusals_month", "month"),)
+    source: Mapped[str] = mapped_column(String(6), primary_key=True)
+    refusal_id: Mapped[int] = mapped_column(BigInteger, primary_key=True,
+                                            autoincrement=False)
+    department: Mapped[str] = mapped_column(String(40))
+    item_code: Mapped[str] = mapped_column(String(40))
+    case_id: Mapped[uuid.UUID | None] = mapped_column(nullable=True)
+    code: Mapped[str] = mapped_column(String(40))
+    step: Mapped[str] = mapped_column(String(16))
+    month: Mapped[str] = mapped_column(String(7))
+    refused_on: Mapped[date] = mapped_column(Date)
+    actor: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(_TS)
+    received_at: Mapped[datetime] = mapped_column(_TS, default=utcnow)
+
+
+class SubordinateEnforcementChallenge(CoreBase):
+    """A 行政复议 or 行政诉讼 of a subordinate site in its latest state received (migration
+    ``core_0009``): decided wins over pending; ``body`` de-identified."""
+
+    __tablename__ = "subordinate_enforcement_challenges"
+    source: Mapped[str] = mapped_column(String(6), primary_key=True)
+    challenge_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    case_id: Mapped[uuid.UUID] = mapped_column()
+    department: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(20))
+    filed_on: Mapped[date] = mapped_column(Date, index=True)
+    body: Mapped[str] = mapped_column(String(200))
+    filed_by: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    decided_on: Mapped[date | None] = mapped_column(Date, nullable=True, index=True)
+    decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     at: Mapped[datetime] = mapped_column(_TS)
     received_at: Mapped[datetime] = mapped_column(_TS, default=utcnow)
 
@@ -184,6 +255,50 @@ def report_step(session: Session, site: str, row: EnforcementCaseRow, item: Powe
         outbound.penalty_disclosure(session, record)
 
 
+def refusal_data(row: EnforcementRefusal) -> dict[str, Any]:
+    """The ``sunlight.enforcement.refusal`` data of a kept refusal row (flushed: it has an
+    id). No reason text (it may quote the request) and no party."""
+    return {"refusal_id": row.id, "department": row.department, "item_code": row.item_code,
+            "case_id": str(row.case_id) if row.case_id is not None else None,
+            "code": row.code, "step": row.step, "month": row.month,
+            "refused_on": row.refused_on.isoformat(), "actor": row.actor,
+            "at": row.refused_at.isoformat()}
+
+
+def report_refusal(session: Session, site: str, row: EnforcementRefusal, *,
+                   now: datetime) -> None:
+    """Queue a kept refusal for the parent (a province has none), in ``row``'s transaction."""
+    parent = expected_parent(site)
+    if parent is not None:
+        outbox.enqueue(session, parent, Envelope.new(site, ENFORCEMENT_REFUSAL,
+                                                     refusal_data(row), time=now))
+
+
+def challenge_data(challenge: EnforcementChallenge, case: EnforcementCaseRow
+                   ) -> dict[str, Any]:
+    """The ``sunlight.enforcement.challenge`` data: the challenge's current state, a person
+    party of ``case`` masked in the body (usernames are officials', kept)."""
+    body = challenge.body
+    if case.party_kind == "person":
+        body = _masker(str(case.party_name), str(case.party_id_number))(body)
+    return {"challenge_id": str(challenge.id), "case_id": str(challenge.case_id),
+            "department": challenge.department, "kind": challenge.kind,
+            "filed_on": challenge.filed_on.isoformat(), "body": body,
+            "filed_by": challenge.filed_by, "outcome": challenge.outcome,
+            "decided_on": challenge.decided_on.isoformat() if challenge.decided_on else None,
+            "decided_by": challenge.decided_by, "at": challenge.updated_at.isoformat()}
+
+
+def report_challenge(session: Session, site: str, challenge: EnforcementChallenge,
+                     case: EnforcementCaseRow, *, now: datetime) -> None:
+    """Queue the challenge's current state for the parent (a province has none), in the
+    transaction that filed or decided it."""
+    parent = expected_parent(site)
+    if parent is not None:
+        outbox.enqueue(session, parent, Envelope.new(
+            site, ENFORCEMENT_CHALLENGE, challenge_data(challenge, case), time=now))
+
+
 # -- to the public --------------------------------------------------------------------------
 
 
@@ -250,25 +365,81 @@ def receive_step(session: Session, site: str, env: dict[str, Any]) -> Applied:
     return "applied" if stored is not None else "stale"
 
 
+def refusal_values(source: str, d: dict[str, Any]) -> dict[str, Any]:
+    """The ``subordinate_enforcement_refusals`` row of a received refusal's data."""
+    return {"source": source, "refusal_id": d["refusal_id"], "department": d["department"],
+            "item_code": d["item_code"],
+            "case_id": uuid.UUID(d["case_id"]) if d["case_id"] is not None else None,
+            "code": d["code"], "step": d["step"], "month": d["month"],
+            "refused_on": date.fromisoformat(d["refused_on"]), "actor": d["actor"],
+            "at": datetime.fromisoformat(d["at"]), "received_at": utcnow()}
+
+
+def receive_refusal(session: Session, site: str, env: dict[str, Any]) -> Applied:
+    """Keep a subordinate's counted refusal once per ``(source, refusal_id)`` (``stale``
+    on redelivery)."""
+    stmt = upsert(SubordinateEnforcementRefusal).values(
+        **refusal_values(env["source"], env["data"]))
+    stored = session.execute(stmt.on_conflict_do_nothing(
+        index_elements=["source", "refusal_id"])
+        .returning(SubordinateEnforcementRefusal.refusal_id)).first()
+    return "applied" if stored is not None else "stale"
+
+
+def challenge_values(source: str, d: dict[str, Any]) -> dict[str, Any]:
+    """The ``subordinate_enforcement_challenges`` row of a received challenge's data."""
+    decided_on = d["decided_on"]
+    return {"source": source, "challenge_id": uuid.UUID(d["challenge_id"]),
+            "case_id": uuid.UUID(d["case_id"]), "department": d["department"],
+            "kind": d["kind"], "filed_on": date.fromisoformat(d["filed_on"]),
+            "body": d["body"], "filed_by": d["filed_by"], "outcome": d["outcome"],
+            "decided_on": date.fromisoformat(decided_on) if decided_on else None,
+            "decided_by": d["decided_by"], "at": datetime.fromisoformat(d["at"]),
+            "received_at": utcnow()}
+
+
+def receive_challenge(session: Session, site: str, env: dict[str, Any]) -> Applied:
+    """Keep a subordinate's challenge in its latest state: new, or decided where the stored
+    one is pending; anything else (a redelivery, a pending state overtaken by its outcome)
+    is ``stale``."""
+    values = challenge_values(env["source"], env["data"])
+    stmt = upsert(SubordinateEnforcementChallenge).values(**values)
+    changed = {k: v for k, v in values.items() if k not in ("source", "challenge_id")}
+    stored = session.execute(stmt.on_conflict_do_update(
+        index_elements=["source", "challenge_id"], set_=changed,
+        where=SubordinateEnforcementChallenge.outcome.is_(None)
+        & stmt.excluded.outcome.is_not(None))
+        .returning(SubordinateEnforcementChallenge.challenge_id)).first()
+    return "applied" if stored is not None else "stale"
+
+
 class SubordinateEnforcement(NamedTuple):
     """One subordinate enforcement case: where it runs, the item, whether the item's
-    decisions are major, and its records (record_to_json's, de-identified)."""
+    decisions are major, its records (record_to_json's, de-identified), its id at the
+    origin site and the item's category."""
 
     origin_site: str
     department: str
     item_code: str
     major: bool
     records: list[dict[str, Any]]
+    case_id: str
+    category: str
 
 
-def subordinate_enforcement_records(session: Session, *, source: str | None = None
+def subordinate_enforcement_records(session: Session, *, source: str | None = None,
+                                    since: datetime | None = None
                                     ) -> list[SubordinateEnforcement]:
     """Every subordinate enforcement case received here (all descendants: a province sees
-    its counties' too), or only those of ``source``; by site, department, item, case."""
+    its counties' too), or only those of ``source``, or only those whose latest step was
+    taken at ``since`` or later; by site, department, item, case."""
     stmt = select(SubordinateEnforcementCase).order_by(
         SubordinateEnforcementCase.source, SubordinateEnforcementCase.department,
         SubordinateEnforcementCase.item_code, SubordinateEnforcementCase.case_id)
     if source is not None:
         stmt = stmt.where(SubordinateEnforcementCase.source == source)
+    if since is not None:
+        stmt = stmt.where(SubordinateEnforcementCase.at >= since)
     return [SubordinateEnforcement(row.source, row.department, row.item_code, row.major,
-                                   list(row.records)) for row in session.scalars(stmt)]
+                                   list(row.records), str(row.case_id), row.category)
+            for row in session.scalars(stmt)]

@@ -14,6 +14,14 @@
   stored — ``case_lights`` and the lights' events up the tiers are keyed by application
   cases (``cases.id``).
 
+**At a city or the province** the view also counts what the subordinates sent up through
+the exchange (:mod:`sunlight.runtime.core.enforcement_exchange`): their cases' records
+(``subordinate_enforcement_cases``), counted refusals and 行政复议/行政诉讼, each under its
+**origin site** — figures stay per ``(site, department, month)``, so a county's decision
+shows at the city and at the province as a row of site ``320703``, beside the parent's own
+rows. A subordinate's override is lit under this site's rules, its category from the copy.
+Filing and deciding a challenge queue ``sunlight.enforcement.challenge`` for the parent.
+
 Example::
 
     >>> seen = view(session, "320703", "2026-03")  # doctest: +SKIP
@@ -34,9 +42,14 @@ from sqlalchemy.orm import Session
 
 from sunlight.enforcement import flow, oversight, review
 from sunlight.enforcement.errors import EnforcementError
-from sunlight.runtime.core import enforcement
+from sunlight.runtime.core import enforcement, enforcement_exchange
 from sunlight.runtime.core.audit_store import record as audit
 from sunlight.runtime.core.auth import Staff
+from sunlight.runtime.core.enforcement_exchange import (
+    SubordinateEnforcement,
+    SubordinateEnforcementChallenge,
+    SubordinateEnforcementRefusal,
+)
 from sunlight.runtime.core.enforcement_models import EnforcementCaseRow
 from sunlight.runtime.core.legal_supervision_models import (
     EnforcementChallenge,
@@ -48,7 +61,8 @@ from sunlight.supervision.evaluate import evaluate_override
 from sunlight.supervision.facts import CHINA
 
 __all__ = ["VIEWER_ROLES", "RedEntry", "View", "case_challenges", "challenge_value",
-           "decide_challenge", "file_challenge", "view"]
+           "decide_challenge", "file_challenge", "subordinate_case", "subordinate_challenge",
+           "subordinate_refusal", "view"]
 
 #: Who may read the legal-supervision view.
 VIEWER_ROLES = frozenset({flow.LEGAL_REVIEWER, "supervisor", "admin"})
@@ -134,6 +148,7 @@ def file_challenge(session: Session, site: str, staff: Staff, case_id: uuid.UUID
         outcome=None, decided_on=None, decided_by=None, created_at=now, updated_at=now)
     session.add(saved)
     session.flush()
+    enforcement_exchange.report_challenge(session, site, saved, row, now=now)
     audit(session, site, actor=staff.username, role=flow.LEGAL_REVIEWER,
           entity=enforcement.ENTITY, entity_id=str(row.id), action=f"{filed.kind}_filed",
           to_state="pending",
@@ -159,6 +174,9 @@ def decide_challenge(session: Session, site: str, staff: Staff, challenge_id: uu
     assert done.outcome is not None
     row.outcome, row.decided_on, row.decided_by = done.outcome, done.decided_on, done.decided_by
     row.updated_at = now
+    case = session.get(EnforcementCaseRow, row.case_id)
+    assert case is not None  # a foreign key
+    enforcement_exchange.report_challenge(session, site, row, case, now=now)
     audit(session, site, actor=staff.username, role=flow.LEGAL_REVIEWER,
           entity=enforcement.ENTITY, entity_id=str(row.case_id),
           action=f"{row.kind}_{done.outcome}", from_state="pending", to_state=done.outcome,
@@ -187,9 +205,42 @@ def _copies(session: Session, rows: Iterable[EnforcementCaseRow]
     return copies
 
 
+#: The steps of a subordinate's copy legal supervision reads (:func:`oversight.aggregate`
+#: counts notices, legal reviews and decisions): never its opening, whose party is masked.
+_COUNTED_STEPS = frozenset({flow.Step.notify.value, flow.Step.legal_review.value,
+                            flow.Step.decide.value})
+
+
+def subordinate_case(copy: SubordinateEnforcement) -> oversight.CaseCopy:
+    """A subordinate's case as legal supervision sees it, under its origin site: only the
+    records :data:`_COUNTED_STEPS` names are read back (an opening's masked party would not
+    pass :class:`~sunlight.enforcement.party.Party`'s check digits)."""
+    return oversight.CaseCopy(
+        copy.origin_site, copy.department, copy.case_id, copy.item_code, copy.major,
+        tuple(enforcement.record_from_json(doc) for doc in copy.records
+              if doc.get("step") in _COUNTED_STEPS))
+
+
+def subordinate_refusal(row: SubordinateEnforcementRefusal) -> oversight.Refusal:
+    """A subordinate's counted refusal, under its origin site."""
+    return oversight.Refusal(row.source, row.department, row.item_code,
+                             str(row.case_id) if row.case_id else None, row.code, row.step,
+                             row.month, row.actor)
+
+
+def subordinate_challenge(row: SubordinateEnforcementChallenge) -> oversight.ChallengeCopy:
+    """A subordinate's 行政复议 or 行政诉讼, under its origin site."""
+    return oversight.ChallengeCopy(row.source, row.department, str(row.case_id),
+                                   review.Challenge(row.kind, row.filed_on, row.body,
+                                                    row.filed_by, row.outcome,
+                                                    row.decided_on, row.decided_by))
+
+
 def view(session: Session, site: str, month: str) -> View:
-    """This site's legal-supervision figures of ``month`` (``YYYY-MM``; ValueError if not)."""
+    """The legal-supervision figures of ``month`` (``YYYY-MM``; ValueError if not): this
+    site's and its subordinates' (module docstring), per site and department."""
     first, following = _month_bounds(month)
+    last = following - timedelta(days=1)
     # A case not updated since before the month has no record dated in it (records are
     # dated by core's clock when taken); a day's margin for the time zone.
     since = datetime.combine(first - timedelta(days=1), datetime.min.time(), tzinfo=CHINA)
@@ -198,27 +249,38 @@ def view(session: Session, site: str, month: str) -> View:
     refusals = session.scalars(select(EnforcementRefusal)
                                .where(EnforcementRefusal.month == month))
     challenges = session.scalars(select(EnforcementChallenge).where(or_(
-        EnforcementChallenge.filed_on.between(first, following - timedelta(days=1)),
-        EnforcementChallenge.decided_on.between(first, following - timedelta(days=1)))))
+        EnforcementChallenge.filed_on.between(first, last),
+        EnforcementChallenge.decided_on.between(first, last))))
+    # What the subordinates sent up; a step's ``at`` is the origin's clock, like ours.
+    their_cases = enforcement_exchange.subordinate_enforcement_records(session, since=since)
+    their_refusals = session.scalars(select(SubordinateEnforcementRefusal)
+                                     .where(SubordinateEnforcementRefusal.month == month))
+    their_challenges = session.scalars(select(SubordinateEnforcementChallenge).where(or_(
+        SubordinateEnforcementChallenge.filed_on.between(first, last),
+        SubordinateEnforcementChallenge.decided_on.between(first, last))))
     figures = oversight.aggregate(
-        _copies(session, cases),
-        [oversight.Refusal(r.site, r.department, r.item_code,
-                           str(r.case_id) if r.case_id else None, r.code, r.step, r.month,
-                           r.actor) for r in refusals],
-        [oversight.ChallengeCopy(c.site, c.department, str(c.case_id), challenge_value(c))
-         for c in challenges],
+        [*_copies(session, cases), *(subordinate_case(c) for c in their_cases)],
+        [*(oversight.Refusal(r.site, r.department, r.item_code,
+                             str(r.case_id) if r.case_id else None, r.code, r.step,
+                             r.month, r.actor) for r in refusals),
+         *(subordinate_refusal(r) for r in their_refusals)],
+        [*(oversight.ChallengeCopy(c.site, c.department, str(c.case_id), challenge_value(c))
+           for c in challenges),
+         *(subordinate_challenge(c) for c in their_challenges)],
         month=month)
     rules = in_force(session, site).rules
     lit: list[RedEntry] = []
-    categories: dict[str, Any] = {}
+    categories: dict[tuple[str, str], Any] = {
+        (c.origin_site, c.item_code): c.category for c in their_cases}
     for figure in figures:
         for entry in figure.override_entries:
-            if entry.item_code not in categories:
+            if (entry.site, entry.item_code) not in categories:
                 row = session.get(EnforcementCaseRow, uuid.UUID(entry.case_id))
                 assert row is not None
-                categories[entry.item_code] = enforcement.item_version(
+                categories[(entry.site, entry.item_code)] = enforcement.item_version(
                     session, row.item_code, row.item_version).category
-            verdict = evaluate_override(entry.item_code, categories[entry.item_code],
+            verdict = evaluate_override(entry.item_code,
+                                        categories[(entry.site, entry.item_code)],
                                         entry.justification, rules)
             lit.append(RedEntry(entry, verdict.light.value, verdict.rule_ids,
                                 tuple(hit.text for hit in verdict.hits)))

@@ -6,7 +6,10 @@ transaction rolls back and the case stores nothing — as before. :func:`count_r
 called by :mod:`sunlight.runtime.core.enforcement` just before it answers with the refusal,
 writes one ``enforcement_refusals`` row (site, department, item, case or none, code, step,
 month of core's clock, actor) in a separate short transaction on the same engine, so the
-attempt is counted whatever happens to the request's. A failure to write it is logged and
+attempt is counted whatever happens to the request's; in that same transaction it queues
+``sunlight.enforcement.refusal`` for the parent
+(:func:`sunlight.runtime.core.enforcement_exchange.report_refusal`), so the city and the
+province count it too. A failure to write it is logged and
 never replaces the refusal the caller is answering with. Other refusals (order, role,
 bad input) are not counted and write nothing.
 
@@ -30,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from sunlight.enforcement.errors import EnforcementError
 from sunlight.enforcement.oversight import counted, month_of
+from sunlight.runtime.core.enforcement_exchange import report_refusal
 from sunlight.runtime.core.legal_supervision_models import EnforcementRefusal
 from sunlight.runtime.db import transaction
 
@@ -55,8 +59,8 @@ def refusal_row(*, site: str, department: str, item_code: str, case_id: uuid.UUI
 def count_refusal(session: Session, *, site: str, department: str, item_code: str,
                   case_id: uuid.UUID | None, actor: str, exc: EnforcementError, today: date,
                   now: datetime) -> bool:
-    """Keep a counted refusal in its own transaction (on ``session``'s engine); whether a
-    row was written."""
+    """Keep a counted refusal in its own transaction (on ``session``'s engine), queued for
+    the parent in the same one; whether a row was written."""
     row = refusal_row(site=site, department=department, item_code=item_code,
                       case_id=case_id, actor=actor, exc=exc, today=today, now=now)
     if row is None:
@@ -66,6 +70,8 @@ def count_refusal(session: Session, *, site: str, department: str, item_code: st
     try:
         with transaction(engine) as own:
             own.add(row)
+            own.flush()  # the id the parent keeps it by
+            report_refusal(own, site, row, now=now)
     except SQLAlchemyError:
         _log.exception("could not keep the refused %s (%s) of %s for legal supervision",
                        row.step, row.code, case_id or item_code)

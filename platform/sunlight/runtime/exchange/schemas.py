@@ -47,6 +47,12 @@ DATA_BASELINE = "sunlight.data.baseline"
 #: A step of an enforcement case (执法办案) with the case's records so far, the party
 #: de-identified (up, outside the per-case sequence: an ancestor keeps the most steps).
 ENFORCEMENT_STEP = "sunlight.enforcement.step"
+#: A refused enforcement attempt legal supervision counts (out of band, unqualified officer)
+#: (up, outside the per-case sequence: an ancestor keeps each once).
+ENFORCEMENT_REFUSAL = "sunlight.enforcement.refusal"
+#: A 行政复议 or 行政诉讼 against an enforcement decision in its current state (up, outside
+#: the per-case sequence: an ancestor keeps the latest state, decided over pending).
+ENFORCEMENT_CHALLENGE = "sunlight.enforcement.challenge"
 
 
 class UnknownType(ValueError):
