@@ -17,7 +17,10 @@ The pure domain is :mod:`sunlight.enforcement`; this module stores what it decid
   clock, checked against the registry in force; a refusal becomes an
   :class:`~sunlight.runtime.errors.ApiError` with the pure error's ``http_status``, ``code``,
   reason and ``field`` (409 order, dates, the band; 403 role, officer; 422 bad input) and
-  nothing is stored. Every step taken is audited (entity ``enforcement_case``).
+  nothing is stored. Every step taken is audited (entity ``enforcement_case``). A penalty
+  decision also gets its numbered decision document (行政处罚决定书, PDF) in the same
+  transaction, its SHA-256 in the decide step's audit comment
+  (:mod:`sunlight.runtime.core.decision_document`).
 
 A stored case is its records (JSON, :func:`record_to_json`); the case value is rebuilt with
 :func:`sunlight.enforcement.flow.replay` under the registry in force, or, if that registry no
@@ -42,7 +45,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from sunlight.catalogue.model import ENFORCEMENT_CATEGORIES, ItemStatus, PowerItem
+from sunlight.catalogue.model import ENFORCEMENT_CATEGORIES, Category, ItemStatus, PowerItem
 from sunlight.enforcement import flow
 from sunlight.enforcement.errors import EnforcementError
 from sunlight.enforcement.officers import (
@@ -54,6 +57,7 @@ from sunlight.enforcement.officers import (
     normalise_certificate,
 )
 from sunlight.enforcement.party import Party
+from sunlight.runtime.core import decision_document
 from sunlight.runtime.core.audit_store import record as audit
 from sunlight.runtime.core.auth import Staff
 from sunlight.runtime.core.enforcement_models import EnforcementCaseRow, OfficerRegistryRevision
@@ -380,6 +384,11 @@ def advance(session: Session, site: str, staff: Staff, case_id: uuid.UUID, step:
         comment = taken.outcome + (", override" if taken.override else "")
     elif taken.by.certificate:
         comment = f"certificate {taken.by.certificate}"
+    if isinstance(taken, flow.Decision) and item.category is Category.PENALTY:
+        # The flow accepted the decision: number, render and keep its 行政处罚决定书 in this
+        # transaction; the audit record vouches for the PDF's bytes.
+        document = decision_document.issue(session, row, case, item, now=now)
+        comment += f"; 决定书 {document.number} sha256 {document.sha256}"
     audit(session, site, actor=staff.username, role=role, entity=ENTITY, entity_id=str(row.id),
           action=step.value, from_state=before.status.value, to_state=case.status.value,
           comment=comment)
