@@ -16,22 +16,47 @@ certificate, with one not in the registry, out of area (item or department) or e
 decision before legal review, an out-of-band amount without override (409 naming the band),
 and nothing is stored. The clock is moved past the waiting period (and past 王强's
 certificate's end) and put back.
+
+The decision document (行政处罚决定书): refused decisions leave no document and take no number
+(404 with the reason on ``…/decision.pdf``); the decision gets the department's next number
+of the year, and its PDF, downloaded, holds in its extracted text the number, the party, the
+amount, the legal basis and the 复议/诉讼 periods, and hashes to the SHA-256 in the case and in
+the decide step's audit record. Core runs on the control node here (platform_site.py), which
+has neither Chinese fonts nor HarfBuzz's subsetter, and this machine is not to be changed: for
+this module core is restarted with the core host's own — the fonts of ``fonts-noto-cjk`` and
+``libharfbuzz-subset.so.0`` copied out of the node image into a temporary directory and found
+through ``FONTCONFIG_FILE`` and ``LD_LIBRARY_PATH`` — and put back afterwards. Serials are
+also taken directly on the core database by two transactions at once: the second waits for
+the first, and a rolled-back serial is given again (no gaps).
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
+import re
+import tarfile
+import threading
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+import docker
 import httpx
 import psycopg
 import pytest
+from pypdf import PdfReader
+from sqlalchemy import create_engine, delete, select
+from sqlalchemy.orm import Session
 
 from platform_site import Site
+from sunlight.control.resources import Run
+from sunlight.enforcement.decision import parse_decision_number
 from sunlight.enforcement.officers import sample_registry_text
+from sunlight.runtime.core.decision_document import allocate_serial
+from sunlight.runtime.core.enforcement_models import DecisionNumberCounter
 
 DEPT = "320703-SCJGJ"
 ITEM = "320703-SCJGJ-CF-001"  # 无证经营食品: major decisions (重大执法决定)
@@ -91,6 +116,80 @@ def _sql(site: Site, query: str, *params: Any) -> list[tuple[Any, ...]]:
         return list(conn.execute(query, params).fetchall())
 
 
+#: What a core host has for rendering documents and this machine lacks (node image paths).
+FONTS_DIR = "/usr/share/fonts/opentype/noto"
+SUBSETTER = "/usr/lib/x86_64-linux-gnu/libharfbuzz-subset.so.0"
+FONTS_CONF = """<?xml version="1.0"?>
+<!DOCTYPE fontconfig SYSTEM "fonts.dtd">
+<fontconfig>
+  <dir>{fonts}</dir>
+  <cachedir>{cache}</cachedir>
+</fontconfig>
+"""
+
+
+def _copy_out(container: Any, path: str, into: Path) -> Path:
+    """``path`` of a (created, not started) container into ``into``, a symlink followed."""
+    stream, _ = container.get_archive(path)
+    with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
+        members = tar.getmembers()
+        if len(members) == 1 and members[0].issym():
+            target = str(Path(path).parent / members[0].linkname)
+            copied = _copy_out(container, target, into)
+            link = into / Path(path).name
+            link.symlink_to(copied.name)
+            return link
+        tar.extractall(into, filter="data")
+    return into / Path(path).name
+
+
+@pytest.fixture(scope="module")
+def core_renders_like_a_core_host(site: Site, node_image: str, run: Run,
+                                  docker_client: docker.DockerClient,
+                                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Core restarted with the node image's Noto CJK fonts and HarfBuzz subsetter (see the
+    module docstring); restarted as it was afterwards."""
+    into = tmp_path_factory.mktemp("core-host-fonts")
+    container = docker_client.containers.create(node_image, command=["true"],
+                                                labels=run.labels(role="fonts"))
+    try:
+        fonts = _copy_out(container, FONTS_DIR, into)
+        libs = into / "lib"
+        libs.mkdir()
+        _copy_out(container, SUBSETTER, libs)
+    finally:
+        container.remove(force=True)
+    assert sorted(p.name for p in fonts.glob("Noto*CJK*")), "no Noto CJK fonts in the image"
+    conf = into / "fonts.conf"
+    conf.write_text(FONTS_CONF.format(fonts=fonts, cache=into / "cache"), encoding="utf-8")
+    core = site.roles["core"]
+    before = dict(core.env)
+    core.stop()
+    core.env.update(FONTCONFIG_FILE=str(conf), LD_LIBRARY_PATH=":".join(
+        p for p in (str(libs), before.get("LD_LIBRARY_PATH", "")) if p))
+    core.start()
+    yield
+    core.stop()
+    core.env.clear()
+    core.env.update(before)
+    core.start()
+
+
+def _audited_sha256(site: Site, case_id: str) -> tuple[str, str]:
+    """The decision number and SHA-256 the decide step's audit record names."""
+    comment = _sql(site, "SELECT comment FROM audit_log WHERE entity = 'enforcement_case' AND "
+                   "entity_id = %s AND action = 'decide'", case_id)[0][0]
+    found = re.search(r"决定书 (\S+) sha256 ([0-9a-f]{64})", comment)
+    assert found, comment
+    return found[1], found[2]
+
+
+def _pdf_text(pdf: bytes) -> str:
+    """The PDF's text with all white space taken out (lines wrap anywhere in Chinese)."""
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    return "".join(text.split())
+
+
 @pytest.fixture
 def clock_back(site: Site) -> Iterator[None]:
     yield
@@ -145,7 +244,8 @@ def test_registry_import_refusal_and_expiring(site: Site, tmp_path: Path) -> Non
                 "ORDER BY seq OFFSET %s", imports) == ([] if revisions else [("import",)])
 
 
-def test_penalty_case_open_to_close(site: Site, clock_back: None) -> None:
+def test_penalty_case_open_to_close(site: Site, clock_back: None,
+                                    core_renders_like_a_core_host: None) -> None:
     wang, chen = _client(site, "zf.wang"), _client(site, "zf.chen")
     legal, approver = _client(site, "fz.li"), _client(site, "approver")
     opening = {"item_code": ITEM, "party": COMPANY, "source": "投诉举报",
@@ -226,6 +326,8 @@ def test_penalty_case_open_to_close(site: Site, clock_back: None) -> None:
         "opinion": "事实清楚，证据确凿，适用依据正确，程序合法，裁量适当。"}))
     assert case["stage"] == "reviewed"
     assert case["records"][-1]["by"]["certificate"] is None
+    counters = _sql(site, "SELECT year, last_serial FROM decision_number_counters WHERE "
+                    "department = %s ORDER BY year", DEPT)
     # Out of band without override: 409 naming the band; nothing stored.
     before = _sql(site, "SELECT records FROM enforcement_cases WHERE id = %s", cid)
     detail = _refused(approver.post(f"{base}/decide", json={
@@ -234,10 +336,41 @@ def test_penalty_case_open_to_close(site: Site, clock_back: None) -> None:
     assert _sql(site, "SELECT records FROM enforcement_cases WHERE id = %s", cid) == before
     _refused(approver.post(f"{base}/decide", json={"terms": {**TERMS, "amount_yuan": "-1"}}),
              422, "invalid_input")
-    case = _ok(approver.post(f"{base}/decide", json={"terms": TERMS}))
+    # The refused decisions left no document and took no number.
+    assert _sql(site, "SELECT count(*) FROM enforcement_documents WHERE case_id = %s",
+                cid)[0][0] == 0
+    assert _sql(site, "SELECT year, last_serial FROM decision_number_counters WHERE "
+                "department = %s ORDER BY year", DEPT) == counters
+    detail = _refused(approver.get(f"{base}/decision.pdf"), 404, "no_decision_document")
+    assert "reviewed" in detail, detail
+    assert case["decision_number"] is None and case["document_sha256"] is None
+    case = _ok(approver.post(f"{base}/decide", json={"terms": TERMS}, timeout=120))
     assert case["stage"] == "decided"
     assert case["band"]["band"] == "一般 (general): 60000.00–80000.00 元"
     assert not case["override"] and case["band"]["inside"]
+    # The decision document: the department's next number of the year, the PDF's hash in
+    # the case and in the decide step's audit record.
+    decided_on = date.fromisoformat(case["records"][-1]["on"])
+    number = parse_decision_number(case["decision_number"])
+    assert (number.department, number.kind, number.year) == ("连云市监", "罚", decided_on.year)
+    assert number.serial == dict(counters).get(decided_on.year, 0) + 1
+    assert _sql(site, "SELECT last_serial FROM decision_number_counters WHERE department = %s "
+                "AND year = %s", DEPT, decided_on.year) == [(number.serial,)]
+    pdf = wang.get(f"{base}/decision.pdf")
+    assert pdf.status_code == 200, pdf.text
+    assert pdf.headers["content-type"] == "application/pdf"
+    digest = hashlib.sha256(pdf.content).hexdigest()
+    assert digest == case["document_sha256"]
+    assert _audited_sha256(site, cid) == (case["decision_number"], digest)
+    assert _sql(site, "SELECT number, sha256, size FROM enforcement_documents WHERE case_id = "
+                "%s", cid) == [(case["decision_number"], digest, len(pdf.content))]
+    text = _pdf_text(pdf.content)
+    for part in (case["decision_number"], COMPANY["name"], COMPANY["id_number"],
+                 "罚款人民币70000.00元", "柒万元整", TERMS["legal_basis"], TERMS["facts"],
+                 "自收到本决定书之日起60日内", "申请行政复议", "自收到本决定书之日起6个月内",
+                 "提起行政诉讼", f"{decided_on.year}年{decided_on.month}月{decided_on.day}日"):
+        assert part in text, (part, text)
+    assert httpx.get(f"{site.core}{base}/decision.pdf").status_code == 401
     # On to 结案; 陈静 cannot serve under 王强's certificate.
     serve = {"method": "direct", "recipient": "法定代表人张三"}
     _refused(chen.post(f"{base}/serve", json={**serve, "certificate": WANG}), 403,
@@ -254,6 +387,8 @@ def test_penalty_case_open_to_close(site: Site, clock_back: None) -> None:
         ("execute", "zf.wang", WANG), ("close", "zf.chen", CHEN)]
     audited = _sql(site, "SELECT actor, role, action, to_state, comment FROM audit_log WHERE "
                    "entity = 'enforcement_case' AND entity_id = %s ORDER BY seq", cid)
+    assert _ok(wang.get(base))["document_sha256"] == digest  # unchanged to 结案
+    assert hashlib.sha256(wang.get(f"{base}/decision.pdf").content).hexdigest() == digest
     assert [a[:4] for a in audited] == [
         ("zf.wang", "officer", "open", "opened"),
         ("zf.chen", "officer", "investigate", "investigated"),
@@ -276,3 +411,38 @@ def test_penalty_case_open_to_close(site: Site, clock_back: None) -> None:
     assert _sql(site, "SELECT count(*) FROM enforcement_cases")[0][0] == cases + 1
     assert _ok(chen.post("/api/v1/enforcement/cases", json=opening), 201)["records"][0][
         "by"]["certificate"] == CHEN
+
+
+def test_serials_are_taken_one_transaction_at_a_time_without_gaps(site: Site) -> None:
+    """The decide step's allocation on the real database: a second transaction waits for the
+    first's counter row; a rolled-back serial is given again. (A year no case uses.)"""
+    year = 2099
+    engine = create_engine(site.core_db_url)
+    try:
+        with Session(engine) as first:
+            assert allocate_serial(first, DEPT, year) == 1
+            got: list[int] = []
+
+            def second_transaction() -> None:
+                with Session(engine) as second:
+                    got.append(allocate_serial(second, DEPT, year))
+                    second.commit()
+
+            waiting = threading.Thread(target=second_transaction)
+            waiting.start()
+            waiting.join(1.0)
+            assert waiting.is_alive() and not got  # waits on the first's row
+            first.rollback()  # the decision failed: its serial is given back
+        waiting.join(30)
+        assert got == [1]
+        with Session(engine) as third:
+            assert allocate_serial(third, DEPT, year) == 2
+            third.commit()
+    finally:
+        with Session(engine) as cleanup:
+            cleanup.execute(delete(DecisionNumberCounter).where(
+                DecisionNumberCounter.department == DEPT, DecisionNumberCounter.year == year))
+            cleanup.commit()
+            assert cleanup.scalars(select(DecisionNumberCounter).where(
+                DecisionNumberCounter.year == year)).first() is None
+        engine.dispose()

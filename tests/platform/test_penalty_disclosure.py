@@ -57,8 +57,8 @@ def test_only_the_decision_step_is_disclosed() -> None:
 
 def test_a_company_is_named_and_a_number_allocated_at_the_decision_is_used() -> None:
     case = row(COMPANY, 5)
-    case.decision_number = "连海市监罚〔2026〕12号"  # type: ignore[attr-defined]
-    record = disclosure(Session(), case, item())  # type: ignore[arg-type]
+    record = disclosure(Session(), case, item(),  # type: ignore[arg-type]
+                        decision_number="连海市监罚〔2026〕12号")
     assert record is not None
     assert (record.number, record.party_name, record.party_id, record.legal_representative) == (
         "连海市监罚〔2026〕12号", "连云港某某食品有限公司", "91110000600037341L", "李四")

@@ -11,7 +11,9 @@ Who may call what:
   dated by core's clock and checked by :mod:`sunlight.enforcement.flow`; a refusal answers
   409 (order, dates, the band — naming it), 403 (role; an officer account without a
   certificate, naming another's, or whose certificate is unknown, expired or out of area) or
-  422 (bad input, with the field), and nothing is stored.
+  422 (bad input, with the field), and nothing is stored;
+- a penalty case's decision document (行政处罚决定书, PDF, numbered when decided): whoever
+  may read the case (``GET …/decision.pdf``; 404 with the reason before the decision).
 
 Amounts are yuan as strings (``"70000"``, ``"1500.50"``) or whole numbers.
 
@@ -29,12 +31,12 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from sunlight.enforcement import flow
 from sunlight.enforcement.officers import Officer
-from sunlight.runtime.core import enforcement
+from sunlight.runtime.core import decision_document, enforcement
 from sunlight.runtime.core.auth import AdminDep, Staff, StaffDep, current_staff
 from sunlight.runtime.core.enforcement_models import EnforcementCaseRow
 from sunlight.runtime.deps import ClockDep, SessionDep, SettingsDep
@@ -207,6 +209,10 @@ class CaseOut(BaseModel):
     band: BandOut | None
     allowed: list[StepOut] = Field(description="the steps possible now and who takes them")
     records: list[dict[str, Any]]
+    decision_number: str | None = Field(None, description="the decision document's number "
+                                        "(连云市监罚〔2026〕1号), once a penalty is decided")
+    document_sha256: str | None = Field(None, description="SHA-256 of the decision document "
+                                        "(…/decision.pdf), as in the decide step's audit record")
 
 
 # -- routes -------------------------------------------------------------------------------
@@ -257,6 +263,7 @@ def _case_out(session: Any, row: EnforcementCaseRow) -> CaseOut:
     value = enforcement.case_value(session, row)
     item = enforcement.item_version(session, row.item_code, row.item_version)
     stage = flow.Stage(row.stage)
+    document = decision_document.document_of(session, row.id)
     return CaseOut(
         id=row.id, site=row.site, department=row.department, item_code=row.item_code,
         item_version=row.item_version, stage=row.stage, stage_zh=flow.STAGE_LABELS[stage],
@@ -266,7 +273,9 @@ def _case_out(session: Any, row: EnforcementCaseRow) -> CaseOut:
         band=BandOut.model_validate(row.band) if row.band else None,
         allowed=[StepOut(step=s.value, role=r, label=flow.STEP_LABELS[s])
                  for s, r in flow.allowed_steps(value, item)],
-        records=row.records)
+        records=row.records,
+        decision_number=document.number if document is not None else None,
+        document_sha256=document.sha256 if document is not None else None)
 
 
 @router.post("/enforcement/cases", tags=["enforcement"], status_code=201,
@@ -295,6 +304,26 @@ def list_cases(staff: StaffDep, session: SessionDep,
             responses=ERRORS)
 def get_case(case_id: uuid.UUID, staff: StaffDep, session: SessionDep) -> CaseOut:
     return _case_out(session, enforcement.get_case(session, staff, case_id))
+
+
+@router.get("/enforcement/cases/{case_id}/decision.pdf", tags=["enforcement"],
+            response_class=Response, responses={
+                **ERRORS, 200: {"description": "the decision document (行政处罚决定书)",
+                                "content": {decision_document.MEDIA_TYPE: {}}}})
+def decision_pdf(case_id: uuid.UUID, staff: StaffDep, session: SessionDep) -> Response:
+    """The decision document of a decided penalty case, as issued (its SHA-256 is in the
+    decide step's audit record); 404 with the reason before the decision."""
+    row = enforcement.get_case(session, staff, case_id)
+    document = decision_document.document_of(session, row.id)
+    if document is None:
+        stage = flow.Stage(row.stage)
+        raise ApiError(404, "no_decision_document", f"enforcement case {case_id} has no "
+                       f"decision document (行政处罚决定书): it is {stage.value} "
+                       f"({flow.STAGE_LABELS[stage]}); the document is issued when a penalty "
+                       "is decided (决定)")
+    return Response(document.content, media_type=document.media_type, headers={
+        "Content-Disposition": f'inline; filename="decision-{case_id}.pdf"',
+        "ETag": f'"{document.sha256}"'})
 
 
 def _terms(t: TermsIn) -> flow.Terms:

@@ -19,7 +19,10 @@ The pure domain is :mod:`sunlight.enforcement`; this module stores what it decid
   reason and ``field`` (409 order, dates, the band; 403 role, officer; 422 bad input) and
   nothing is stored. Every step taken is audited (entity ``enforcement_case``). A refusal
   as outside the band or by an unqualified officer is counted for legal supervision in a
-  transaction of its own (:func:`sunlight.runtime.core.refusals.count_refusal`).
+  transaction of its own (:func:`sunlight.runtime.core.refusals.count_refusal`). A penalty
+  decision also gets its numbered decision document (行政处罚决定书, PDF) in the same
+  transaction, its SHA-256 in the decide step's audit comment
+  (:mod:`sunlight.runtime.core.decision_document`).
 
 A stored case is its records (JSON, :func:`record_to_json`); the case value is rebuilt with
 :func:`sunlight.enforcement.flow.replay` under the registry in force, or, if that registry no
@@ -44,7 +47,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from sunlight.catalogue.model import ENFORCEMENT_CATEGORIES, ItemStatus, PowerItem
+from sunlight.catalogue.model import ENFORCEMENT_CATEGORIES, Category, ItemStatus, PowerItem
 from sunlight.enforcement import flow
 from sunlight.enforcement.errors import EnforcementError
 from sunlight.enforcement.officers import (
@@ -56,7 +59,7 @@ from sunlight.enforcement.officers import (
     normalise_certificate,
 )
 from sunlight.enforcement.party import Party
-from sunlight.runtime.core import enforcement_exchange
+from sunlight.runtime.core import decision_document, enforcement_exchange
 from sunlight.runtime.core.audit_store import record as audit
 from sunlight.runtime.core.auth import Staff
 from sunlight.runtime.core.enforcement_models import EnforcementCaseRow, OfficerRegistryRevision
@@ -389,8 +392,16 @@ def advance(session: Session, site: str, staff: Staff, case_id: uuid.UUID, step:
         comment = taken.outcome + (", override" if taken.override else "")
     elif taken.by.certificate:
         comment = f"certificate {taken.by.certificate}"
+    if isinstance(taken, flow.Decision) and item.category is Category.PENALTY:
+        # The flow accepted the decision: number, render and keep its 行政处罚决定书 in this
+        # transaction; the audit record vouches for the PDF's bytes.
+        document = decision_document.issue(session, row, case, item, now=now)
+        comment += f"; 决定书 {document.number} sha256 {document.sha256}"
+        number: str | None = document.number
+    else:
+        number = None
     audit(session, site, actor=staff.username, role=role, entity=ENTITY, entity_id=str(row.id),
           action=step.value, from_state=before.status.value, to_state=case.status.value,
           comment=comment)
-    enforcement_exchange.report_step(session, site, row, item, now=now)
+    enforcement_exchange.report_step(session, site, row, item, now=now, decision_number=number)
     return row

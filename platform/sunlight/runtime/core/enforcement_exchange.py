@@ -20,10 +20,9 @@ enforcement case is stored, in the same transaction, and does two things:
   the gateway carries it (whitelist) into the portal, which serves it at
   ``GET /api/v1/disclosure/penalties``. The statutory clock runs from the decision (published
   within 7 working days of being made, ``publish_by``), so it is written at the decision, not
-  at service. ``number`` is the decision number (文书号) when one was allocated by then
-  (a ``decision_number`` attribute of the case row, or key of the decision record), else
-  ``None``; the portal keeps the latest record per case, so writing it again later
-  (e.g. once a number exists) replaces it.
+  at service. ``number`` is the decision number (文书号) of the decision document issued in
+  the same transaction (:mod:`sunlight.runtime.core.decision_document`); the portal keeps the
+  latest record per case.
 
 **De-identification.** Parents need figures and legality, not citizens' identities: for a
 person (当事人 is a 公民), the party in the 立案 record is sent as
@@ -242,15 +241,16 @@ def step_data(row: EnforcementCaseRow, item: PowerItem, now: datetime) -> dict[s
 
 
 def report_step(session: Session, site: str, row: EnforcementCaseRow, item: PowerItem, *,
-                now: datetime) -> None:
+                now: datetime, decision_number: str | None = None) -> None:
     """After a step is stored on ``row``: queue it for the parent (a province has none),
-    and publish a penalty decision's summary (see the module docstring)."""
+    and publish a penalty decision's summary (see the module docstring), under
+    ``decision_number`` (文书号) when the decision document was issued."""
     parent = expected_parent(site)
     if parent is not None:
         # No ``subject`` or ``sequence``: outside the per-case sequence.
         outbox.enqueue(session, parent, Envelope.new(site, ENFORCEMENT_STEP,
                                                      step_data(row, item, now), time=now))
-    record = disclosure(session, row, item)
+    record = disclosure(session, row, item, decision_number=decision_number)
     if record is not None:
         outbound.penalty_disclosure(session, record)
 
@@ -310,13 +310,8 @@ def _mask_resident_ids(text: str) -> str:
     return _RESIDENT_ID.sub(lambda found: mask_id(found.group()), text)
 
 
-def _decision_number(row: EnforcementCaseRow, decision: dict[str, Any]) -> str | None:
-    number = getattr(row, "decision_number", None) or decision.get("decision_number")
-    return str(number) if number else None
-
-
-def disclosure(session: Session, row: EnforcementCaseRow,
-               item: PowerItem) -> PenaltyDisclosure | None:
+def disclosure(session: Session, row: EnforcementCaseRow, item: PowerItem, *,
+               decision_number: str | None = None) -> PenaltyDisclosure | None:
     """The public summary of ``row``'s decision when its latest step is the decision of a
     penalty item; ``None`` otherwise. Raises
     :class:`~sunlight.runtime.records.RecordRejected` if it would not pass the whitelist."""
@@ -332,7 +327,7 @@ def disclosure(session: Session, row: EnforcementCaseRow,
     decided_on = date.fromisoformat(decision["on"])
     department = session.get(Department, row.department)
     return PenaltyDisclosure.build(
-        case_id=row.id, number=_decision_number(row, decision), department=row.department,
+        case_id=row.id, number=decision_number, department=row.department,
         department_name=department.name if department is not None else row.department,
         item_code=item.code, item_name=item.name, party_kind=party["kind"],
         party_name=party["name"], party_id=party["id_number"],

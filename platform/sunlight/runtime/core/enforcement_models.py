@@ -1,4 +1,4 @@
-"""Tables of enforcement (执法办案) in the core database (migration ``core_0005``).
+"""Tables of enforcement (执法办案) in the core database (migrations ``core_0005``, ``core_0007``).
 
 ``officer_registries`` keeps every imported officer registry (执法人员库) verbatim, with who
 imported it and when; exactly one revision is in force (none before the first import: no
@@ -6,6 +6,9 @@ officer is qualified). ``enforcement_cases`` holds staff-opened cases (立案): 
 version they run under, the current stage, the party, the records of every step as JSON
 (the history :func:`sunlight.enforcement.flow.replay` rebuilds the case from), the band
 check of the decision and whether a legal-review override let it stand outside the band.
+``decision_number_counters`` holds the last serial of each department's decision numbers per
+year, ``enforcement_documents`` the decision document (行政处罚决定书) of each decided penalty
+case: its number, the PDF and its SHA-256 (:mod:`sunlight.runtime.core.decision_document`).
 """
 
 from __future__ import annotations
@@ -14,7 +17,18 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
@@ -63,3 +77,33 @@ class EnforcementCaseRow(CoreBase):
     opened_on: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(_TS)
     updated_at: Mapped[datetime] = mapped_column(_TS)
+
+
+class DecisionNumberCounter(CoreBase):
+    """The last serial given to a department's decision numbers in a year."""
+
+    __tablename__ = "decision_number_counters"
+    department: Mapped[str] = mapped_column(ForeignKey("departments.code"), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_serial: Mapped[int] = mapped_column(Integer)
+
+
+class DecisionDocumentRow(CoreBase):
+    """The decision document (行政处罚决定书) of a decided penalty case: number, PDF, SHA-256.
+    ``content`` is loaded only when read."""
+
+    __tablename__ = "enforcement_documents"
+    __table_args__ = (UniqueConstraint("department", "year", "serial",
+                                       name="uq_enforcement_documents_serial"),
+                      UniqueConstraint("number", name="uq_enforcement_documents_number"))
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enforcement_cases.id"),
+                                               primary_key=True)
+    department: Mapped[str] = mapped_column(ForeignKey("departments.code"))
+    year: Mapped[int] = mapped_column(Integer)
+    serial: Mapped[int] = mapped_column(Integer)
+    number: Mapped[str] = mapped_column(String(40))
+    sha256: Mapped[str] = mapped_column(String(64))
+    media_type: Mapped[str] = mapped_column(String(40))
+    size: Mapped[int] = mapped_column(Integer)
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    created_at: Mapped[datetime] = mapped_column(_TS)

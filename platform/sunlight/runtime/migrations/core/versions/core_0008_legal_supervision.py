@@ -1,7 +1,7 @@
 """legal supervision: refused enforcement attempts counted, and 行政复议/行政诉讼 of decisions
 
 Revision ID: core_0008
-Revises: core_0006
+Revises: core_0007
 Create Date: 2026-12-01 20:00:00.000000
 
 """
@@ -13,8 +13,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = "core_0008"
-# Re-chained by the lead onto core_0007 (the decision documents) when both land.
-down_revision: str | Sequence[str] | None = "core_0006"
+down_revision: str | Sequence[str] | None = "core_0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
