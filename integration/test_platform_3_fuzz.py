@@ -51,7 +51,15 @@ ENF_BODIES = {  # a valid body per step, for a case at the stage that allows it
                             "severity": "general", "amount_yuan": "40000"}, "waiting_days": 1,
                "hearing_right": True},
     "legal-review": {"opinion": "fuzz"},
+    "decide": {"terms": {"legal_basis": "fuzz", "facts": "fuzz", "violation": "V01",
+                         "severity": "general", "amount_yuan": "40000"}},
+    "serve": {"method": "direct", "recipient": "fuzz"},
+    "execute": {"manner": "performed", "paid_yuan": "40000"},
+    "close": {"summary": "fuzz"},
 }
+ENF_ACTOR = {"legal-review": "legal", "decide": "approver", "challenges": "legal",
+             "outcome": "legal"}  # who takes a step (otherwise the officer)
+WAITING = 7 * 86400  # past the notice's waiting period (one working day)
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +86,9 @@ class Known:
     draw_id: str = ""  # a random inspection draw holding closed_receipt
     month: str = ""  # the month closed_receipt was closed (YYYY-MM)
     enforcement: dict[str, str] = field(default_factory=dict)  # case per step (and "get")
-    enforcement_tokens: dict[str, str] = field(default_factory=dict)  # officer, legal
+    enforcement_tokens: dict[str, str] = field(default_factory=dict)  # officer, legal, ...
+    challenge_id: str = ""  # a 行政复议 filed, for its outcome
+    today: str = ""  # core's date, for the dates challenges take
 
 
 Seed = Callable[[Any, Known], None]
@@ -147,6 +157,11 @@ def _seed_core(case: Any, known: Known) -> None:
         params["case_id"] = known.enforcement.get(step, known.enforcement["get"])
         if step in ENF_BODIES:
             case.body = ENF_BODIES[step]
+        if step == "challenges":
+            case.body = {"kind": "litigation", "filed_on": known.today, "body": "fuzz"}
+    if "challenge_id" in params:
+        params["challenge_id"] = known.challenge_id
+        case.body = {"outcome": "upheld", "decided_on": known.today}
     if case.operation.label == "POST /api/v1/enforcement/cases":
         case.body = ENF_OPEN
     if case.operation.label == "POST /api/v1/admin/enforcement/officers":
@@ -161,7 +176,7 @@ def _auth(case: Any, known: Known) -> dict[str, str]:
     if case.operation.path.startswith("/api/v1/exchange"):
         return {"Authorization": f"Bearer {known.exchange_token}"}
     if case.operation.path.startswith("/api/v1/enforcement"):
-        who = "legal" if case.operation.path.endswith("/legal-review") else "officer"
+        who = ENF_ACTOR.get(case.operation.path.rsplit("/", 1)[-1], "officer")
         return {"Authorization": f"Bearer {known.enforcement_tokens[who]}"}
     if case.operation.path.startswith("/api/v1/") and "auth/token" not in case.operation.path:
         return {"Authorization": f"Bearer {known.token}"}
@@ -244,34 +259,56 @@ def known(site: Site) -> Known:
 
 
 def _enforcement(site: Site, known: Known) -> None:
-    """The sample officer registry, an officer of 320703-JTYSJ bound to 郑凯's certificate
-    and a legal reviewer there, and one case at the stage each of investigate, notify and
-    legal-review allows (the later steps need the waiting period over)."""
+    """The sample officer registry; an officer of 320703-JTYSJ bound to 郑凯's certificate, a
+    legal reviewer and an approver there; one case at the stage each step allows (opened,
+    investigated and notified a week ago on core's clock, so that the waiting period is over
+    today); a 行政复议 filed against a decided case, for its outcome."""
     registry = Path(site.roles["core"].log).parent / "fuzz-officers.yaml"
     registry.write_text(sample_registry_text(), encoding="utf-8")
     done = site.cli("enforcement", "officers", "import", str(registry), "--json")
     assert done.returncode == 0, done.stderr + done.stdout
     for who, username, role, bound in (
             ("officer", "fuzz.officer", "officer", ["--certificate", ENF_OFFICER]),
-            ("legal", "fuzz.legal", "legal_reviewer", [])):
+            ("legal", "fuzz.legal", "legal_reviewer", []),
+            ("approver", "fuzz.approver", "approver", [])):
         pw_file = Path(site.roles["core"].log).parent / f"{username}.pw"
         made = site.cli("accounts", "add", username, "--role", role, "--department", ENF_DEPT,
                         *bound, "--password-file", str(pw_file))
         assert made.returncode == 0, made.stderr + made.stdout
         site.passwords[username] = pw_file.read_text().strip()
         known.enforcement_tokens[who] = site.token(username)
-    officer = httpx.Client(base_url=site.core, timeout=30, headers={
-        "Authorization": f"Bearer {known.enforcement_tokens['officer']}"})
+    clients = {who: httpx.Client(base_url=site.core, timeout=30, headers={
+        "Authorization": f"Bearer {token}"}) for who, token in known.enforcement_tokens.items()}
+
+    def take(case_id: str, step: str) -> dict[str, Any]:
+        taken = clients[ENF_ACTOR.get(step, "officer")].post(
+            f"/api/v1/enforcement/cases/{case_id}/{step}", json=ENF_BODIES[step])
+        assert taken.status_code == 200, taken.text
+        return dict(taken.json())
+
     steps = list(ENF_BODIES)
+    before_waiting = steps[:steps.index("decide")]
+    site.shift_clock(-WAITING)
+    try:
+        for n, step in enumerate(steps):
+            opened = clients["officer"].post("/api/v1/enforcement/cases", json=ENF_OPEN)
+            assert opened.status_code == 201, opened.text
+            known.enforcement[step] = opened.json()["id"]
+            for earlier in steps[:n][:len(before_waiting)]:
+                take(known.enforcement[step], earlier)
+    finally:
+        site.shift_clock(0)
     for n, step in enumerate(steps):
-        opened = officer.post("/api/v1/enforcement/cases", json=ENF_OPEN)
-        assert opened.status_code == 201, opened.text
-        known.enforcement[step] = opened.json()["id"]
-        for earlier in steps[:n]:
-            done_step = officer.post(f"/api/v1/enforcement/cases/{known.enforcement[step]}/"
-                                     f"{earlier}", json=ENF_BODIES[earlier])
-            assert done_step.status_code == 200, done_step.text
+        for later in steps[len(before_waiting):n]:
+            last = take(known.enforcement[step], later)
     known.enforcement["get"] = known.enforcement[steps[0]]
+    decided = known.enforcement["serve"]  # its decision document, its challenges
+    known.enforcement["decision.pdf"] = known.enforcement["challenges"] = decided
+    known.today = next(r for r in last["records"] if r["step"] == "execute")["on"]
+    filed = clients["legal"].post(f"/api/v1/enforcement/cases/{decided}/challenges", json={
+        "kind": "reconsideration", "filed_on": known.today, "body": "fuzz"})
+    assert filed.status_code == 201, filed.text
+    known.challenge_id = filed.json()["id"]
 
 
 def _supervision(site: Site, known: Known) -> None:
