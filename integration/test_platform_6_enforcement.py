@@ -39,7 +39,7 @@ import re
 import tarfile
 import threading
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +60,7 @@ from sunlight.runtime.core.enforcement_models import DecisionNumberCounter
 
 DEPT = "320703-SCJGJ"
 ITEM = "320703-SCJGJ-CF-001"  # 无证经营食品: major decisions (重大执法决定)
-WANG, CHEN = "32070300101", "32070300102"  # 王强 (valid to 2026-12-31), 陈静
+WANG, CHEN = "32070300101", "32070300102"  # 王强 (valid to WANG_UNTIL), 陈静
 LIU, ZHAO = "32070300103", "32070300201"  # 刘洋 (CF-002, JC-001 only), 赵磊 (320703-GAFJ)
 UNKNOWN = "32070399999"
 # username: (role, certificate bound to the account)
@@ -68,6 +68,15 @@ STAFF = {"zf.wang": ("officer", WANG), "zf.chen": ("officer", CHEN),
          "zf.liu": ("officer", LIU), "zf.ghost": ("officer", UNKNOWN),
          "zf.new": ("officer", None), "fz.li": ("legal_reviewer", None)}
 DAY = 86400
+# 王强's certificate ends within the 30 days of the alert, whatever day the suite runs.
+WANG_UNTIL = date.today() + timedelta(days=20)
+
+
+def registry_text() -> str:
+    """The sample registry, with 王强's end date moved to ``WANG_UNTIL``."""
+    text = sample_registry_text()
+    assert text.count("valid_to: 2026-12-31") == 1
+    return text.replace("valid_to: 2026-12-31", f"valid_to: {WANG_UNTIL.isoformat()}")
 COMPANY = {"kind": "company", "name": "连云港某某食品有限公司", "id_number": "91110000600037341L"}
 TERMS = {"legal_basis": "《中华人民共和国食品安全法》第一百二十二条第一款",
          "facts": "未取得食品经营许可从事食品经营", "violation": "V01", "severity": "general",
@@ -215,24 +224,25 @@ def test_a_certificate_is_bound_to_one_officer_account(site: Site) -> None:
 
 
 def test_registry_import_refusal_and_expiring(site: Site, tmp_path: Path) -> None:
-    # The fuzzer (test_platform_3) may have imported the sample registry already.
+    # The fuzzer (test_platform_3) may have imported the sample registry already; this
+    # one differs from it (王强's end date).
     revisions = _sql(site, "SELECT count(*) FROM officer_registries")[0][0]
     imports = _sql(site, "SELECT count(*) FROM audit_log WHERE entity = 'officer_registry'")[0][0]
     bad = tmp_path / "bad.yaml"
-    bad.write_text(sample_registry_text().replace("valid_to: 2029-12-31", "valid_to: 2019-12-31",
-                                                  1), encoding="utf-8")
+    bad.write_text(registry_text().replace("valid_to: 2029-12-31", "valid_to: 2019-12-31", 1),
+                   encoding="utf-8")
     refused = site.cli("enforcement", "officers", "import", str(bad), "--json")
     assert refused.returncode == 2, refused.stderr + refused.stdout
     problems = json.loads(refused.stdout)["problems"]
     assert any("officers[1].valid_to" in p for p in problems), problems
     assert _sql(site, "SELECT count(*) FROM officer_registries")[0][0] == revisions
     good = tmp_path / "officers.yaml"
-    good.write_text(sample_registry_text(), encoding="utf-8")
+    good.write_text(registry_text(), encoding="utf-8")
     done = site.cli("enforcement", "officers", "import", str(good), "--json")
     assert done.returncode == 0, done.stderr + done.stdout
     imported = json.loads(done.stdout)
     assert imported == {"ok": True, "revision": imported["revision"], "officers": 12,
-                        "changed": not revisions}
+                        "changed": True}
     assert imported["revision"] >= 1
     listed = site.cli("enforcement", "officers", "list", "--expiring-within", "30", "--json")
     assert listed.returncode == 0, listed.stderr
@@ -241,7 +251,7 @@ def test_registry_import_refusal_and_expiring(site: Site, tmp_path: Path) -> Non
                                            params={"expiring_within": 30}))
     assert [o["certificate"] for o in api["officers"]] == [WANG]
     assert _sql(site, "SELECT action FROM audit_log WHERE entity = 'officer_registry' "
-                "ORDER BY seq OFFSET %s", imports) == ([] if revisions else [("import",)])
+                "ORDER BY seq OFFSET %s", imports) == [("import",)]
 
 
 def test_penalty_case_open_to_close(site: Site, clock_back: None,
@@ -400,14 +410,12 @@ def test_penalty_case_open_to_close(site: Site, clock_back: None,
         ("zf.chen", "officer", "close", "closed")]
     assert f"certificate {WANG}" in audited[0][4] and audited[1][4] == f"certificate {CHEN}"
     assert site.cli("audit", "verify").returncode == 0
-    # Past the end of 王强's certificate (2026-12-31) he can open no case; 陈静 still can.
-    days = (date(2027, 1, 5) - date.today()).days
-    if days > 0:
-        site.shift_clock(days * DAY)
+    # Past the end of 王强's certificate he can open no case; 陈静 still can.
+    site.shift_clock(((WANG_UNTIL - date.today()).days + 5) * DAY)
     detail = _refused(wang.post("/api/v1/enforcement/cases", json=opening), 403,
                       "unqualified_officer")
     site.shift_clock(0)  # at once: the periodic tick follows the shifted clock
-    assert WANG in detail and "expired on 2026-12-31" in detail, detail
+    assert WANG in detail and f"expired on {WANG_UNTIL.isoformat()}" in detail, detail
     assert _sql(site, "SELECT count(*) FROM enforcement_cases")[0][0] == cases + 1
     assert _ok(chen.post("/api/v1/enforcement/cases", json=opening), 201)["records"][0][
         "by"]["certificate"] == CHEN
