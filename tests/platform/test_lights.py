@@ -153,6 +153,25 @@ def test_the_open_cases_gauge_keeps_a_department_that_emptied_at_zero() -> None:
     assert registry.get_sample_value("sunlight_clock_offset_seconds") == 0
 
 
+def test_the_certificate_gauge_counts_expiring_officers_by_department() -> None:
+    from datetime import date
+
+    from sunlight.enforcement.officers import expiring, load_registry, sample_registry_text
+
+    registry = CollectorRegistry()
+    metrics = TickMetrics.create(registry, ManualClock(SUBMITTED))
+    officers = load_registry(sample_registry_text())
+
+    def value(dept: str) -> float | None:
+        return registry.get_sample_value("sunlight_officer_certificates_expiring",
+                                         {"department": dept})
+
+    metrics.set_expiring(expiring(officers, date(2026, 12, 10), 30))  # 王强 ends 2026-12-31
+    assert value("320703-SCJGJ") == 1 and value("320703-STHJJ") is None
+    metrics.set_expiring(expiring(officers, date(2025, 12, 10), 30))  # 吴斌 ends 2025-12-31
+    assert value("320703-SCJGJ") == 0 and value("320703-STHJJ") == 1
+
+
 def test_the_clock_offset_gauge_reads_the_offset_file(tmp_path: Any) -> None:
     from sunlight.runtime.clock import Clock
 

@@ -11,7 +11,11 @@ chain's lock (taken by each audited change) is never held across a whole tick:
    transaction);
 2. every open case's light is re-evaluated (:func:`sunlight.runtime.core.lights.tick`);
 3. overdue 督办 orders escalate (``supervision.escalate_overdue``, once per tick);
-4. ``sunlight_open_cases{light,department}`` is set from the counts.
+4. ``sunlight_open_cases{light,department}`` is set from the counts, and
+   ``sunlight_officer_certificates_expiring{department}`` from the officer registry in
+   force: certificates still valid that end within
+   :data:`~sunlight.enforcement.officers.EXPIRY_WARNING_DAYS` days of core's date (the
+   ``OfficerCertificateExpiring`` alert).
 
 Example::
 
@@ -29,8 +33,9 @@ from datetime import datetime
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from sqlalchemy import Engine
 
-from sunlight.runtime.clock import Clock, ClockOffsetError
-from sunlight.runtime.core import cases, lights, supervision
+from sunlight.enforcement.officers import EXPIRY_WARNING_DAYS, Officer
+from sunlight.runtime.clock import CHINA, Clock, ClockOffsetError
+from sunlight.runtime.core import cases, enforcement, lights, supervision
 from sunlight.runtime.db import transaction
 
 __all__ = ["TickMetrics", "TickReport", "escalate_once", "mark_overdue_once", "run_tick"]
@@ -61,7 +66,9 @@ class TickMetrics:
     open_cases: Gauge
     marked: Counter
     light_changes: Counter
+    expiring: Gauge
     seen: set[tuple[str, str]] = field(default_factory=set)
+    seen_departments: set[str] = field(default_factory=set)
 
     @classmethod
     def create(cls, registry: CollectorRegistry, clock: Clock) -> TickMetrics:
@@ -84,7 +91,11 @@ class TickMetrics:
                            "Cases the overdue job flagged", registry=registry),
             light_changes=Counter("sunlight_light_changes_total",
                                   "Light changes found by the periodic tick, by new light",
-                                  ["light"], registry=registry))
+                                  ["light"], registry=registry),
+            expiring=Gauge("sunlight_officer_certificates_expiring",
+                           f"Officers' certificates (执法证) in force that end within "
+                           f"{EXPIRY_WARNING_DAYS} days, by department", ["department"],
+                           registry=registry))
 
     def set_open(self, counts: list[tuple[str, str, str, int]]) -> None:
         """Set the gauge from :func:`~sunlight.runtime.core.lights.open_counts`; a
@@ -97,6 +108,17 @@ class TickMetrics:
             for light in ("none", "yellow", "red"):
                 self.open_cases.labels(light, department).set(now.get((light, department), 0))
                 self.seen.add((light, department))
+
+
+    def set_expiring(self, officers: list[Officer]) -> None:
+        """Set the certificate gauge from the expiring officers; a department seen before
+        and absent now is set to 0, not dropped."""
+        now: dict[str, int] = {}
+        for officer in officers:
+            now[officer.department] = now.get(officer.department, 0) + 1
+        for department in set(now) | self.seen_departments:
+            self.expiring.labels(department).set(now.get(department, 0))
+            self.seen_departments.add(department)
 
 
 @dataclass
@@ -119,4 +141,6 @@ def run_tick(engine: Engine, site: str, clock: Clock,
             metrics.light_changes.labels(light).inc(n)
         with transaction(engine) as session:
             metrics.set_open(lights.open_counts(session))
+            metrics.set_expiring(enforcement.expiring_officers(
+                session, now.astimezone(CHINA).date(), EXPIRY_WARNING_DAYS))
     return TickReport(marked, lit, escalated)
