@@ -51,7 +51,7 @@ from pypdf import PdfReader
 from sqlalchemy import create_engine, delete, select
 from sqlalchemy.orm import Session
 
-from platform_site import Site
+from platform_site import Site, wait_for
 from sunlight.control.resources import Run
 from sunlight.enforcement.decision import parse_decision_number
 from sunlight.enforcement.officers import sample_registry_text
@@ -250,6 +250,9 @@ def test_registry_import_refusal_and_expiring(site: Site, tmp_path: Path) -> Non
     api = _ok(_client(site, "zf.wang").get("/api/v1/enforcement/officers",
                                            params={"expiring_within": 30}))
     assert [o["certificate"] for o in api["officers"]] == [WANG]
+    # Alerted: core's periodic tick counts it on /metrics (OfficerCertificateExpiring).
+    wait_for(lambda: 'sunlight_officer_certificates_expiring{department="320703-SCJGJ"} 1.0'
+             in httpx.get(f"{site.core}/metrics").text, what="the certificate expiry gauge")
     assert _sql(site, "SELECT action FROM audit_log WHERE entity = 'officer_registry' "
                 "ORDER BY seq OFFSET %s", imports) == [("import",)]
 
