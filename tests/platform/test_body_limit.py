@@ -72,7 +72,7 @@ def _settings(role: str, **extra: Any) -> Settings:
 
 def test_each_role_has_a_limit_from_its_settings() -> None:
     assert _settings("portal").body_limit() == 10 * 2**20 + 2**20
-    assert _settings("core").body_limit() == 50 * 2**20 * 4 // 3 + 2**20
+    assert _settings("core").body_limit() == 10 * 2**20 + 2**20  # one material a request
     assert _settings("gateway").body_limit() == 2**20
     assert _settings("core", max_body_bytes=5000).body_limit() == 5000
 

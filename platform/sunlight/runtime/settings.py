@@ -154,16 +154,14 @@ class Settings(BaseSettings):
 
     def body_limit(self) -> int:
         """The largest request body this role accepts: ``max_body_bytes`` when set, else the
-        portal's one material plus a form's worth, core's largest crossing (one
-        submission's materials at their cap, base64, plus the same) and 1 MiB for the
+        portal's one material plus a form's worth, core's the same (materials cross one
+        per request) and 1 MiB for the
         gateway (health and metrics only)."""
         if self.max_body_bytes is not None:
             return self.max_body_bytes
         slack = 2**20
-        if self.role == "portal":
+        if self.role in ("portal", "core"):
             return self.material_max_bytes + slack
-        if self.role == "core":
-            return self.material_max_total_bytes * 4 // 3 + slack
         return slack
 
     def db_url(self) -> str:

@@ -1,10 +1,13 @@
 """The gateway's two directions, each a short transaction on the portal database.
 
 Inward: pending outbox rows → validated as staged (:func:`sunlight.runtime.records.parse_staged`)
-→ materials added as verified bytes → core's exchange API → marked delivered (a crash in
-between redelivers; core answers "duplicate"). Outward: core's feed after the stored cursor
-→ validated → applied to the portal DB with an inbox row → cursor advanced, all in one
-transaction (case status, catalogue items, and penalty decisions disclosed to the public).
+→ an application's materials checked against their sha256 and sent to core one per request
+(``PUT /api/v1/exchange/materials/ID``, the bytes as the body) → the record, naming them by
+id, size and sha256, to core's exchange API → marked delivered (a crash in between
+redelivers: core answers "duplicate" to the materials and to the record). Outward: core's
+feed after the stored cursor → validated → applied to the portal DB with an inbox row →
+cursor advanced, all in one transaction (case status, catalogue items, and penalty
+decisions disclosed to the public).
 Every record carried is written to :class:`Crossing`, with the sha256 of its canonical JSON
 (RFC 8785, :func:`sunlight.canonical.canonical_json`).
 
@@ -25,12 +28,13 @@ Example::
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import httpx
@@ -53,7 +57,7 @@ from sunlight.runtime.portal.models import (
 from sunlight.runtime.records import (
     CaseStatus,
     CatalogueItem,
-    MaterialRecord,
+    MaterialRef,
     PenaltyDisclosure,
     Record,
     RecordRejected,
@@ -94,23 +98,28 @@ def _digest(payload: dict[str, object]) -> str:
         raise RecordRejected(str(exc)) from exc
 
 
-def _material(session: Session, row: Outbox, ref: uuid.UUID) -> MaterialRecord:
+def _material(session: Session, row: Outbox, ref: uuid.UUID) -> Material:
     m = session.get(Material, ref)
     if m is None:
         raise RecordRejected(f"material {ref} of {row.id} is missing")
     if hashlib.sha256(m.content).hexdigest() != m.sha256:
         raise RecordRejected(f"material {m.id}: stored bytes do not match sha256")
-    return MaterialRecord.build(id=str(m.id), name=m.name, filename=m.filename,
-                                content_type=m.content_type, size=m.size, sha256=m.sha256,
-                                content_b64=base64.b64encode(m.content).decode())
+    return m
 
 
-def _expand(session: Session, row: Outbox) -> Record:
-    """The record as it crosses: validated as staged, material ids replaced by the bytes."""
+def _ref(m: Material) -> MaterialRef:
+    return MaterialRef.build(id=m.id, name=m.name, filename=m.filename,
+                             content_type=m.content_type, size=m.size, sha256=m.sha256)
+
+
+def _expand(session: Session, row: Outbox) -> tuple[Record, list[Material]]:
+    """The record as it crosses (validated as staged, material ids replaced by references)
+    and the materials to send ahead of it, their stored bytes checked."""
     staged = parse_staged(row.record_type, row.payload)
     if isinstance(staged, StagedApplicationSubmitted | StagedApplicationResubmitted):
-        return staged.with_materials([_material(session, row, ref) for ref in staged.materials])
-    return staged
+        materials = [_material(session, row, ref) for ref in staged.materials]
+        return staged.with_materials([_ref(m) for m in materials]), materials
+    return staged, []
 
 
 @dataclass(frozen=True)
@@ -153,37 +162,61 @@ def push_inward(portal: Engine, core: httpx.Client, batch: int,
 
 def carry_rows(session: Session, rows: list[Outbox], core: httpx.Client, retry: Retry,
                now: datetime, moved: Moved) -> None:
-    """Deliver ``rows`` in order; a row that fails is charged (:func:`_fail`) and the next
-    one goes on; the pass stops when core is unreachable or unwell."""
+    """Deliver ``rows`` in order, an application's materials one by one ahead of it; a row
+    that fails is charged (:func:`_fail`) and the next one goes on; the pass stops when core
+    is unreachable or unwell."""
     for row in rows:
         try:
-            payload = _expand(session, row).payload()
+            record, materials = _expand(session, row)
+            payload = record.payload()
             digest = _digest(payload)
         except RecordRejected as exc:
             _fail(row, str(exc), moved, retry, now)
             continue
-        try:
-            response = core.post("/api/v1/exchange/records", json={
-                "record_id": str(row.id), "record_type": row.record_type,
-                "payload": payload})
-        except httpx.HTTPError as exc:
-            row.last_error = f"core unreachable: {exc}"
+        sends: list[tuple[str, Callable[[], httpx.Response]]] = [
+            (f"material {m.id}: ", partial(_send_material, core, m)) for m in materials]
+        sends.append(("", partial(core.post, "/api/v1/exchange/records", json={
+            "record_id": str(row.id), "record_type": row.record_type, "payload": payload})))
+        verdict, reason, response = _deliver(sends)
+        if verdict == "unavailable":
+            row.last_error = reason
             break  # commit what was delivered; retry the rest on the next pass
-        status = response.status_code
-        if status in CORE_UNAVAILABLE:
-            row.last_error = f"core answered {status}"
-            break
-        if status != 200:
-            _fail(row, f"core answered {status}: {_detail(response)}", moved, retry, now)
-            if status >= 500:
+        if verdict in ("refused", "failed"):
+            _fail(row, reason, moved, retry, now)
+            if verdict == "failed":
                 break  # core failed on this row: the others wait for the next pass
             continue
+        assert response is not None
         outcome = response.json()["outcome"]
         row.attempts += 1
         row.delivered_at, row.last_error, row.next_attempt_at = utcnow(), "", None
         session.add(Crossing(direction="in", record_id=row.id, record_type=row.record_type,
                              sha256=digest))
         moved.add("in", row.record_type, outcome)
+
+
+def _send_material(core: httpx.Client, m: Material) -> httpx.Response:
+    return core.put(f"/api/v1/exchange/materials/{m.id}", params={"sha256": m.sha256},
+                    content=m.content, headers={"Content-Type": "application/octet-stream"})
+
+
+def _deliver(sends: list[tuple[str, Callable[[], httpx.Response]]]
+             ) -> tuple[str, str, httpx.Response | None]:
+    """Send each request in order, stopping at the first that fails: ("ok", "", the last
+    response), or ("unavailable" | "refused" | "failed", the reason, None)."""
+    response = None
+    for what, send in sends:
+        try:
+            response = send()
+        except httpx.HTTPError as exc:
+            return "unavailable", f"core unreachable: {exc}", None
+        status = response.status_code
+        if status in CORE_UNAVAILABLE:
+            return "unavailable", f"core answered {status}", None
+        if status != 200:
+            return ("failed" if status >= 500 else "refused",
+                    f"{what}core answered {status}: {_detail(response)}", None)
+    return "ok", "", response
 
 
 def _detail(response: httpx.Response) -> str:
