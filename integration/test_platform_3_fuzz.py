@@ -170,6 +170,10 @@ def _seed_core(case: Any, known: Known) -> None:
         case.body = {"record_id": str(__import__("uuid").uuid4()),
                      "record_type": "feedback.complaint",
                      "payload": {"receipt": known.receipt, "text": "fuzz"}}
+    if case.operation.label == "PUT /api/v1/exchange/materials/{material_id}":
+        material = b"%PDF-1.4 fuzz " + __import__("uuid").uuid4().bytes
+        case.body = material
+        case.query = {"sha256": __import__("hashlib").sha256(material).hexdigest()}
 
 
 def _auth(case: Any, known: Known) -> dict[str, str]:

@@ -17,7 +17,7 @@ PANELS = {
     "Operations": ["doctor", "engine", "images", "hosts"],
     "Load": ["load"],
     "On host": ["serve", "migrate", "accounts", "catalogue", "cases", "audit", "exchange",
-                "supervision", "enforcement"],
+                "gateway", "supervision", "enforcement"],
 }
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import subprocess
@@ -19,7 +18,7 @@ from sunlight.runtime.records import (
     ApplicationResubmitted,
     CatalogueItem,
     Complaint,
-    MaterialRecord,
+    MaterialRef,
     RatingRecord,
     Record,
     RecordRejected,
@@ -35,9 +34,9 @@ RECEIPT = "320703-20261128-000001"
 
 
 def _material(data: bytes, sha: str | None = None) -> dict[str, object]:
-    return {"id": "m1", "name": "材料", "filename": "a.pdf", "content_type": "application/pdf",
-            "size": len(data), "sha256": sha or hashlib.sha256(data).hexdigest(),
-            "content_b64": base64.b64encode(data).decode()}
+    return {"id": str(uuid.uuid4()), "name": "材料", "filename": "a.pdf",
+            "content_type": "application/pdf", "size": len(data),
+            "sha256": sha or hashlib.sha256(data).hexdigest()}
 
 
 def test_directions_are_disjoint() -> None:
@@ -61,16 +60,20 @@ def test_rating_range_is_enforced() -> None:
         parse_record("inward", "feedback.rating", {"receipt": RECEIPT, "score": 9})
 
 
-def test_material_bytes_must_match_their_hash() -> None:
+def test_an_application_names_its_materials_and_never_carries_their_bytes() -> None:
     rec = parse_record("inward", "application.resubmitted", {
         "receipt": RECEIPT, "batch": 1, "submitted_at": "2026-11-28T10:00:00+08:00",
         "materials": [_material(b"%PDF-ok")]})
-    assert rec.materials[0].content() == b"%PDF-ok"  # type: ignore[attr-defined]
-    bad = parse_record("inward", "application.resubmitted", {
-        "receipt": RECEIPT, "batch": 1, "submitted_at": "2026-11-28T10:00:00+08:00",
-        "materials": [_material(b"%PDF-ok", sha="0" * 64)]})
-    with pytest.raises(ValueError, match="do not match"):
-        bad.materials[0].content()  # type: ignore[attr-defined]
+    assert isinstance(rec.materials[0], MaterialRef)  # type: ignore[attr-defined]
+    inline = _material(b"%PDF-ok") | {"content_b64": "JVBERi1vaw=="}
+    with pytest.raises(RecordRejected, match=r"materials\.0\.content_b64: Extra inputs"):
+        parse_record("inward", "application.resubmitted", {
+            "receipt": RECEIPT, "batch": 1, "submitted_at": "2026-11-28T10:00:00+08:00",
+            "materials": [inline]})
+    with pytest.raises(RecordRejected, match=r"materials\.0\.sha256"):
+        parse_record("inward", "application.resubmitted", {
+            "receipt": RECEIPT, "batch": 1, "submitted_at": "2026-11-28T10:00:00+08:00",
+            "materials": [_material(b"%PDF-ok", sha="not-a-hash")]})
 
 
 def test_case_status_must_be_a_workflow_status() -> None:
@@ -141,7 +144,7 @@ def test_core_writes_outward_records_as_the_untyped_feed_did() -> None:
 def test_the_gateway_adds_materials_to_a_staged_application() -> None:
     staged = StagedApplicationResubmitted.build(receipt=RECEIPT, batch=1, submitted_at=NOW,
                                                 materials=[M1])
-    material = MaterialRecord.model_validate(_material(b"%PDF-ok") | {"id": str(M1)})
+    material = MaterialRef.model_validate(_material(b"%PDF-ok") | {"id": str(M1)})
     crossing = staged.with_materials([material])
     assert isinstance(crossing, ApplicationResubmitted)
     assert parse_record("inward", "application.resubmitted", crossing.payload()) == crossing

@@ -9,10 +9,12 @@ Operations — this machine, the control node (here)
 Load — load tests of a running deployment (:mod:`sunlight.cli.load`)
     ``load``
 On host — run on a site's hosts with its ``SUNLIGHT_*`` settings (:mod:`sunlight.cli.onhost`,
-:mod:`sunlight.cli.exchange`, :mod:`sunlight.cli.supervision`, :mod:`sunlight.cli.enforcement`)
+:mod:`sunlight.cli.exchange`, :mod:`sunlight.cli.gateway`, :mod:`sunlight.cli.supervision`,
+:mod:`sunlight.cli.enforcement`)
     ``serve``, ``migrate``, ``accounts add``, ``catalogue import|export``,
     ``cases mark-overdue``, ``audit verify``,
     ``exchange definitions|status|keygen|baseline publish|adopt``,
+    ``gateway parked list|replay``,
     ``supervision rules check|import|export|publish``, ``supervision tick``,
     ``supervision orders list|issue|answer|accept|return|escalate``,
     ``supervision inspection draw|list|finding|summary``,
@@ -30,7 +32,7 @@ Commands with ``--json`` (one JSON document on stdout, nothing else there; the s
 each command's help): ``doctor``, ``hosts boot``, ``hosts list``, ``up``, ``node add``,
 ``status``, ``exchange status``, ``supervision rules check|import``,
 ``supervision orders list``, ``supervision inspection draw|list|summary``,
-``enforcement officers import|list``.
+``enforcement officers import|list``, ``gateway parked list``.
 
 Example::
 
@@ -47,7 +49,7 @@ import typer
 from rich.markup import escape
 
 import sunlight
-from sunlight.cli import deployment, enforcement, exchange, load, onhost, supervision
+from sunlight.cli import deployment, enforcement, exchange, gateway, load, onhost, supervision
 from sunlight.cli.common import (
     EXIT_CODES_HELP,
     JSON_OPTION,
@@ -268,6 +270,7 @@ _register_operations(app)
 load.register(app)
 onhost.register(app)
 exchange.register(app)
+gateway.register(app)
 supervision.supervision_app.add_typer(orders_app, name="orders")
 supervision.supervision_app.add_typer(inspection_app, name="inspection")
 supervision.register(app)

@@ -1,4 +1,5 @@
-"""Upload checks shared by the portal: one size limit, allowed types, content sniffing, sha256.
+"""Upload checks shared by the portal: one size limit, allowed types, content sniffing, sha256,
+and a cap on the number and total size of one submission's materials.
 
 Example::
 
@@ -57,6 +58,19 @@ def check_size(size: int, limit: int) -> None:
     if size > limit:
         raise ApiError(413, "too_large",
                        f"material is larger than the limit of {limit} bytes", field="file")
+
+
+def check_quota(count: int, total: int, size: int, max_count: int, max_total: int) -> None:
+    """Refuse one more material of ``size`` bytes when a submission already holds ``count``
+    materials of ``total`` bytes: 422 past the number, 413 past the total, naming the limit."""
+    if count >= max_count:
+        raise ApiError(422, "too_many_materials",
+                       f"an application may hold at most {max_count} materials per "
+                       f"submission; {count} are uploaded", field="file")
+    if total + size > max_total:
+        raise ApiError(413, "materials_too_large",
+                       f"an application's materials may total at most {max_total} bytes per "
+                       f"submission; {total} are uploaded and this one is {size}", field="file")
 
 
 def sha256_hex(data: bytes) -> str:

@@ -7,8 +7,12 @@ imports none of them.
 
 Producers build these models and store :meth:`Record.payload` — the portal's outbox writer
 (inward records, as *staged*: an application names its materials by id, and the gateway
-replaces the ids with the verified bytes, :meth:`StagedApplicationSubmitted.with_materials`)
-and core's outbound feed (outward records). Consumers validate with :func:`parse_record`
+replaces the ids with references, :meth:`StagedApplicationSubmitted.with_materials`) and
+core's outbound feed (outward records). A material's bytes never ride in a record: the
+gateway sends each material on its own first (core's ``PUT /api/v1/exchange/materials/ID``,
+kept by id and checked against its sha256), and the application then references them by
+id, size and sha256 (:class:`MaterialRef`); core refuses an application whose materials
+have not all crossed with those hashes. Consumers validate with :func:`parse_record`
 (:func:`parse_staged` for the portal's outbox rows): the gateway both ways, core inward.
 The wire format is the JSON of :meth:`Record.payload`: the field names below, datetimes
 in ``isoformat()`` (``2026-11-28T08:30:00.123456+00:00``), dates ``YYYY-MM-DD`` — what the
@@ -28,8 +32,6 @@ Example::
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import re
 import uuid
 from datetime import date, datetime
@@ -104,21 +106,16 @@ class Applicant(Record):
     phone: str = Field(default="", max_length=32)
 
 
-class MaterialRecord(Record):
-    id: str
+class MaterialRef(Record):
+    """A material as an application record names it: its bytes crossed on their own, before
+    the record, and are found by ``id`` and checked against ``size`` and ``sha256``."""
+
+    id: uuid.UUID
     name: str = Field(min_length=1, max_length=200)
     filename: str = Field(max_length=255)
     content_type: str = Field(max_length=120)
     size: int = Field(ge=0)
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
-    content_b64: str
-
-    def content(self) -> bytes:
-        """The bytes, after checking they are the ones that were uploaded."""
-        data = base64.b64decode(self.content_b64, validate=True)
-        if len(data) != self.size or hashlib.sha256(data).hexdigest() != self.sha256:
-            raise ValueError(f"material {self.id}: bytes do not match size/sha256")
-        return data
 
 
 class _Submission(Record):
@@ -133,7 +130,7 @@ class _Submission(Record):
 
 class ApplicationSubmitted(_Submission):
     RECORD_TYPE: ClassVar[str] = "application.submitted"
-    materials: list[MaterialRecord]
+    materials: list[MaterialRef]
 
 
 class StagedApplicationSubmitted(_Submission):
@@ -142,7 +139,7 @@ class StagedApplicationSubmitted(_Submission):
     RECORD_TYPE: ClassVar[str] = "application.submitted"
     materials: list[uuid.UUID]
 
-    def with_materials(self, materials: list[MaterialRecord]) -> ApplicationSubmitted:
+    def with_materials(self, materials: list[MaterialRef]) -> ApplicationSubmitted:
         return ApplicationSubmitted.build(**{**_fields(self), "materials": materials})
 
 
@@ -154,7 +151,7 @@ class _Resubmission(Record):
 
 class ApplicationResubmitted(_Resubmission):
     RECORD_TYPE: ClassVar[str] = "application.resubmitted"
-    materials: list[MaterialRecord]
+    materials: list[MaterialRef]
 
 
 class StagedApplicationResubmitted(_Resubmission):
@@ -163,7 +160,7 @@ class StagedApplicationResubmitted(_Resubmission):
     RECORD_TYPE: ClassVar[str] = "application.resubmitted"
     materials: list[uuid.UUID]
 
-    def with_materials(self, materials: list[MaterialRecord]) -> ApplicationResubmitted:
+    def with_materials(self, materials: list[MaterialRef]) -> ApplicationResubmitted:
         return ApplicationResubmitted.build(**{**_fields(self), "materials": materials})
 
 

@@ -78,6 +78,13 @@ class Settings(BaseSettings):
     # Materials: one size limit (nginx's client_max_body_size is set to the same value).
     material_max_bytes: int = Field(default=10 * 2**20, ge=1024)
     material_types: tuple[str, ...] = DEFAULT_ALLOWED_TYPES
+    # Per submission (a draft, or one correction): how many materials and how many bytes in
+    # all; an upload past either is refused (422 / 413) and what was accepted stays.
+    material_max_count: int = Field(default=20, ge=1, le=1000)
+    material_max_total_bytes: int = Field(default=50 * 2**20, ge=1024)
+    # Largest request body a role reads (413 above it); unset: the role's default,
+    # :meth:`body_limit`.
+    max_body_bytes: int | None = Field(default=None, ge=1024)
 
     # Background jobs.
     overdue_interval_s: float = Field(default=60.0, gt=0)
@@ -85,6 +92,12 @@ class Settings(BaseSettings):
     clock_offset_file: Path | None = None
     gateway_poll_s: float = Field(default=0.5, gt=0)
     gateway_batch: int = Field(default=50, ge=1, le=1000)
+    # A crossing the gateway cannot deliver (core refuses it, or it fails validation) is
+    # retried after gateway_retry_base_s, doubling up to gateway_retry_max_s, and parked
+    # after gateway_park_after attempts (`sunlight gateway parked list|replay`).
+    gateway_retry_base_s: float = Field(default=5.0, gt=0)
+    gateway_retry_max_s: float = Field(default=600.0, gt=0)
+    gateway_park_after: int = Field(default=8, ge=1, le=100)
 
     # core: the cross-tier exchange (see the module docstring).
     amqp_url: SecretStr | None = None
@@ -138,6 +151,18 @@ class Settings(BaseSettings):
     def exchange_enabled(self) -> bool:
         """The exchange runs inside core when a broker is configured."""
         return self.role == "core" and self.amqp_url is not None
+
+    def body_limit(self) -> int:
+        """The largest request body this role accepts: ``max_body_bytes`` when set, else the
+        portal's one material plus a form's worth, core's the same (materials cross one
+        per request) and 1 MiB for the
+        gateway (health and metrics only)."""
+        if self.max_body_bytes is not None:
+            return self.max_body_bytes
+        slack = 2**20
+        if self.role in ("portal", "core"):
+            return self.material_max_bytes + slack
+        return slack
 
     def db_url(self) -> str:
         assert self.database_url is not None

@@ -1,14 +1,16 @@
-"""The exchange API: the gateway delivers inward records and reads the outbound feed."""
+"""The exchange API: the gateway delivers materials (one per request), then inward records
+that name them, and reads the outbound feed."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Body, Depends, Path, Query
 
 from sunlight.runtime.core import outbound
 from sunlight.runtime.core.auth import require_exchange
-from sunlight.runtime.core.exchange import apply_inward
+from sunlight.runtime.core.exchange import apply_inward, receive_material
 from sunlight.runtime.core.schemas import OutboundPage, OutboundRecord, RecordIn, RecordOutcome
 from sunlight.runtime.deps import ClockDep, SessionDep, SettingsDep
 from sunlight.runtime.errors import ApiError, responses
@@ -17,6 +19,7 @@ from sunlight.runtime.records import RecordRejected
 router = APIRouter(prefix="/api/v1/exchange", tags=["exchange"],
                    dependencies=[Depends(require_exchange)])
 ERRORS = responses(401, 422)
+MATERIAL_ERRORS = responses(401, 413, 422)
 
 
 @router.post("/records", response_model=RecordOutcome, responses=ERRORS)
@@ -28,6 +31,25 @@ def deliver(body: RecordIn, session: SessionDep, settings: SettingsDep,
                                body.payload, clock.now())
     except RecordRejected as exc:
         raise ApiError(422, "record_rejected", str(exc)) from exc
+    return RecordOutcome(outcome=outcome)
+
+
+@router.put("/materials/{material_id}", response_model=RecordOutcome,
+            responses=MATERIAL_ERRORS)
+def deliver_material(
+        material_id: Annotated[uuid.UUID, Path()], session: SessionDep, settings: SettingsDep,
+        sha256: Annotated[str, Query(pattern=r"^[0-9a-f]{64}$")],
+        content: Annotated[bytes, Body(media_type="application/octet-stream")]
+) -> RecordOutcome:
+    """Keep one material's bytes (the request body) until the application naming it is
+    delivered; checked against ``sha256``; a repeat is acknowledged as duplicate."""
+    if len(content) > settings.material_max_bytes:
+        raise ApiError(413, "too_large", f"material is larger than the limit of "
+                       f"{settings.material_max_bytes} bytes")
+    try:
+        outcome = receive_material(session, material_id, sha256, content)
+    except RecordRejected as exc:
+        raise ApiError(422, "material_rejected", str(exc)) from exc
     return RecordOutcome(outcome=outcome)
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 import sunlight
+from sunlight.runtime.bodylimit import BodyLimit
 from sunlight.runtime.clock import Clock
 from sunlight.runtime.core import cross_tier, periodic
 from sunlight.runtime.core.api_admin import router as admin_router
@@ -78,6 +79,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings, app.state.engine = settings, engine
     app.state.clock = Clock(settings.clock_offset_file)
     install_error_handlers(app)
+    app.add_middleware(BodyLimit, limit=settings.body_limit())
 
     async def ready() -> bool:
         return await run_in_threadpool(database_ready, engine)

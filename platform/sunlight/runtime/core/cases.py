@@ -10,6 +10,7 @@ working days of ``now``'s date in China.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
@@ -21,7 +22,7 @@ from sunlight.catalogue.flow import FlowStep
 from sunlight.runtime.core import lights, outbound
 from sunlight.runtime.core.audit_store import record as audit
 from sunlight.runtime.core.auth import SUPERVISOR, Staff
-from sunlight.runtime.core.models import Case, CaseEvent, CaseMaterial, Item
+from sunlight.runtime.core.models import Case, CaseEvent, CaseMaterial, ExchangeMaterial, Item
 from sunlight.runtime.core.supervision_rules import in_force
 from sunlight.runtime.db import utcnow
 from sunlight.runtime.errors import ApiError, not_found
@@ -31,7 +32,7 @@ from sunlight.runtime.exchange.schemas import CASE_EVENT
 from sunlight.runtime.records import (
     ApplicationResubmitted,
     ApplicationSubmitted,
-    MaterialRecord,
+    MaterialRef,
     RecordRejected,
 )
 from sunlight.supervision.evaluate import separation_refusal
@@ -84,15 +85,21 @@ def _recompute_due(case: Case, on: date) -> None:
 
 
 def _save_materials(session: Session, case: Case, batch: int,
-                    materials: list[MaterialRecord]) -> None:
+                    materials: list[MaterialRef]) -> None:
+    """Move the materials the record names from where they crossed (one by one, ahead of
+    the record) to the case; RecordRejected unless each crossed with its size and sha256."""
     for m in materials:
-        try:
-            data = m.content()
-        except ValueError as exc:
-            raise RecordRejected(str(exc)) from exc
-        session.add(CaseMaterial(id=uuid.UUID(m.id), case_id=case.id, batch=batch, name=m.name,
+        staged = session.get(ExchangeMaterial, m.id)
+        if staged is None:
+            raise RecordRejected(f"material {m.id} has not crossed")
+        if (staged.sha256, staged.size) != (m.sha256, m.size) or \
+                hashlib.sha256(staged.content).hexdigest() != m.sha256:
+            raise RecordRejected(f"material {m.id}: the bytes that crossed do not match the "
+                                 "record's size/sha256")
+        session.add(CaseMaterial(id=m.id, case_id=case.id, batch=batch, name=m.name,
                                  filename=m.filename, content_type=m.content_type, size=m.size,
-                                 sha256=m.sha256, content=data))
+                                 sha256=m.sha256, content=staged.content))
+        session.delete(staged)
 
 
 def _event(session: Session, site: str, case: Case, actor: str, role: str, action: str,

@@ -1,5 +1,10 @@
 """Core's side of the zone crossing: apply each delivered record once, in one transaction.
 
+Materials cross first, each on its own (:func:`receive_material`: kept by id, checked
+against its sha256, a repeat answered "duplicate"); an application record then names them
+(:class:`sunlight.runtime.records.MaterialRef`) and :func:`sunlight.runtime.core.cases.receive`
+refuses it unless every one has crossed with that size and sha256.
+
 Example::
 
     >>> outcome = apply_inward(session, "320703", record_id, "feedback.rating",
@@ -9,6 +14,7 @@ Example::
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import datetime
 from typing import Literal
@@ -18,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from sunlight.runtime.core import cases
 from sunlight.runtime.core.audit_store import record as audit
-from sunlight.runtime.core.models import ExchangeInbox, Feedback
+from sunlight.runtime.core.models import CaseMaterial, ExchangeInbox, ExchangeMaterial, Feedback
 from sunlight.runtime.records import (
     ApplicationResubmitted,
     ApplicationSubmitted,
@@ -64,3 +70,22 @@ def _feedback(session: Session, site: str, record_id: uuid.UUID,
     else:
         session.add(Feedback(id=record_id, receipt=record.receipt, kind="rating",
                              score=record.score, text=record.comment))
+
+
+def receive_material(session: Session, material_id: uuid.UUID, sha256: str,
+                     content: bytes) -> Outcome:
+    """Keep one material's bytes until its application arrives; a repeat (the gateway
+    redelivering after a crash) is "duplicate"; bytes that do not match ``sha256``, or an id
+    already kept with other bytes, are RecordRejected."""
+    actual = hashlib.sha256(content).hexdigest()
+    if actual != sha256:
+        raise RecordRejected(f"material {material_id}: bytes do not match sha256 "
+                             f"(got {actual})")
+    kept = session.get(ExchangeMaterial, material_id) or session.get(CaseMaterial, material_id)
+    if kept is not None:
+        if kept.sha256 != sha256:
+            raise RecordRejected(f"material {material_id} was received with other bytes")
+        return "duplicate"
+    session.add(ExchangeMaterial(id=material_id, sha256=sha256, size=len(content),
+                                 content=content))
+    return "applied"

@@ -150,6 +150,19 @@ class ExchangeInbox(CoreBase):
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class ExchangeMaterial(CoreBase):
+    """A material the gateway sent ahead of its application (migration ``core_0010``), kept
+    by the portal's material id and checked against its sha256; moved into
+    :class:`CaseMaterial` when the application that references it is applied."""
+
+    __tablename__ = "exchange_materials"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class Outbound(CoreBase):
     """The feed the gateway reads outward (status, results, published catalogue)."""
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import httpx
@@ -21,8 +21,16 @@ from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 import sunlight
+from sunlight.runtime.bodylimit import BodyLimit
 from sunlight.runtime.db import database_ready, make_engine
-from sunlight.runtime.gateway.service import Moved, pending, pull_outward, push_inward
+from sunlight.runtime.gateway.service import (
+    Moved,
+    Retry,
+    parked_counts,
+    pending,
+    pull_outward,
+    push_inward,
+)
 from sunlight.runtime.observability import instrument
 from sunlight.runtime.settings import Settings
 
@@ -37,6 +45,9 @@ class GatewayMetrics:
                               ["direction"], registry=registry)
         self.pending = Gauge("sunlight_gateway_outbox_pending",
                              "Portal outbox records not yet delivered", registry=registry)
+        self.parked = Gauge("sunlight_gateway_parked",
+                            "Records the gateway parked after failing to carry them, not yet "
+                            "replayed", ["direction"], registry=registry)
 
     def count(self, moved: Moved) -> None:
         for (direction, record_type, outcome), n in moved.counts.items():
@@ -47,9 +58,14 @@ def one_pass(portal: Engine, core: httpx.Client, settings: Settings,
              metrics: GatewayMetrics) -> int:
     """Carry one batch each way; a failing side does not stop the other."""
     total = 0
-    for direction, step in (("in", push_inward), ("out", pull_outward)):
+    retry = Retry(base_s=settings.gateway_retry_base_s, max_s=settings.gateway_retry_max_s,
+                  park_after=settings.gateway_park_after)
+    steps: tuple[tuple[str, Callable[[], Moved]], ...] = (
+        ("in", lambda: push_inward(portal, core, settings.gateway_batch, retry)),
+        ("out", lambda: pull_outward(portal, core, settings.gateway_batch)))
+    for direction, step in steps:
         try:
-            moved = step(portal, core, settings.gateway_batch)
+            moved = step()
         except Exception:
             metrics.errors.labels(direction).inc()
             log.exception("gateway pass failed", extra={"direction": direction})
@@ -58,6 +74,8 @@ def one_pass(portal: Engine, core: httpx.Client, settings: Settings,
         total += moved.total
     with contextlib.suppress(Exception):
         metrics.pending.set(pending(portal))
+        for direction, count in parked_counts(portal).items():
+            metrics.parked.labels(direction).set(count)
     return total
 
 
@@ -104,4 +122,5 @@ def create_app(settings: Settings) -> FastAPI:
         return response.status_code == 200
 
     instrument(app, "gateway", ready, registry=registry)
+    app.add_middleware(BodyLimit, limit=settings.body_limit())
     return app

@@ -104,7 +104,8 @@ async def upload_material(receipt: Receipt, request: Request,
         application = service.find_application(session, receipt, secret, for_update=True)
         material = service.add_material(session, application, name,
                                         (file.filename or "upload")[:255], content_type, data,
-                                        digest)
+                                        digest, max_count=settings.material_max_count,
+                                        max_total=settings.material_max_total_bytes)
         return _material_out(material)
 
 

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 import sunlight
+from sunlight.runtime.bodylimit import BodyLimit
 from sunlight.runtime.db import database_ready, make_engine
 from sunlight.runtime.errors import install_error_handlers
 from sunlight.runtime.observability import instrument
@@ -35,6 +36,7 @@ def create_app(settings: Settings) -> FastAPI:
                   lifespan=lifespan)
     app.state.settings, app.state.engine = settings, engine
     install_error_handlers(app)
+    app.add_middleware(BodyLimit, limit=settings.body_limit())
 
     async def ready() -> bool:
         return await run_in_threadpool(database_ready, engine)

@@ -122,13 +122,20 @@ class Outbox(PortalBase):
     payload: Mapped[dict[str, object]] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    # Core refused it as invalid: kept (never deleted) for an operator, no longer retried.
+    # Core refused it as invalid (gateways before portal_0003; now such rows are retried
+    # and parked): kept (never deleted) for an operator, no longer retried.
     rejected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")
+    # A crossing that failed is retried at next_attempt_at (backoff), and parked after the
+    # gateway's last attempt: kept for an operator, `sunlight gateway parked replay` (portal_0003).
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+                                                             nullable=True)
+    parked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     __table_args__ = (
         Index("ix_outbox_pending", "created_at",
-              postgresql_where=delivered_at.is_(None) & rejected_at.is_(None)),
+              postgresql_where=delivered_at.is_(None) & rejected_at.is_(None)
+              & parked_at.is_(None)),
     )
 
 
@@ -151,6 +158,22 @@ class Crossing(PortalBase):
     record_type: Mapped[str] = mapped_column(String(40))
     sha256: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ParkedOutward(PortalBase):
+    """A record of core's outbound feed the gateway could not accept (it failed the
+    whitelist): parked here with the reason so the cursor moves on (portal_0003);
+    ``replayed_at`` is set once `sunlight gateway parked replay` applied it."""
+
+    __tablename__ = "gateway_parked"
+    record_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    record_type: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict[str, object]] = mapped_column(JSONB)
+    reason: Mapped[str] = mapped_column(Text)
+    parked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    replayed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+                                                         nullable=True)
 
 
 class GatewayCursor(PortalBase):

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from sunlight.canonical import CanonicalError, canonical_json
 from sunlight.runtime.db import utcnow
 from sunlight.runtime.errors import ApiError, not_found
+from sunlight.runtime.materials import check_quota
 from sunlight.runtime.portal.models import (
     Application,
     CatalogueEntry,
@@ -133,11 +134,19 @@ def find_application(session: Session, receipt: str, secret: str | None,
 
 
 def add_material(session: Session, application: Application, name: str, filename: str,
-                 content_type: str, data: bytes, sha256: str) -> Material:
+                 content_type: str, data: bytes, sha256: str, *, max_count: int,
+                 max_total: int) -> Material:
+    """Add a material to the current submission, within its caps (the caller holds the
+    application's row lock, so concurrent uploads are counted one after another)."""
     if application.status not in EDITABLE:
         raise ApiError(409, "not_editable",
                        f"materials can be added while the application is a draft or a "
                        f"correction is requested, not while it is {application.status}")
+    count, total = session.execute(
+        select(func.count(), func.coalesce(func.sum(Material.size), 0))
+        .where(Material.application_id == application.id,
+               Material.batch == application.submissions)).one()
+    check_quota(int(count), int(total), len(data), max_count, max_total)
     material = Material(application_id=application.id, batch=application.submissions,
                         name=name, filename=filename, content_type=content_type,
                         size=len(data), sha256=sha256, content=data)
@@ -232,7 +241,9 @@ def _stage(session: Session, record: Record) -> None:
 
 
 def pending_outbox(session: Session) -> int:
-    stmt = select(func.count()).select_from(Outbox).where(Outbox.delivered_at.is_(None))
+    """Records still to cross (parked and rejected ones are counted apart)."""
+    stmt = select(func.count()).select_from(Outbox).where(
+        Outbox.delivered_at.is_(None), Outbox.rejected_at.is_(None), Outbox.parked_at.is_(None))
     return int(session.execute(stmt).scalar_one())
 
 
