@@ -42,8 +42,9 @@ _REQUEST_ID = re.compile(r"^[0-9A-Za-z_-]{8,64}$")
 
 
 class ErrorBody(BaseModel):
-    """Every error body: a stable code, a reason, and where the problem is when known; a
-    5xx (and a 409 or 503 from the database) names the request id the server logged."""
+    """Every error body: a stable code, a reason, and where the problem is when known; one
+    from a database error or an unexpected exception names the request id the server logged
+    the details under."""
 
     error: str
     detail: str
@@ -116,7 +117,8 @@ def install_error_handlers(app: FastAPI) -> None:
             log.warning("value refused by the database: %s", _first_line(exc),
                         extra={"request_id": rid, "path": request.url.path})
             detail = NUL_IN_TEXT if _is_nul(exc) else VALUE_NOT_STORABLE
-            return JSONResponse({"error": "invalid_value", "detail": detail}, status_code=422)
+            return JSONResponse({"error": "invalid_value", "detail": detail, "request_id": rid},
+                                status_code=422)
         if isinstance(exc, IntegrityError) and state in CONFLICT_STATES:
             log.warning("write conflict: %s", _first_line(exc),
                         extra={"request_id": rid, "path": request.url.path})
