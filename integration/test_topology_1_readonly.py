@@ -1,4 +1,5 @@
-"""Topology suite, part 1 (read-only checks): the case round trip, propagation, downward flows.
+"""Topology suite, part 1 (read-only checks): the case round trip, propagation, downward flows,
+and what reaches citizens through nginx.
 
 Runs on the session's province → city → county topology (see conftest.py `topology`).
 """
@@ -10,6 +11,9 @@ import re
 import time
 import uuid
 from collections.abc import Callable
+from typing import Any
+
+import httpx
 
 from site_fixtures import (
     Lab,
@@ -21,7 +25,12 @@ from site_fixtures import (
     stop_all_listeners,
     verdict,
 )
-from sunlight.control.stack.scenario import apply_at_portal, run_scenario, seen_upstream
+from sunlight.control.stack.scenario import (
+    apply_at_portal,
+    portal_status,
+    run_scenario,
+    seen_upstream,
+)
 from sunlight.topology.flows import load_flows
 from sunlight.topology.layout import Net
 from sunlight.topology.matrix import Basis, Expect, control_endpoint, site_endpoints
@@ -96,6 +105,49 @@ def test_supervision_order_reaches_the_county_and_the_answer_the_province(
                                    if o["id"] == order_id and o["answer"]], 60)
     assert answered and answered[0]["answer"] == "已受理，预计两个工作日内办结"
     topology.scenarios.append(("supervision order down, answer up", "pass"))
+
+
+def test_the_portals_operations_endpoints_are_not_served_through_nginx(
+        topology: Topology) -> None:
+    site = topology.site(COUNTY)
+    with httpx.Client(base_url=site.portal_url, verify=site.tls(), timeout=30) as portal:
+        refused = {path: portal.get(path).status_code
+                   for path in ("/metrics", "/docs", "/redoc", "/openapi.json",
+                                "/docs/oauth2-redirect", "/%6Detrics")}
+        assert set(refused.values()) == {404}, refused
+        assert portal.get("/api/v1/catalogue").status_code == 200  # the rest still answers
+    topology.scenarios.append(("the portal's /metrics, /docs, /openapi.json refused at nginx",
+                               "pass"))
+
+
+def test_only_the_note_for_the_applicant_reaches_the_tracking_page(topology: Topology) -> None:
+    internal = "内部意见：申请人曾被投诉，从严审查（勿告知）"
+    note = "请于五个工作日内补充经营场所证明。"
+    site = topology.site(COUNTY)
+    receipt, secret = apply_at_portal(site, topology.rng)
+    clerk, approver = topology.staff(COUNTY, "clerk"), topology.staff(COUNTY, "approver")
+    case = wait_until(lambda: (r := clerk.get("/api/v1/cases", params={"receipt": receipt}))
+                      .status_code == 200 and r.json(), 60)
+    assert case, f"{receipt} did not reach county core"
+
+    def shown(status: str) -> Any:
+        return wait_until(lambda: (s := portal_status(site, receipt, secret))["status"] == status
+                          and s, 60)
+
+    url = f"/api/v1/cases/{case['id']}/actions"
+    moved = clerk.post(url, json={"action": "accept", "comment": internal})
+    assert moved.status_code == 200, moved.text
+    accepted = shown("in_review")
+    assert accepted and accepted["status_comment"] == "", accepted
+    moved = approver.post(url, json={"action": "suspend", "comment": internal,
+                                     "applicant_note": note})
+    assert moved.status_code == 200, moved.text
+    suspended = shown("suspended")
+    assert suspended and suspended["status_comment"] == note, suspended
+    assert internal not in str(suspended)
+    approver.post(url, json={"action": "resume", "comment": "恢复"}).raise_for_status()
+    topology.scenarios.append(("an internal comment stays internal; the applicant's note shows",
+                               "pass"))
 
 
 def _topology_lab(topology: Topology) -> Lab:

@@ -127,12 +127,14 @@ def test_resubmissions_complaints_and_ratings_keep_their_shape() -> None:
 
 
 def test_core_writes_outward_records_as_the_untyped_feed_did() -> None:
+    # A status's one text is now the note for the applicant (issue 15): the untyped feed's
+    # ``comment`` (the transition's, possibly internal) is no longer written.
     status = CaseStatusRecord.build(receipt=RECEIPT, status="in_review", status_seq=2,
-                                    decision=None, comment="", due_on=date(2026, 12, 3),
+                                    decision=None, applicant_note="", due_on=date(2026, 12, 3),
                                     overdue=False)
     assert status.payload() == {"receipt": RECEIPT, "status": "in_review", "status_seq": 2,
-                                "decision": None, "comment": "", "due_on": "2026-12-03",
-                                "overdue": False}
+                                "decision": None, "applicant_note": "",
+                                "due_on": "2026-12-03", "overdue": False}
     item = CatalogueItem.build(code="X-1", version=2, status="published",
                                department_name="市场监管局", doc={"name": "n", "fee": 0.5})
     assert item.payload() == {"code": "X-1", "version": 2, "status": "published",

@@ -47,6 +47,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from sunlight.canonical import CanonicalError, canonical_json
@@ -184,14 +185,32 @@ class RatingRecord(Record):
 
 
 class CaseStatus(Record):
+    """A case's status as the applicant sees it on the portal's tracking page.
+
+    Its only text is ``applicant_note``: what staff wrote *for the applicant* on a
+    transition (``applicant_note`` of the staff action, empty unless they wrote one).
+    Staff's own comments (a reviewer's remarks, a suspension's reason) stay in the internal
+    zone: core's history, the audit chain, the parent's case events. Rows core wrote before
+    this field existed carried the transition's comment, possibly internal, as ``comment``:
+    that one key is dropped on parsing, so such a row still crosses (the gateway holds its
+    cursor on a row it cannot parse) without its text. Any other unknown field is refused.
+    """
+
     RECORD_TYPE: ClassVar[str] = "case.status"
     receipt: str = Field(pattern=RECEIPT)
     status: str = Field(max_length=32)
     status_seq: int = Field(ge=0)
     decision: str | None = None
-    comment: str = ""
+    applicant_note: str = Field(default="", max_length=4000)
     due_on: date | None = None
     overdue: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_legacy_comment(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "comment" in data:
+            return {k: v for k, v in data.items() if k != "comment"}
+        return data
 
     @field_validator("status")
     @classmethod

@@ -99,7 +99,8 @@ def take_action(case_id: uuid.UUID, body: ActionIn, staff: StaffDep, session: Se
                 settings: SettingsDep, clock: ClockDep) -> CaseDetail:
     """Accept, refuse, request correction, approve a review step, grant, deny, close,
     suspend or resume — as the flow allows. Refused with 409 when separation of duties
-    (岗位分离) forbids you to decide a case you accepted, 403 for a supervisor (监察室)."""
+    (岗位分离) forbids you to decide a case you accepted, 403 for a supervisor (监察室).
+    ``comment`` stays internal; only ``applicant_note`` is shown to the applicant."""
     case = cases.act(session, settings.site_code, staff, case_id, body.action, body.comment,
-                     clock.now())
+                     clock.now(), applicant_note=body.applicant_note)
     return _detail(session, staff, case, clock)

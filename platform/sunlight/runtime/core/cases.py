@@ -3,6 +3,11 @@
 Every change writes a case event, an audit record, an outbound status record and (at a
 city or county) a cross-tier event for the parent in the same transaction as the change,
 and re-evaluates the case's e-supervision light (:mod:`sunlight.runtime.core.lights`).
+A transition's ``comment`` is internal (staff, the audit chain, the parent tiers); the
+outbound status record — what reaches the applicant — carries only the ``applicant_note``
+staff wrote for the applicant, nothing by default. The event and the audit record keep
+both, the note after :data:`APPLICANT_NOTE_MARK`, so the trail shows what the applicant
+was told.
 Time is core's clock (:mod:`sunlight.runtime.clock`): every function that changes a case
 takes ``now`` (the system time when not given); deadlines and overdue marks count the
 working days of ``now``'s date in China.
@@ -102,8 +107,21 @@ def _save_materials(session: Session, case: Case, batch: int,
         session.delete(staged)
 
 
+#: Where an event's (and its audit record's) comment gives what the applicant was told.
+APPLICANT_NOTE_MARK = "〔告知申请人〕"
+
+
+def _recorded(comment: str, applicant_note: str) -> str:
+    """The comment as the event and the audit chain keep it: the internal comment, then
+    the note for the applicant (if any) after :data:`APPLICANT_NOTE_MARK`."""
+    if not applicant_note:
+        return comment
+    return "\n".join(p for p in (comment, APPLICANT_NOTE_MARK + applicant_note) if p)
+
+
 def _event(session: Session, site: str, case: Case, actor: str, role: str, action: str,
-           before: str | None, comment: str, now: datetime) -> None:
+           before: str | None, comment: str, now: datetime, applicant_note: str = "") -> None:
+    comment = _recorded(comment, applicant_note)
     session.add(CaseEvent(case_id=case.id, at=now, actor=actor, role=role, action=action,
                           from_status=before, to_status=case.status, comment=comment))
     light = lights.assess(session, site, case, now)  # before the audit chain's lock
@@ -111,7 +129,7 @@ def _event(session: Session, site: str, case: Case, actor: str, role: str, actio
           action=action, from_state=before, to_state=case.status, comment=comment)
     case.status_seq += 1
     case.updated_at = utcnow()
-    outbound.case_status(session, case, comment)
+    outbound.case_status(session, case, applicant_note=applicant_note)  # never the comment
     # status_seq is the per-case sequence the parent applies in order.
     _report_up(session, site, case, actor=actor, role=role, action=action, before=before,
                comment=comment, now=now)
@@ -207,9 +225,12 @@ def _role_for(staff: Staff, state: CaseState, action: Action, flow: list[FlowSte
 
 
 def act(session: Session, site: str, staff: Staff, case_id: uuid.UUID, action: Action,
-        comment: str, now: datetime | None = None) -> Case:
+        comment: str, now: datetime | None = None, *, applicant_note: str = "") -> Case:
     """A staff member takes an action; 409 with the reason when the flow does not allow it
-    or separation of duties forbids this person to decide (403 for a supervisor)."""
+    or separation of duties forbids this person to decide (403 for a supervisor).
+
+    ``comment`` is internal (the flow requires one to refuse, deny, suspend or request a
+    correction); only ``applicant_note`` reaches the applicant's tracking page."""
     now = now or utcnow()
     if SUPERVISOR in staff.roles:
         raise ApiError(403, "supervisor_cannot_act",
@@ -228,7 +249,8 @@ def act(session: Session, site: str, staff: Staff, case_id: uuid.UUID, action: A
         raise ApiError(409, "illegal_transition", exc.reason) from exc
     if action in _DECISIONS:  # a legal move: may this person make it? (raising rolls back)
         _check_separation(session, site, staff, case, action)
-    _event(session, site, case, staff.username, role, action.value, before, comment, now)
+    _event(session, site, case, staff.username, role, action.value, before, comment, now,
+           applicant_note)
     return case
 
 

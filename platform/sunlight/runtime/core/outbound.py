@@ -22,10 +22,14 @@ def _add(session: Session, record: Record) -> None:
     session.add(Outbound(record_type=record.RECORD_TYPE, payload=record.payload()))
 
 
-def case_status(session: Session, case: Case, comment: str = "") -> None:
+def case_status(session: Session, case: Case, *, applicant_note: str = "") -> None:
+    """The case's status for the portal. Its only text is ``applicant_note`` — what staff
+    wrote for the applicant, nothing by default; a transition's internal comment is never
+    an argument here."""
     _add(session, CaseStatus.build(
         receipt=case.receipt, status=case.status, status_seq=case.status_seq,
-        decision=case.decision, comment=comment, due_on=case.due_on, overdue=case.overdue))
+        decision=case.decision, applicant_note=applicant_note, due_on=case.due_on,
+        overdue=case.overdue))
 
 
 def catalogue_item(session: Session, item: Item, department_name: str) -> None:

@@ -72,7 +72,12 @@ class CaseDetail(CaseSummary):
 class ActionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     action: Action
-    comment: str = Field(default="", max_length=4000)
+    comment: str = Field(default="", max_length=4000, description=(
+        "Internal: the case history, the audit chain and the supervising tiers see it; the "
+        "applicant never does."))
+    applicant_note: str = Field(default="", max_length=4000, description=(
+        "For the applicant: the only text shown on the portal's tracking page with the new "
+        "status (what to correct, why refused). Empty: the applicant sees the status alone."))
 
 
 class ItemOut(BaseModel):

@@ -309,7 +309,9 @@ def _apply_outward(session: Session, record: Record) -> None:
         if application is None or record.status_seq <= application.status_seq:
             return  # not ours, or older than what the portal already shows
         application.status, application.status_seq = record.status, record.status_seq
-        application.status_comment, application.decision = record.comment, record.decision
+        # The only text of a status: what staff wrote for the applicant.
+        application.status_comment, application.decision = (record.applicant_note,
+                                                             record.decision)
         application.due_on, application.overdue = record.due_on, record.overdue
         application.updated_at = utcnow()
     elif isinstance(record, CatalogueItem):

@@ -66,7 +66,9 @@ class ApplicationOut(BaseModel):
     item_code: str
     item_name: str
     status: str
-    status_comment: str
+    status_comment: str = Field(description=(
+        "What staff wrote for you with the current status (empty when they wrote nothing); "
+        "their internal comments are never shown."))
     decision: str | None
     due_on: date | None
     overdue: bool
