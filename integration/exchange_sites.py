@@ -50,6 +50,7 @@ from platform_site import (
     start_postgres,
 )
 from sunlight.control.resources import Run, create_network
+from sunlight.runtime.exchange.envelope import MAX_BODY_BYTES
 from sunlight.runtime.exchange.signing import Keyring, generate_keypair, load_private_key
 from sunlight.runtime.exchange.status import ExchangeStatus, parse
 from sunlight.runtime.exchange.topology import (
@@ -71,6 +72,7 @@ default_user_tags.administrator = true
 log.console = true
 log.console.level = warning
 log.file = false
+max_message_size = {MAX_BODY_BYTES}
 CONF
 rabbitmq-plugins enable --offline {PLUGINS} >/dev/null
 exec su rabbitmq -s /bin/sh -c 'exec rabbitmq-server'

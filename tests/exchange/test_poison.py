@@ -174,7 +174,7 @@ def test_a_poison_message_is_dead_lettered_once_and_good_events_around_it_are_ap
     assert store.applied == [1, 2, 3]  # in order, none lost behind the poison
     assert [d.reason for d in store.dead] == [REASON[poison]]  # once, with its reason
     assert delivered[bad] == 1  # never put back
-    assert len(store.dead[0].body) <= MAX_BODY_BYTES
+    assert store.dead[0].body == bad[:inbound.MAX_BODY_KEPT]  # evidence, bounded
     rejected = consumer.metrics.rejected.labels("unknown", REASON[poison])._value.get()
     assert rejected == 1
 
@@ -271,3 +271,38 @@ def test_a_refused_event_is_not_replayed(store: _Store, keyring: Callable[[str],
     monkeypatch.setattr(inbound, "transaction", transaction)
     with pytest.raises(inbound.NotReplayable, match="only apply_failed"):
         inbound.replay(object(), _city(keyring), 5)  # type: ignore[arg-type]
+
+
+def test_the_publisher_keeps_an_oversized_event_and_sends_the_rest(
+        monkeypatch: pytest.MonkeyPatch, private: Callable[[str], Ed25519PrivateKey]) -> None:
+    from sunlight.runtime.exchange.publisher import Outgoing, Publisher
+
+    rows = [Outgoing(1, "a", "320700", CASE_EVENT, b"{}"),
+            Outgoing(2, "b", "320700", CASE_EVENT, b" " * (MAX_BODY_BYTES + 1)),
+            Outgoing(3, "c", "320700", CASE_EVENT, b"{}")]
+    sent: list[bytes] = []
+    marks: list[tuple[list[int], list[int]]] = []
+
+    class Exchange:
+        async def publish(self, message: Any, routing_key: str, mandatory: bool) -> None:
+            sent.append(message.body)
+
+    class Channel:
+        async def get_exchange(self, name: str, ensure: bool) -> Exchange:
+            return Exchange()
+
+    publisher = Publisher(object(), "320703", private("320703"),  # type: ignore[arg-type]
+                          {"320700": ("sunlight.up", "up")}, batch=200)
+    monkeypatch.setattr(publisher, "pending", lambda: rows if not marks else [])
+
+    def mark(done: list[int], failed: list[int]) -> None:
+        marks.append((done, failed))
+        if len(marks) >= 2:
+            raise asyncio.CancelledError  # one round is enough
+
+    monkeypatch.setattr(publisher, "mark", mark)
+    with pytest.raises(asyncio.CancelledError):
+        asyncio.run(publisher.run(Channel(), ExchangeMetrics(CollectorRegistry()),  # type: ignore[arg-type]
+                                  poll_s=0.01))
+    assert sent == [b"{}", b"{}"]
+    assert marks == [([], [2]), ([1, 3], [])]

@@ -12,7 +12,7 @@ On host — run on a site's hosts with its ``SUNLIGHT_*`` settings (:mod:`sunlig
 :mod:`sunlight.cli.exchange`, :mod:`sunlight.cli.supervision`, :mod:`sunlight.cli.enforcement`)
     ``serve``, ``migrate``, ``accounts add``, ``catalogue import|export``,
     ``cases mark-overdue``, ``audit verify``,
-    ``exchange definitions|status|keygen|baseline publish|adopt``,
+    ``exchange definitions|status|keygen|baseline publish|adopt|dead-letters list|replay``,
     ``supervision rules check|import|export|publish``, ``supervision tick``,
     ``supervision orders list|issue|answer|accept|return|escalate``,
     ``supervision inspection draw|list|finding|summary``,
@@ -28,7 +28,8 @@ and progress lines: :mod:`sunlight.cli.common`.
 
 Commands with ``--json`` (one JSON document on stdout, nothing else there; the shape is in
 each command's help): ``doctor``, ``hosts boot``, ``hosts list``, ``up``, ``node add``,
-``status``, ``exchange status``, ``supervision rules check|import``,
+``status``, ``exchange status``, ``exchange dead-letters list``,
+``supervision rules check|import``,
 ``supervision orders list``, ``supervision inspection draw|list|summary``,
 ``enforcement officers import|list``.
 

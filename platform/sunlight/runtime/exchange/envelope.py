@@ -46,10 +46,14 @@ SIGNATURE = "signature"
 BROADCAST = "*"
 #: RFC 8785 (I-JSON): a larger integer would not survive a double, so it has no canonical form.
 MAX_INT = 2**53 - 1
-#: The largest body a site reads (1 MiB). Equal to ``sunlight_exchange_max_message_bytes`` in
-#: ``playbooks/group_vars/all.yml``, which sets every broker's ``max_message_size``.
-MAX_BODY_BYTES = 1048576
-#: The deepest nesting of arrays and objects a body may have (an envelope needs about 6).
+#: The largest body a site reads or publishes (32 MiB). Equal to
+#: ``sunlight_exchange_max_message_bytes`` in ``playbooks/group_vars/all.yml``, which sets every
+#: broker's ``max_message_size`` (a unit test keeps the two equal). The largest legitimate
+#: event is a catalogue baseline: about 3 kB an item (the sample catalogue), so some 10 000
+#: items; RabbitMQ's own default is 128 MiB.
+MAX_BODY_BYTES = 33554432
+#: The deepest nesting of arrays and objects a body may have (a catalogue baseline of the
+#: sample catalogue needs 12).
 MAX_DEPTH = 32
 # A JSON string (escapes included): brackets inside one do not nest.
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)

@@ -76,9 +76,10 @@ Direction = Literal["up", "down"]
 Kind = Literal["applied", "held", "stale", "forwarded", "duplicate", "dead"]
 REASONS = ("oversized", "malformed", "schema_violation", "unknown_type", "unknown_source",
            "bad_signature", "misrouted", "not_applicable", "apply_failed")
-#: A dead letter keeps the whole of any body the exchange reads (an ``apply_failed`` one can
-#: be replayed), and that much of an oversized one.
-MAX_BODY_KEPT = MAX_BODY_BYTES
+#: A refused body is kept as evidence up to this size; a verified one (``apply_failed``,
+#: ``not_applicable``) is kept whole, so it can be replayed.
+MAX_BODY_KEPT = 256 * 1024
+KEPT_WHOLE = ("apply_failed", "not_applicable")
 
 
 class Rejected(ValueError):
@@ -204,7 +205,8 @@ def _dead_letter_row(queue: str, body: bytes, reason: str, detail: str,
     return DeadLetter(queue=queue, reason=reason, detail=detail[:4000],
                       claimed_source=(claims["source"] or "")[:16] or None,
                       claimed_id=(claims["id"] or "")[:64] or None,
-                      claimed_type=claims["type"], body=body[:MAX_BODY_KEPT])
+                      claimed_type=claims["type"],
+                      body=body if reason in KEPT_WHOLE else body[:MAX_BODY_KEPT])
 
 
 def dead_letter(engine: Engine, queue: str, body: bytes, reason: str, detail: str,
