@@ -93,6 +93,11 @@ class Broker:
     backbone_ip: str
     password: str
     admin: str = "admin"
+    # Each child's shovel user on this broker: child code → password (set up by the chain).
+    child_passwords: dict[str, str] = field(default_factory=dict)
+
+    def amqp_url(self, user: str, password: str) -> str:
+        return f"amqp://{user}:{quote(password, safe='')}@{self.ip}:5672/{VHOST}"
 
     def api(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         response = httpx.request(method, f"http://{self.ip}:15672/api{path}",
@@ -273,6 +278,7 @@ def _configure_brokers(brokers: dict[str, Broker], codes: list[str]) -> dict[str
         for child in children:
             child_passwords[child] = secrets.token_urlsafe(18)
             broker.add_user(f"child-{child}", child_passwords[child], child_permissions(child))
+            broker.child_passwords[child] = child_passwords[child]
     return core_passwords
 
 
