@@ -309,7 +309,11 @@ def _as_county_shovel(city: Tier, bodies: list[bytes]) -> list[BaseException | N
                         await channel.close()
         return results
 
-    return asyncio.run(publish())
+    loop = asyncio.new_event_loop()  # not asyncio.run: it would unset the thread's loop
+    try:
+        return loop.run_until_complete(publish())
+    finally:
+        loop.close()
 
 
 def test_poison_messages_on_the_county_shovel_are_dead_lettered_once(

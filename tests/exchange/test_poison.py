@@ -121,6 +121,16 @@ def _city(keyring: Callable[[str], Keyring], broken: int | None = None) -> Inbou
     return Inbound("320700", keyring("320700"), ("320703",), handlers)
 
 
+def _run(coroutine: Any) -> Any:
+    """Run ``coroutine`` on a loop of its own (asyncio.run would unset the thread's loop,
+    which later tests' libraries still ask for)."""
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(coroutine)
+    finally:
+        loop.close()
+
+
 def _drain(consumer: Consumer, bodies: list[bytes], batch: int) -> Counter[bytes]:
     """Deliver ``bodies`` as RabbitMQ would (a requeued message goes back to its place);
     how often each body was delivered."""
@@ -141,7 +151,7 @@ def _drain(consumer: Consumer, bodies: list[bytes], batch: int) -> Counter[bytes
                 message.state = "delivered"
                 waiting.appendleft(message)
 
-    asyncio.run(run())
+    _run(run())
     return delivered
 
 
@@ -302,7 +312,7 @@ def test_the_publisher_keeps_an_oversized_event_and_sends_the_rest(
 
     monkeypatch.setattr(publisher, "mark", mark)
     with pytest.raises(asyncio.CancelledError):
-        asyncio.run(publisher.run(Channel(), ExchangeMetrics(CollectorRegistry()),  # type: ignore[arg-type]
+        _run(publisher.run(Channel(), ExchangeMetrics(CollectorRegistry()),  # type: ignore[arg-type]
                                   poll_s=0.01))
     assert sent == [b"{}", b"{}"]
     assert marks == [([], [2]), ([1, 3], [])]
