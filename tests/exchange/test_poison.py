@@ -305,14 +305,18 @@ def test_the_publisher_keeps_an_oversized_event_and_sends_the_rest(
                           {"320700": ("sunlight.up", "up")}, batch=200)
     monkeypatch.setattr(publisher, "pending", lambda: rows if not marks else [])
 
+    class Stop(Exception):
+        pass
+
     def mark(done: list[int], failed: list[int]) -> None:
         marks.append((done, failed))
-        if len(marks) >= 2:
-            raise asyncio.CancelledError  # one round is enough
+        if 3 in done:
+            raise Stop  # the round is over
 
     monkeypatch.setattr(publisher, "mark", mark)
-    with pytest.raises(asyncio.CancelledError):
-        _run(publisher.run(Channel(), ExchangeMetrics(CollectorRegistry()),  # type: ignore[arg-type]
-                                  poll_s=0.01))
+    with pytest.raises(Stop):
+        _run(asyncio.wait_for(publisher.run(
+            Channel(), ExchangeMetrics(CollectorRegistry()), poll_s=0.01),  # type: ignore[arg-type]
+            timeout=10))
     assert sent == [b"{}", b"{}"]
     assert marks == [([], [2]), ([1, 3], [])]
