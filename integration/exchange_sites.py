@@ -50,6 +50,7 @@ from platform_site import (
     start_postgres,
 )
 from sunlight.control.resources import Run, create_network
+from sunlight.runtime.exchange.envelope import MAX_BODY_BYTES
 from sunlight.runtime.exchange.signing import Keyring, generate_keypair, load_private_key
 from sunlight.runtime.exchange.status import ExchangeStatus, parse
 from sunlight.runtime.exchange.topology import (
@@ -71,6 +72,7 @@ default_user_tags.administrator = true
 log.console = true
 log.console.level = warning
 log.file = false
+max_message_size = {MAX_BODY_BYTES}
 CONF
 rabbitmq-plugins enable --offline {PLUGINS} >/dev/null
 exec su rabbitmq -s /bin/sh -c 'exec rabbitmq-server'
@@ -91,6 +93,11 @@ class Broker:
     backbone_ip: str
     password: str
     admin: str = "admin"
+    # Each child's shovel user on this broker: child code → password (set up by the chain).
+    child_passwords: dict[str, str] = field(default_factory=dict)
+
+    def amqp_url(self, user: str, password: str) -> str:
+        return f"amqp://{user}:{quote(password, safe='')}@{self.ip}:5672/{VHOST}"
 
     def api(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         response = httpx.request(method, f"http://{self.ip}:15672/api{path}",
@@ -271,6 +278,7 @@ def _configure_brokers(brokers: dict[str, Broker], codes: list[str]) -> dict[str
         for child in children:
             child_passwords[child] = secrets.token_urlsafe(18)
             broker.add_user(f"child-{child}", child_passwords[child], child_permissions(child))
+            broker.child_passwords[child] = child_passwords[child]
     return core_passwords
 
 

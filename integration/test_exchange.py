@@ -7,11 +7,15 @@ order (with the periodic statistics); a province supervision order reaches the c
 and its answer comes back (and the catalogue baseline goes down and adoptions come up the
 same way); a cut county ↔ city link loses nothing of 1,000 events (SUNLIGHT_LINK_CUT_S,
 default 15 s); tampered, wrongly signed, replayed and out-of-order events are handled as
-specified and nothing is wrongly applied.
+specified and nothing is wrongly applied. Issue 15: poison messages published with the
+county's shovel credentials (a deeply nested 200 kB body, one that is not UTF-8, a JSON
+array, and one above the brokers' maximum) stop nothing: each readable one is dead-lettered
+once, the oversized one is refused by the city's broker, and good events around them apply.
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import os
@@ -21,11 +25,12 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import aio_pika
 import httpx
 
 from exchange_sites import GAP_ALERT_S, Tier, act
 from platform_site import ANNUAL_REPORT, wait_for
-from sunlight.runtime.exchange.envelope import Envelope
+from sunlight.runtime.exchange.envelope import MAX_BODY_BYTES, Envelope
 from sunlight.runtime.exchange.signing import open_sealed, seal
 
 CUT_S = float(os.environ.get("SUNLIGHT_LINK_CUT_S", "15"))
@@ -277,4 +282,71 @@ def test_tampered_forged_replayed_and_out_of_order_events(tiers: dict[str, Tier]
     assert province.sql("SELECT count(*) FROM exchange_event_inbox WHERE event_id::text = "
                         "ANY(%s)", ids) == [(0,)]
     assert county.sql("SELECT count(*) FROM exchange_dead_letters") == [(0,)]
+    assert httpx.get(f"{city.url}/readyz").status_code == 200
+
+
+def _as_county_shovel(city: Tier, bodies: list[bytes]) -> list[BaseException | None]:
+    """Publish each body to the city's ``sunlight.up.in`` with the county's shovel user and
+    publisher confirms, one channel each; what each publish raised (None: confirmed)."""
+    url = city.broker.amqp_url("child-320703", city.broker.child_passwords["320703"])
+
+    async def publish() -> list[BaseException | None]:
+        results: list[BaseException | None] = []
+        connection = await aio_pika.connect(url, timeout=10)
+        async with connection:
+            for body in bodies:
+                channel = await connection.channel(publisher_confirms=True)
+                try:
+                    exchange = await channel.get_exchange("sunlight.up.in", ensure=False)
+                    await exchange.publish(aio_pika.Message(
+                        body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT), routing_key="",
+                        timeout=60)
+                    results.append(None)
+                except Exception as exc:  # the broker refused it (channel closed)
+                    results.append(exc)
+                finally:
+                    if not channel.is_closed:
+                        await channel.close()
+        return results
+
+    loop = asyncio.new_event_loop()  # not asyncio.run: it would unset the thread's loop
+    try:
+        return loop.run_until_complete(publish())
+    finally:
+        loop.close()
+
+
+def test_poison_messages_on_the_county_shovel_are_dead_lettered_once(
+        tiers: dict[str, Tier]) -> None:
+    county, city, province = tiers["320703"], tiers["320700"], tiers["320000"]
+    key, receipt = county.private_key, next_receipt()
+    events = [seal(_county_event(receipt, n, action), key)
+              for n, action in ((1, "submit"), (2, "accept"), (3, "approve_step"))]
+    nested = b"[" * 100_000 + b"]" * 100_000  # the body of the issue: 200 kB of arrays
+    not_utf8 = b'{"id": "\xff\xfe", "source": "320703", "type": "sunlight.case.event"}'
+    array = json.dumps([json.loads(events[0])]).encode()
+    oversized = events[1] + b" " * (MAX_BODY_BYTES + 1 - len(events[1]))
+    dead_sql = "SELECT reason, count(*) FROM exchange_dead_letters GROUP BY reason"
+    before = dict(city.sql(dead_sql))
+    results = _as_county_shovel(city, [events[0], nested, not_utf8, oversized, array,
+                                       events[1], nested, events[2]])
+    refused = results.pop(3)
+    assert results == [None] * 7, results
+    assert refused is not None and "larger than" in str(refused), repr(refused)
+    for tier in (city, province):  # the good events around them are applied, in order
+        view = wait_for(lambda t=tier: (v := _view(t, receipt)) and v["last_seq"] == 3 and v)
+        assert [e["seq"] for e in view["events"]] == [1, 2, 3]
+
+    def added() -> dict[str, int]:
+        now = dict(city.sql(dead_sql))
+        return {r: n - before.get(r, 0) for r, n in now.items() if n != before.get(r, 0)}
+
+    wait_for(lambda: added() == {"malformed": 4})  # nested twice, not UTF-8, the array
+    time.sleep(8)  # the old consumer put the nested body back every few seconds
+    assert added() == {"malformed": 4}  # each once: none put back and refused again
+    details = [d for (d,) in city.sql("SELECT detail FROM exchange_dead_letters "
+                                      "ORDER BY id DESC LIMIT 4")]
+    assert sum("deeper than" in d for d in details) == 2, details
+    assert city.broker.queue("sunlight.in.up")["messages"] == 0
+    assert province.sql("SELECT count(*) FROM exchange_dead_letters") == [(0,)]
     assert httpx.get(f"{city.url}/readyz").status_code == 200

@@ -116,3 +116,42 @@ def test_status_without_core_is_an_environment_error(monkeypatch: pytest.MonkeyP
 def test_status_needs_a_url_or_a_port() -> None:
     result = runner.invoke(_app(), ["exchange", "status"], env={"SUNLIGHT_PORT": None})
     assert result.exit_code == 2 and "--url" in result.stderr
+
+
+def test_dead_letters_list_refuses_an_unknown_reason() -> None:
+    result = runner.invoke(_app(), ["exchange", "dead-letters", "list", "--reason", "bogus"])
+    assert result.exit_code == 2 and "apply_failed" in result.output
+
+
+def _replay_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from sunlight.runtime.exchange.signing import generate_keypair
+
+    (tmp_path / "320000.pem").write_bytes(generate_keypair()[1])
+    monkeypatch.setenv("SUNLIGHT_PEER_KEYS_DIR", str(tmp_path))
+    monkeypatch.setattr(cli_exchange, "_env_site_engine", lambda: ("320700", object()))
+
+
+def test_dead_letters_replay_says_what_happened_or_exits_1(monkeypatch: pytest.MonkeyPatch,
+                                                            tmp_path: Path) -> None:
+    from sunlight.runtime.exchange import inbound
+
+    _replay_env(monkeypatch, tmp_path)
+    calls: list[int] = []
+
+    def replay(engine: object, ctx: inbound.Inbound, dead_letter_id: int) -> inbound.Outcome:
+        calls.append(dead_letter_id)
+        assert ctx.site == "320700" and not ctx.handlers.missing()  # core's handlers
+        if dead_letter_id == 1:
+            raise inbound.NotReplayable("dead letter 1 was refused (malformed)")
+        if dead_letter_id == 2:
+            raise KeyError("still broken")
+        return inbound.Outcome("applied", "320703", "sunlight.case.event", forwarded=True)
+
+    monkeypatch.setattr(inbound, "replay", replay)
+    done = runner.invoke(_app(), ["exchange", "dead-letters", "replay", "3"])
+    assert done.exit_code == 0 and "applied, forwarded" in done.output
+    refused = runner.invoke(_app(), ["exchange", "dead-letters", "replay", "1"])
+    assert refused.exit_code == 1 and "malformed" in refused.output
+    again = runner.invoke(_app(), ["exchange", "dead-letters", "replay", "2"])
+    assert again.exit_code == 1 and "nothing changed" in again.output
+    assert calls == [3, 1, 2]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -91,7 +92,12 @@ def test_the_parent_holds_one_queue_per_child_bound_by_its_code() -> None:
     bindings = {(b["source"], b["destination"], b["routing_key"]) for b in defs["bindings"]}
     assert ("sunlight.down", "sunlight.down.320706", "320706") in bindings
     assert ("sunlight.up", "sunlight.up.out", "up") in bindings
-    assert defs["policies"][0]["definition"] == {"queue-mode": "lazy"}
+    limits = {"max-length": 250000, "max-length-bytes": 2147483648, "overflow": "reject-publish"}
+    assert [(p["name"], p["definition"]) for p in defs["policies"]] == [
+        ("sunlight-link-backlog", {"queue-mode": "lazy", **limits}),
+        ("sunlight-inbound", limits)]
+    bounded = [q for q in queues if any(re.match(p["pattern"], q) for p in defs["policies"])]
+    assert sorted(bounded) == sorted(queues)  # no queue of the exchange is unbounded
     assert "sunlight.up.out" not in {q["name"] for q in _chain()["320000"]["queues"]}
 
 

@@ -1,4 +1,4 @@
-"""``sunlight exchange definitions|status|keygen|baseline``: the cross-tier exchange.
+"""``sunlight exchange definitions|status|keygen|baseline|dead-letters``: the cross-tier exchange.
 
 ``python -m sunlight.cli.exchange ...`` runs the same group on its own.
 
@@ -8,6 +8,8 @@ Example::
           --parent-uri "amqp://child-320703:PW@10.9.0.3:5672/sunlight" > defs.json
     $ sunlight exchange status --url http://127.0.0.1:8003
     $ sunlight exchange status --url http://127.0.0.1:8003 --json
+    $ sunlight exchange dead-letters list --reason apply_failed
+    $ sunlight exchange dead-letters replay 42
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ exchange_app = typer.Typer(help="The cross-tier exchange (province → city → 
 baseline_app = typer.Typer(help="Catalogue baselines: publish (above), adopt (below).",
                            no_args_is_help=True)
 exchange_app.add_typer(baseline_app, name="baseline")
+dead_letters_app = typer.Typer(help="Events refused or not applied: list them; replay an "
+                               "apply_failed one.", no_args_is_help=True)
+exchange_app.add_typer(dead_letters_app, name="dead-letters")
 
 
 @exchange_app.command("definitions")
@@ -44,14 +49,25 @@ def definitions(
              "user (prefer the environment variable: arguments show in ps)."),
     child: list[str] = typer.Option([], "--child", help="A direct child site; repeat."),
     vhost: str = typer.Option("sunlight", "--vhost", help="The virtual host."),
+    max_length: int = typer.Option(None, "--max-length", help="Messages a queue holds at "
+                                   "most, then it refuses publishes (default: the code's)."),
+    max_bytes: int = typer.Option(None, "--max-bytes", help="Bytes a queue holds at most "
+                                  "(default: the code's)."),
 ) -> None:
     """Print the RabbitMQ definitions (JSON) for one site's broker; users are not in it."""
-    from sunlight.runtime.exchange.topology import broker_definitions
+    from sunlight.runtime.exchange.topology import (
+        QUEUE_MAX_BYTES,
+        QUEUE_MAX_LENGTH,
+        broker_definitions,
+    )
     from sunlight.topology.division import DivisionError
 
     try:
         doc = broker_definitions(site, parent=parent or None, parent_uri=parent_uri or None,
-                                 children=child, vhost=vhost)
+                                 children=child, vhost=vhost,
+                                 max_length=QUEUE_MAX_LENGTH if max_length is None
+                                 else max_length,
+                                 max_bytes=QUEUE_MAX_BYTES if max_bytes is None else max_bytes)
     except (ValueError, DivisionError) as exc:
         raise fail(str(exc), ExitCode.USAGE) from exc
     print_json(doc)
@@ -201,6 +217,83 @@ def baseline_adopt(
         raise fail(str(exc.detail)) from exc
     console.print(f"baseline {issuer} v{version}: "
                   f"{'localized ' + str(len(localized)) + ' items' if localized else 'adopted'}")
+
+
+@dead_letters_app.command("list")
+def dead_letters_list(
+    reason: str = typer.Option(None, "--reason", help="Only this reason (e.g. apply_failed)."),
+    limit: int = typer.Option(50, "--limit", min=1, help="The newest this many."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """The newest dead letters of this site's core database, newest first.
+
+    --json: [{"id", "received_at", "queue", "reason", "claimed_source", "claimed_type",
+    "claimed_id", "detail", "size"}] (what a body claims is unverified).
+    """
+    from sqlalchemy import func, select
+
+    from sunlight.cli.onhost import core_engine
+    from sunlight.runtime.db import transaction
+    from sunlight.runtime.exchange.inbound import REASONS
+    from sunlight.runtime.exchange.models import DeadLetter
+
+    if reason is not None and reason not in REASONS:
+        raise fail(f"--reason must be one of {', '.join(REASONS)}", ExitCode.USAGE)
+    query = select(DeadLetter.id, DeadLetter.received_at, DeadLetter.queue, DeadLetter.reason,
+                   DeadLetter.claimed_source, DeadLetter.claimed_type, DeadLetter.claimed_id,
+                   DeadLetter.detail, func.length(DeadLetter.body).label("size"),
+                   ).order_by(DeadLetter.id.desc()).limit(limit)
+    if reason is not None:
+        query = query.where(DeadLetter.reason == reason)
+    with transaction(core_engine()) as session:
+        rows = [dict(r._mapping) for r in session.execute(query)]
+    for row in rows:
+        row["received_at"] = row["received_at"].isoformat()
+    if as_json:
+        print_json(rows)
+        return
+    from rich.table import Table
+
+    table = Table("id", "received", "queue", "reason", "claims (source, type)", "detail")
+    for row in rows:
+        table.add_row(str(row["id"]), row["received_at"][:19], row["queue"], row["reason"],
+                      f"{row['claimed_source'] or '?'} {row['claimed_type'] or '?'}",
+                      row["detail"][:100])
+    console.print(table)
+
+
+@dead_letters_app.command("replay")
+def dead_letters_replay(
+    dead_letter_id: int = typer.Argument(..., help="The dead letter's id (see list)."),
+) -> None:
+    """Apply an apply_failed event again, once its cause is fixed: in one transaction it is
+    accepted, forwarded and applied as if just delivered, and its dead letter deleted.
+    Exit 1 when it is not apply_failed, is refused now, or its apply fails again (then
+    nothing changed)."""
+    from sunlight.runtime.core.cross_tier import register as register_handlers
+    from sunlight.runtime.exchange.handlers import Handlers
+    from sunlight.runtime.exchange.inbound import Inbound, NotReplayable, replay
+    from sunlight.runtime.exchange.signing import KeyFileError, Keyring
+
+    site, engine = _env_site_engine()
+    keys = os.environ.get("SUNLIGHT_PEER_KEYS_DIR")
+    if not keys:
+        raise fail("SUNLIGHT_PEER_KEYS_DIR is required (events are verified again)",
+                   ExitCode.ENVIRONMENT)
+    try:
+        ring = Keyring.load(site, Path(keys))
+    except KeyFileError as exc:
+        raise fail(str(exc), ExitCode.ENVIRONMENT) from exc
+    ctx = Inbound(site, ring, tuple(ring.children()), register_handlers(Handlers()))
+    try:
+        outcome = replay(engine, ctx, dead_letter_id)
+    except NotReplayable as exc:
+        raise fail(str(exc)) from exc
+    except Exception as exc:  # the apply's own failure: say it, change nothing
+        raise fail(f"dead letter {dead_letter_id}: applying failed again ({exc!r}); "
+                   "nothing changed") from exc
+    console.print(f"dead letter {dead_letter_id}: {outcome.type} {outcome.kind}"
+                  f"{', forwarded' if outcome.forwarded else ''}; the dead letter is deleted")
 
 
 def register(app: typer.Typer) -> None:

@@ -13,12 +13,12 @@ On host — run on a site's hosts with its ``SUNLIGHT_*`` settings (:mod:`sunlig
 :mod:`sunlight.cli.enforcement`)
     ``serve``, ``migrate``, ``accounts add``, ``catalogue import|export``,
     ``cases mark-overdue``, ``audit verify``,
-    ``exchange definitions|status|keygen|baseline publish|adopt``,
+    ``exchange definitions|status|keygen|baseline publish|adopt|dead-letters list|replay``,
     ``gateway parked list|replay``,
     ``supervision rules check|import|export|publish``, ``supervision tick``,
     ``supervision orders list|issue|answer|accept|return|escalate``,
     ``supervision inspection draw|list|finding|summary``,
-    ``enforcement officers import|list``
+    ``enforcement officers import|list``, ``enforcement oversight``
 
 ``hosts`` is under Operations: its hosts are standalone ones for trying the node image, not
 a deployment's. ``audit`` and ``exchange`` are under On host: they read core's settings
@@ -30,7 +30,8 @@ and progress lines: :mod:`sunlight.cli.common`.
 
 Commands with ``--json`` (one JSON document on stdout, nothing else there; the shape is in
 each command's help): ``doctor``, ``hosts boot``, ``hosts list``, ``up``, ``node add``,
-``status``, ``exchange status``, ``supervision rules check|import``,
+``status``, ``exchange status``, ``exchange dead-letters list``,
+``supervision rules check|import``,
 ``supervision orders list``, ``supervision inspection draw|list|summary``,
 ``enforcement officers import|list``, ``gateway parked list``.
 

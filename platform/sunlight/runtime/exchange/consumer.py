@@ -7,7 +7,13 @@ crash in between redelivers them and the inbox makes the second time a no-op. Wh
 fails, its deliveries are retried one at a time: while the database is unreachable each is
 put back (RabbitMQ requeues at its position, so order is kept) and the consumer waits with
 backoff; an event whose apply fails for another reason is retried a few times, then
-dead-lettered as ``apply_failed`` rather than block the queue for ever.
+dead-lettered as ``apply_failed`` rather than block the queue for ever (``sunlight exchange
+dead-letters replay`` applies it again once the cause is fixed).
+
+A poison message — oversized, nested too deep, not UTF-8, not JSON, not an object — never
+gets that far: :func:`~sunlight.runtime.exchange.inbound.accept` refuses it from one
+bounded read of its bytes, so its batch commits with it dead-lettered once (reason
+``oversized`` or ``malformed``), it is acknowledged, and the messages behind it go on.
 
 Example::
 
@@ -26,7 +32,14 @@ from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from sunlight.runtime.exchange.inbound import Direction, Inbound, Outcome, dead_letter, handle
+from sunlight.runtime.exchange.inbound import (
+    Direction,
+    Inbound,
+    Outcome,
+    dead_letter,
+    handle,
+    read_claims,
+)
 from sunlight.runtime.exchange.metrics import ExchangeMetrics
 
 log = logging.getLogger(__name__)
@@ -104,9 +117,13 @@ class Consumer:
             return None
         log.error("applying an event keeps failing; dead-lettered",
                   extra={"event": key, "error": repr(exc)})
+        # The body was read before without trouble (else it was refused, not applied); what
+        # it claims is read again with the same bounds, and never raises.
+        doc = read_claims(message.body)
         await asyncio.to_thread(dead_letter, self.engine, queue, message.body, "apply_failed",
-                                repr(exc))
-        return Outcome("dead", "unknown", message.type, "apply_failed")
+                                repr(exc), doc)
+        claimed = str(doc.get("type")) if doc and doc.get("type") else message.type
+        return Outcome("dead", "unknown", claimed, "apply_failed")
 
     async def _retry_later(self, message: AbstractIncomingMessage, why: str,
                            wait_s: float) -> None:

@@ -11,6 +11,14 @@ refused, so a site still on the pre-RFC 8785 form (which refused floats) reads e
 envelope an upgraded site signs (see :mod:`sunlight.canonical`). A forwarding site passes the
 body on unchanged, so the original source and signature reach every tier.
 
+A received body is read defensively (:func:`parse_body`): one larger than
+:data:`MAX_BODY_BYTES` (the brokers' ``max_message_size`` too: ``playbooks/group_vars/all.yml``
+states the number, a unit test keeps the two equal) is refused before anything reads it; one
+whose arrays and objects nest deeper than :data:`MAX_DEPTH` is refused by a scan of its raw
+bytes before it is parsed (a deeply nested body would otherwise raise ``RecursionError``
+in the parser, or later in the checks); what is not UTF-8, not JSON or not an object is
+refused. Each refusal is an :class:`EnvelopeError` (:class:`Oversized` for the size).
+
 Example::
 
     >>> canonical({"b": 1, "a": ["x", True, None]})
@@ -24,6 +32,7 @@ Example::
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,10 +46,48 @@ SIGNATURE = "signature"
 BROADCAST = "*"
 #: RFC 8785 (I-JSON): a larger integer would not survive a double, so it has no canonical form.
 MAX_INT = 2**53 - 1
+#: The largest body a site reads or publishes (32 MiB). Equal to
+#: ``sunlight_exchange_max_message_bytes`` in ``playbooks/group_vars/all.yml``, which sets every
+#: broker's ``max_message_size`` (a unit test keeps the two equal). The largest legitimate
+#: event is a catalogue baseline: about 3 kB an item (the sample catalogue), so some 10 000
+#: items; RabbitMQ's own default is 128 MiB.
+MAX_BODY_BYTES = 33554432
+#: The deepest nesting of arrays and objects a body may have (a catalogue baseline of the
+#: sample catalogue needs 12).
+MAX_DEPTH = 32
+# A JSON string (escapes included): brackets inside one do not nest.
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_A_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
+_OPENING = frozenset(b"[{")
 
 
 class EnvelopeError(ValueError):
     """The bytes are not an envelope this exchange can read; the message says where."""
+
+
+class Oversized(EnvelopeError):
+    """The body is larger than the exchange reads (:data:`MAX_BODY_BYTES`)."""
+
+
+def too_deep(body: bytes, limit: int = MAX_DEPTH) -> bool:
+    """Whether the arrays and objects of ``body`` nest deeper than ``limit``, from its raw
+    bytes (strings skipped; no parser, no recursion). Invalid JSON may answer either way: the
+    parser refuses it next.
+
+    Example::
+
+        >>> too_deep(b'{"a": [[1], "]]]]"]}', 3), too_deep(b"[[[[]]]]", 3)
+        (False, True)
+    """
+    depth = 0
+    for byte in _STRING.sub(b"", body).translate(None, _NOT_A_BRACKET):
+        if byte in _OPENING:
+            depth += 1
+            if depth > limit:
+                return True
+        else:
+            depth -= 1
+    return False
 
 
 def _check(value: object, path: str) -> None:
@@ -122,18 +169,35 @@ class Envelope:
         return doc
 
 
-def parse_body(body: bytes) -> tuple[dict[str, Any], bytes, str]:
-    """Split a received body into (envelope, the canonical bytes that were signed, signature).
+def read_body(body: bytes, max_bytes: int = MAX_BODY_BYTES) -> dict[str, Any]:
+    """The JSON object of a received body: size checked first, nesting before parsing.
 
-    Raises :class:`EnvelopeError` when the body is not a JSON object with a string signature
-    or holds values without a canonical form.
+    Raises :class:`Oversized` or :class:`EnvelopeError`; never ``RecursionError``.
     """
+    if len(body) > max_bytes:
+        raise Oversized(f"{len(body)} bytes, more than the {max_bytes} the exchange reads")
+    if too_deep(body):
+        raise EnvelopeError(f"arrays and objects nest deeper than {MAX_DEPTH}")
     try:
         doc = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise EnvelopeError(f"not UTF-8 JSON: {exc}") from exc
+    except RecursionError as exc:  # not reached past too_deep(); kept as a second guard
+        raise EnvelopeError(f"arrays and objects nest deeper than {MAX_DEPTH}") from exc
     if not isinstance(doc, dict):
-        raise EnvelopeError("the body is not a JSON object")
+        raise EnvelopeError(f"the body is not a JSON object but {type(doc).__name__}")
+    return doc
+
+
+def parse_body(body: bytes | dict[str, Any],
+               max_bytes: int = MAX_BODY_BYTES) -> tuple[dict[str, Any], bytes, str]:
+    """Split a received body into (envelope, the canonical bytes that were signed, signature).
+
+    ``body`` may be what :func:`read_body` already returned (then it is not read again).
+    Raises :class:`EnvelopeError` when the body is too large, nests too deep, is not a JSON
+    object with a string signature or holds values without a canonical form.
+    """
+    doc = dict(body) if isinstance(body, dict) else read_body(body, max_bytes)
     signature = doc.pop(SIGNATURE, None)
     if not isinstance(signature, str):
         raise EnvelopeError("no signature")

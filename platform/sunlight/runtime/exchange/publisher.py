@@ -3,9 +3,13 @@
 Each round reads up to ``batch`` unpublished rows for configured links, signs this
 site's own envelopes (forwarded bodies go as received), publishes them all on a channel
 with publisher confirms and ``mandatory`` set, and marks the confirmed ones. A row that is
-nacked or unroutable (its queue not deployed) stays and is retried; connection loss ends
-the round and the service reconnects. A confirm lost with the connection means the row is
-sent again: receivers drop the duplicate by event id.
+nacked or unroutable (its queue not deployed; or its queue is full: the brokers'
+``reject-publish`` overflow) stays and is retried; connection loss ends the round and the
+service reconnects. A body larger than the brokers take (:data:`.envelope.MAX_BODY_BYTES`) is
+never sent — the broker would close the channel, and every round would stop on it: it
+stays in the outbox, counted as a failed attempt and logged, and the rows behind it go on.
+A confirm lost with the connection means the row is sent again: receivers drop the
+duplicate by event id.
 
 Example::
 
@@ -29,6 +33,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, select, update
 
 from sunlight.runtime.db import transaction
+from sunlight.runtime.exchange.envelope import MAX_BODY_BYTES
 from sunlight.runtime.exchange.metrics import ExchangeMetrics
 from sunlight.runtime.exchange.models import OutboxRow
 from sunlight.runtime.exchange.signing import seal
@@ -92,6 +97,16 @@ class Publisher:
             if not batch:
                 await _idle(poll_s, wake)
                 continue
+            too_big = [o for o in batch if len(o.body) > MAX_BODY_BYTES]
+            if too_big:
+                log.error("events larger than the brokers take stay in the outbox",
+                          extra={"count": len(too_big), "first": too_big[0].event_id,
+                                 "bytes": len(too_big[0].body), "max": MAX_BODY_BYTES})
+                await asyncio.to_thread(self.mark, [], [o.seq for o in too_big])
+                batch = [o for o in batch if len(o.body) <= MAX_BODY_BYTES]
+                if not batch:
+                    await _idle(poll_s * 10, wake)
+                    continue
             results = await asyncio.gather(*(self._send(exchanges, o) for o in batch),
                                            return_exceptions=True)
             done = [o.seq for o, r in zip(batch, results, strict=True) if r is None]

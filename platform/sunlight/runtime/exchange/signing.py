@@ -184,9 +184,11 @@ def _signed_forms(doc: dict[str, Any], signed: bytes) -> Iterator[tuple[SignedFo
         yield "legacy", legacy
 
 
-def verify_sealed(body: bytes, keyring: Keyring) -> Opened:
+def verify_sealed(body: bytes | dict[str, Any], keyring: Keyring) -> Opened:
     """The envelope of ``body`` once its signature verifies against its source's key.
 
+    ``body`` may be the document :func:`~sunlight.runtime.exchange.envelope.read_body`
+    already read from the bytes (a receiver reads a body once).
     The signature may cover the RFC 8785 bytes or, made before it, the legacy form.
     Raises :class:`~sunlight.runtime.exchange.envelope.EnvelopeError` (unreadable),
     :class:`UnknownSource` or :class:`BadSignature`.

@@ -9,6 +9,19 @@ child's code) and consumes ``sunlight.in.up`` (from children) and ``sunlight.in.
 the parent). A site that forwards (a city) re-publishes the received body unchanged through
 its own outbox, so every queue on a link holds only what that site's core published.
 
+Every queue of the exchange is bounded (policies of the definitions): at most
+:data:`QUEUE_MAX_LENGTH` messages and :data:`QUEUE_MAX_BYTES` bytes, with overflow
+``reject-publish``. A full queue refuses the publish instead of dropping anything it
+accepted (``drop-head``, RabbitMQ's default, would silently delete the oldest events, which
+have already left their sender's outbox): core's publisher, with confirms, is nacked and
+keeps the event in its outbox (the database) to retry; a shovel (``ack-mode: on-confirm``)
+is nacked by its destination and puts the message back in its source queue to retry. The
+backlog thus stays one hop back, in view (``link_queued``, ``oldest_undelivered_seconds``).
+The brokers' ``max_message_size`` is :data:`~.envelope.MAX_BODY_BYTES` (rabbitmq.conf). The
+numbers are stated in ``playbooks/group_vars/all.yml`` (``sunlight_exchange_*``), which the
+deployment passes to ``sunlight exchange definitions``; these defaults equal them (a unit
+test keeps them equal).
+
 :func:`broker_definitions` returns a RabbitMQ definitions document (what
 ``rabbitmqctl import_definitions`` and ``POST /api/definitions`` accept) without users,
 passwords or permissions: the deployment creates those (:func:`core_permissions`,
@@ -40,6 +53,11 @@ EX_UP, EX_UP_IN, EX_DOWN, EX_DOWN_IN = "sunlight.up", "sunlight.up.in", "sunligh
 Q_UP_OUT, Q_IN_UP, Q_IN_DOWN = "sunlight.up.out", "sunlight.in.up", "sunlight.in.down"
 UP_KEY = "up"
 DEFAULT_VHOST = "sunlight"
+#: Messages a queue of the exchange holds at most (some days of a busy county's events while
+#: its WAN link is cut); bytes it holds at most. Then it refuses publishes (reject-publish).
+QUEUE_MAX_LENGTH = 250000
+QUEUE_MAX_BYTES = 2147483648
+OVERFLOW = "reject-publish"
 
 
 def down_queue(child: str) -> str:
@@ -170,7 +188,9 @@ def _shovels(site: str, parent: str, uri: str, vhost: str, reconnect_delay_s: in
 def broker_definitions(site: str, *, parent: str | None = None, parent_uri: str | None = None,
                        children: Iterable[str] = (), vhost: str = DEFAULT_VHOST,
                        reconnect_delay_s: int = 5, heartbeat_s: int = 10,
-                       connect_timeout_s: int = 10, prefetch: int = 500) -> dict[str, Any]:
+                       connect_timeout_s: int = 10, prefetch: int = 500,
+                       max_length: int = QUEUE_MAX_LENGTH,
+                       max_bytes: int = QUEUE_MAX_BYTES) -> dict[str, Any]:
     """The definitions document for ``site``'s broker (see the module docstring)."""
     check_code(site)
     if parent:
@@ -196,12 +216,20 @@ def broker_definitions(site: str, *, parent: str | None = None, parent_uri: str 
     for child in kids:
         queues.append(_queue(down_queue(child), vhost))
         bindings.append(_binding(EX_DOWN, down_queue(child), child, vhost))
+    if max_length < 1 or max_bytes < 1:
+        raise ValueError("a queue's limits must be positive")
+    # Every queue is bounded; a full one refuses publishes (see the module docstring). One
+    # policy applies to a queue, so each carries the limits.
+    limits = {"max-length": max_length, "max-length-bytes": max_bytes, "overflow": OVERFLOW}
     # A link queue may hold a long backlog while the WAN link is cut: keep it on disk.
-    policy = {"vhost": vhost, "name": "sunlight-link-backlog", "apply-to": "queues",
-              "pattern": r"^sunlight\.(up\.out|down\.[0-9]{6})$", "priority": 0,
-              "definition": {"queue-mode": "lazy"}}
+    policies = [{"vhost": vhost, "name": "sunlight-link-backlog", "apply-to": "queues",
+                 "pattern": r"^sunlight\.(up\.out|down\.[0-9]{6})$", "priority": 0,
+                 "definition": {"queue-mode": "lazy", **limits}},
+                {"vhost": vhost, "name": "sunlight-inbound", "apply-to": "queues",
+                 "pattern": r"^sunlight\.in\.(up|down)$", "priority": 0,
+                 "definition": dict(limits)}]
     return {"vhosts": [{"name": vhost}], "exchanges": exchanges, "queues": queues,
-            "bindings": bindings, "policies": [policy], "parameters": parameters}
+            "bindings": bindings, "policies": policies, "parameters": parameters}
 
 
 def core_permissions() -> dict[str, str]:
