@@ -139,6 +139,8 @@ def _seed_core(case: Any, known: Known) -> None:
         case.query = {"receipt": known.receipt}
     if case.operation.label == "POST /api/v1/auth/token":
         case.body = {"username": "superuser", "password": known.password}
+    if "username" in params:  # account changes: an account nothing else signs in with
+        params["username"] = "fuzz.target"
     if case.operation.label == "POST /api/v1/admin/catalogue":
         case.body = sample_yaml()
     if "order_id" in params:
@@ -247,6 +249,9 @@ def known(site: Site) -> Known:
                     "--password-file", str(pw_file))
     assert made.returncode == 0, made.stderr
     site.passwords["superuser"] = pw_file.read_text().strip()
+    target = site.cli("accounts", "add", "fuzz.target", "--role", "clerk", "--department",
+                      "320703-SCJGJ")
+    assert target.returncode == 0, target.stderr
     token = site.token("superuser")
     _close(site, token, closed_receipt)
     wait_for(lambda: httpx.get(f"{site.portal}/api/v1/applications/{closed_receipt}",

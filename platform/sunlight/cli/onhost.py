@@ -196,6 +196,64 @@ def accounts_add(
         console.print(f"account {username} created; password: {password}")
 
 
+def _change_account(username: str, change: Any) -> Any:
+    from sunlight.runtime.core.accounts import AccountError
+    from sunlight.runtime.db import transaction
+
+    try:
+        with transaction(core_engine()) as session:
+            return change(session)
+    except AccountError as exc:
+        raise fail(str(exc), ExitCode.USAGE) from exc
+
+
+@accounts_app.command("disable")
+def accounts_disable(username: str = typer.Argument(..., help="Login name.")) -> None:
+    """Disable an account: it can no longer sign in, and every token it holds is refused
+    from now on."""
+    from sunlight.runtime.core.accounts import set_active
+
+    _change_account(username, lambda s: set_active(s, site_code(), username, False))
+    console.print(f"account {username} disabled; its tokens are revoked")
+
+
+@accounts_app.command("enable")
+def accounts_enable(username: str = typer.Argument(..., help="Login name.")) -> None:
+    """Enable a disabled account again (tokens from before stay revoked)."""
+    from sunlight.runtime.core.accounts import set_active
+
+    _change_account(username, lambda s: set_active(s, site_code(), username, True))
+    console.print(f"account {username} enabled")
+
+
+@accounts_app.command("roles")
+def accounts_roles(
+    username: str = typer.Argument(..., help="Login name."),
+    role: list[str] = typer.Option(..., "--role", help="The account's roles from now on "
+                                   "(checked as at creation); repeat for several."),
+) -> None:
+    """Replace an account's roles; every token it holds is refused from now on."""
+    from sunlight.runtime.core.accounts import set_roles
+
+    _change_account(username, lambda s: set_roles(s, site_code(), username, role))
+    console.print(f"account {username}: roles {', '.join(role)}; its tokens are revoked")
+
+
+@accounts_app.command("totp")
+def accounts_totp(username: str = typer.Argument(..., help="An admin account's login name.")
+                  ) -> None:
+    """Enrol an admin account in the second factor (TOTP): print the otpauth:// URI once
+    (add it to an authenticator app); from now on its sign-in needs the current code. Run
+    again to replace a lost authenticator."""
+    from sunlight.runtime.core.accounts import enrol_totp
+
+    uri = _change_account(username, lambda s: enrol_totp(
+        s, site_code(), username, issuer=f"Sunlight {site_code()}"))
+    console.print(f"account {username} enrolled in TOTP; shown once, add it to the "
+                  f"authenticator now:")
+    console.print(uri, markup=False, highlight=False, soft_wrap=True)
+
+
 @cases_app.command("mark-overdue")
 def cases_mark_overdue() -> None:
     """Flag cases past their due date now, at core's clock (core also does this

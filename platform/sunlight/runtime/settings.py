@@ -38,7 +38,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Role = Literal["portal", "gateway", "core"]
@@ -74,6 +74,18 @@ class Settings(BaseSettings):
     token_secret: SecretStr | None = None
     token_ttl_s: int = Field(default=8 * 3600, ge=60)
     exchange_token: SecretStr | None = None
+    # core: sign-in throttling (per account and per client address, state in the database).
+    # After ``max_failures`` failures in a row (forgotten after ``window_s`` without one) a
+    # sign-in is locked for ``lock_base_s``, doubling with each further failure, at most
+    # ``lock_max_s``; a locked sign-in answers 429 with Retry-After.
+    signin_account_max_failures: int = Field(default=5, ge=1)
+    signin_client_max_failures: int = Field(default=20, ge=1)
+    signin_lock_base_s: float = Field(default=30.0, gt=0)
+    signin_lock_max_s: float = Field(default=900.0, gt=0)
+    signin_window_s: float = Field(default=3600.0, gt=0)
+    # core: front proxies (addresses or CIDR networks) whose X-Forwarded-For is believed for
+    # the client address; none by default (core is internal: the peer is the client).
+    trusted_proxies: tuple[str, ...] = ()
 
     # Materials: one size limit (nginx's client_max_body_size is set to the same value).
     material_max_bytes: int = Field(default=10 * 2**20, ge=1024)
@@ -110,6 +122,19 @@ class Settings(BaseSettings):
     exchange_batch: int = Field(default=200, ge=1, le=5000)
     exchange_reconnect_max_s: float = Field(default=30.0, ge=1)
     exchange_outbox_retention_days: float = Field(default=14.0, gt=0)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        import ipaddress
+
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError as exc:
+                raise SettingsError(f"SUNLIGHT_TRUSTED_PROXIES: {entry!r} is not an address "
+                                    "or network") from exc
+        return value
 
     @model_validator(mode="after")
     def _role_needs(self) -> Settings:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
 
 from sunlight.catalogue.errors import CatalogueImportError
 from sunlight.catalogue.io_yaml import load_yaml
 from sunlight.runtime.core import catalogue_store
-from sunlight.runtime.core.accounts import AccountError, create_account
+from sunlight.runtime.core.accounts import AccountError, create_account, set_active, set_roles
 from sunlight.runtime.core.audit_store import verify
 from sunlight.runtime.core.auth import AdminDep
 from sunlight.runtime.core.lights_schemas import AccountIn, AccountOut
@@ -23,6 +25,33 @@ ERRORS = responses(401, 403, 404, 409, 422)
 MAX_IMPORT_BYTES = 5 * 2**20
 Code = Annotated[str, Path(min_length=3, max_length=40, pattern=r"^[A-Z0-9][A-Z0-9-]+$")]
 Version = Annotated[int, Path(ge=1, le=100_000)]
+Username = Annotated[str, Path(min_length=1, max_length=64,
+                               pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+
+
+class AccountChange(BaseModel):
+    """Disable or enable an account, or replace its roles; either revokes its tokens."""
+
+    model_config = ConfigDict(extra="forbid")
+    active: bool | None = None
+    roles: list[str] | None = Field(default=None, min_length=1, max_length=5)
+
+
+class AccountInfo(BaseModel):
+    username: str
+    display_name: str
+    roles: list[str]
+    department: str | None
+    certificate: str | None
+    active: bool
+    totp: bool = Field(description="enrolled in the second factor (TOTP)")
+
+
+def _info(account: Account) -> AccountInfo:
+    return AccountInfo(username=account.username, display_name=account.display_name,
+                       roles=account.roles, department=account.department,
+                       certificate=account.certificate, active=account.active,
+                       totp=account.totp_secret is not None)
 
 
 @router.get("/items", response_model=list[ItemOut], responses=ERRORS)
@@ -87,6 +116,35 @@ def add_account(body: AccountIn, admin: AdminDep, session: SessionDep,
     assert account is not None
     return AccountOut(username=body.username, roles=body.roles, department=body.department,
                       certificate=account.certificate, password=password)
+
+
+@router.get("/accounts", response_model=list[AccountInfo], responses=ERRORS)
+def list_accounts(admin: AdminDep, session: SessionDep) -> list[AccountInfo]:
+    """Every staff account of the site (no password hashes, no TOTP secrets)."""
+    return [_info(a) for a in session.scalars(select(Account).order_by(Account.username))]
+
+
+@router.patch("/accounts/{username}", response_model=AccountInfo, responses=ERRORS)
+def change_account(username: Username, body: AccountChange, admin: AdminDep,
+                   session: SessionDep, settings: SettingsDep) -> AccountInfo:
+    """Disable (``active: false``) or enable an account, or replace its roles (checked as at
+    creation: 岗位分离, department scope). Every token the account holds is refused from now
+    on: its holder signs in again, with the roles it has now."""
+    if body.active is None and body.roles is None:
+        raise ApiError(422, "account_invalid", "send active, roles or both", field="body")
+    try:
+        if body.roles is not None:
+            set_roles(session, settings.site_code, username, body.roles, actor=admin.username)
+        if body.active is not None:
+            set_active(session, settings.site_code, username, body.active,
+                       actor=admin.username)
+    except AccountError as exc:
+        if str(exc).startswith("username: no account"):
+            raise ApiError(404, "not_found", str(exc)) from exc
+        raise ApiError(422, "account_invalid", str(exc), field="roles") from exc
+    account = session.get(Account, username)
+    assert account is not None
+    return _info(account)
 
 
 @router.get("/audit/verify", response_model=ChainOut, responses=ERRORS)

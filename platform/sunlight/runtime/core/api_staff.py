@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import math
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sunlight.runtime.clock import Clock
-from sunlight.runtime.core import cases
-from sunlight.runtime.core.auth import Staff, StaffDep, issue_token, verify_password
-from sunlight.runtime.core.models import Account, Case, CaseMaterial
+from sunlight.runtime.core import accounts, cases
+from sunlight.runtime.core.auth import Staff, StaffDep, client_address, issue_token
+from sunlight.runtime.core.models import Case, CaseMaterial
 from sunlight.runtime.core.schemas import (
     ActionIn,
     CaseDetail,
@@ -22,8 +24,9 @@ from sunlight.runtime.core.schemas import (
     MaterialOut,
     Token,
 )
+from sunlight.runtime.db import utcnow
 from sunlight.runtime.deps import ClockDep, SessionDep, SettingsDep
-from sunlight.runtime.errors import ApiError, responses
+from sunlight.runtime.errors import ApiError, ErrorBody, responses
 from sunlight.workflow.deadlines import remaining_working_days
 from sunlight.workflow.machine import allowed_actions
 
@@ -31,16 +34,48 @@ router = APIRouter(prefix="/api/v1")
 ERRORS = responses(401, 403, 404, 409, 422)
 
 
-@router.post("/auth/token", tags=["staff"], response_model=Token,
-             responses=responses(401, 422))
-def sign_in(body: Credentials, session: SessionDep, settings: SettingsDep) -> Token:
-    """Exchange a username and password for a signed token."""
-    account = session.get(Account, body.username)
-    if account is None or not account.active or not verify_password(account.password_hash,
-                                                                     body.password):
-        raise ApiError(401, "bad_credentials", "unknown user or wrong password")
+SIGN_IN_ERRORS: dict[int | str, dict[str, Any]] = {
+    **responses(401, 403, 422),
+    429: {"description": "too many failed sign-ins: locked, see Retry-After",
+          "model": ErrorBody}}
+_REFUSALS = {  # reason -> (status, code, detail)
+    "unknown_user": (401, "bad_credentials", "unknown user or wrong password"),
+    "disabled": (401, "bad_credentials", "unknown user or wrong password"),
+    "wrong_password": (401, "bad_credentials", "unknown user or wrong password"),
+    "totp_required": (401, "totp_required", "this account needs its second factor: send "
+                      "totp, the current 6-digit code of its authenticator"),
+    "wrong_totp": (401, "bad_credentials", "wrong second-factor code (totp)"),
+    "roles_conflict": (403, "forbidden", "the account's roles conflict (岗位分离); an admin "
+                       "must correct them"),
+}
+
+
+@router.post("/auth/token", tags=["staff"], response_model=Token, responses=SIGN_IN_ERRORS)
+def sign_in(body: Credentials, request: Request, session: SessionDep,
+            settings: SettingsDep) -> Token | JSONResponse:
+    """Exchange a username and password (and, for an admin enrolled in TOTP, the current
+    code) for a signed token. After repeated failures for an account or from a client
+    address, sign-in is locked for a time that doubles with each further failure: 429 with
+    Retry-After. Every attempt is recorded in the audit chain."""
+    client = client_address(request.client.host if request.client else None,
+                            request.headers.get("x-forwarded-for"), settings.trusted_proxies)
+    result = accounts.sign_in(session, settings.site_code, settings, body.username,
+                              body.password, client, utcnow(), body.totp)
+    # Refusals are answered, not raised: the transaction must commit the failure count and
+    # the audit record.
+    if result.reason == "locked":
+        wait = max(1, math.ceil(result.retry_after))
+        error = ApiError(429, "signin_locked", f"too many failed sign-ins for this account or "
+                         f"from this address; try again in {wait} s")
+        return JSONResponse(error.body(), status_code=429, headers={"Retry-After": str(wait)})
+    if not result.ok:
+        status, code, detail = _REFUSALS[result.reason]
+        return JSONResponse(ApiError(status, code, detail).body(), status_code=status)
+    account = result.account
+    assert account is not None
     staff = Staff(account.username, tuple(account.roles), account.department)
-    return Token(access_token=issue_token(settings, staff), expires_in=settings.token_ttl_s)
+    return Token(access_token=issue_token(settings, staff, account.token_version),
+                 expires_in=settings.token_ttl_s)
 
 
 def _summary(session: Session, case: Case, actions: list[str], clock: Clock) -> CaseSummary:

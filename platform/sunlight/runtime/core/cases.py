@@ -20,7 +20,8 @@ import uuid
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Integer, String, and_, cast, or_, select
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from sunlight.catalogue.flow import FlowStep
@@ -279,22 +280,46 @@ def _in_scope(staff: Staff, case: Case) -> bool:
     return staff.is_admin or SUPERVISOR in staff.roles or staff.department == case.department
 
 
+#: Statuses whose actions are the current step's role's (``flow[step_index].role``) ...
+STEP_ROLE_STATUSES = (CaseStatus.submitted, CaseStatus.in_review,
+                      CaseStatus.awaiting_decision, CaseStatus.decided)
+#: ... and those with an action of the deciding step's role (``flow[-2].role``: suspend,
+#: resume); see :func:`sunlight.workflow.machine.allowed_actions`.
+DECIDER_ROLE_STATUSES = (CaseStatus.in_review, CaseStatus.awaiting_decision,
+                         CaseStatus.suspended)
+
+
+def waiting_for(roles: tuple[str, ...]) -> ColumnElement[bool]:
+    """SQL: the case (joined to its item) waits for one of ``roles`` — the role of its
+    current step, or the decider's for suspend and resume, read from the item's flow."""
+    flow = Item.doc["flow"]
+    step_role = (flow.op("->", return_type=JSONB)(cast(Case.step_index, Integer))
+                 .op("->>", return_type=String)("role"))
+    decider_role = flow.op("->", return_type=JSONB)(-2).op("->>", return_type=String)("role")
+    return or_(and_(Case.status.in_([s.value for s in STEP_ROLE_STATUSES]),
+                    step_role.in_(roles)),
+               and_(Case.status.in_([s.value for s in DECIDER_ROLE_STATUSES]),
+                    decider_role.in_(roles)))
+
+
 def queue(session: Session, staff: Staff, limit: int) -> list[tuple[Case, list[str]]]:
-    """Open cases of the staff member's department that wait for one of their roles."""
-    stmt = select(Case).where(Case.status.in_(OPEN_STATUSES)).order_by(Case.due_on, Case.receipt)
+    """Open cases of the staff member's department that wait for one of their roles: the
+    filter is in SQL, so every such case is found however many others are open."""
+    stmt = (select(Case)
+            .join(Item, and_(Item.code == Case.item_code, Item.version == Case.item_version))
+            .where(Case.status.in_(OPEN_STATUSES), waiting_for(staff.roles))
+            .order_by(Case.due_on, Case.receipt).limit(limit))
     if not staff.is_admin:
         stmt = stmt.where(Case.department == staff.department)
     found: list[tuple[Case, list[str]]] = []
     flows: dict[tuple[str, int], list[FlowStep]] = {}
-    for case in session.scalars(stmt.limit(limit * 4)):
+    for case in session.scalars(stmt):
         key = (case.item_code, case.item_version)
         flow = flows.setdefault(key, flow_of(session, case))
         mine = [a.value for a, role in allowed_actions(state_of(case), flow)
                 if role in staff.roles]
         if mine:
             found.append((case, mine))
-        if len(found) >= limit:
-            break
     return found
 
 

@@ -14,6 +14,8 @@ class Credentials(BaseModel):
     model_config = ConfigDict(extra="forbid")
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=200)
+    #: The current TOTP code: needed by admin accounts enrolled with ``sunlight accounts totp``.
+    totp: str | None = Field(default=None, pattern=r"^\d{6}$")
 
 
 class Token(BaseModel):
