@@ -70,10 +70,10 @@ class Account(CoreBase):
     # 执法证号 of an officer account: the one certificate it acts under (core_0006); unique.
     certificate: Mapped[str | None] = mapped_column(String(40), nullable=True)
     # Carried in every token as ``ver``; raised when the account is disabled or its roles
-    # change, so tokens issued before are refused at once (core_0010).
+    # change, so tokens issued before are refused at once (core_0011).
     token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # An admin's TOTP secret (base32), set by ``sunlight accounts totp``; sign-in then needs
-    # the current code (core_0010).
+    # the current code (core_0011).
     totp_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
     __table_args__ = (Index("uq_accounts_certificate", "certificate", unique=True,
@@ -83,7 +83,7 @@ class Account(CoreBase):
 class SigninThrottle(CoreBase):
     """Sign-in failures per account (``account:NAME``) and per client address
     (``client:ADDRESS``): the count since the last quiet window and the lock it earned
-    (core_0010). In the database so that every worker of core sees the same lock."""
+    (core_0011). In the database so that every worker of core sees the same lock."""
 
     __tablename__ = "signin_throttle"
     key: Mapped[str] = mapped_column(String(120), primary_key=True)

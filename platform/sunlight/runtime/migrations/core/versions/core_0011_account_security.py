@@ -1,7 +1,7 @@
 """account security: token versions (revocation), admins' TOTP secret, sign-in throttle
 
-Revision ID: core_0010
-Revises: core_0009
+Revision ID: core_0011
+Revises: core_0010
 Create Date: 2026-12-01 19:00:00.000000
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision: str = "core_0010"
-down_revision: str | Sequence[str] | None = "core_0009"
+revision: str = "core_0011"
+down_revision: str | Sequence[str] | None = "core_0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
