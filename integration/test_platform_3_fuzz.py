@@ -8,6 +8,7 @@ Everything else is as schemathesis generated it. Capped at 50 examples per opera
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -43,9 +44,11 @@ ENF_OFFICER, ENF_CO_OFFICER = "32070300301", "32070300302"  # 郑凯, 冯雪
 ENF_OPEN = {"item_code": ENF_ITEM, "source": "投诉举报", "summary": "fuzz",
             "party": {"kind": "company", "name": "连云港某某运输有限公司",
                       "id_number": "91110000600037341L"}}
+ENF_EVIDENCE = {"kind": "record", "title": "现场检查笔录"}  # PDF, uploaded to every case
+ENF_EVIDENCE_SHA256 = hashlib.sha256(PDF).hexdigest()
 ENF_BODIES = {  # a valid body per step, for a case at the stage that allows it
     "investigate": {"officers": [ENF_OFFICER, ENF_CO_OFFICER],
-                    "evidence": [{"kind": "record", "title": "现场检查笔录"}],
+                    "evidence": [{**ENF_EVIDENCE, "sha256": ENF_EVIDENCE_SHA256}],
                     "findings": "fuzz"},
     "notify": {"intended": {"legal_basis": "fuzz", "facts": "fuzz", "violation": "V01",
                             "severity": "general", "amount_yuan": "40000"}, "waiting_days": 1,
@@ -159,6 +162,10 @@ def _seed_core(case: Any, known: Known) -> None:
         params["case_id"] = known.enforcement.get(step, known.enforcement["get"])
         if step in ENF_BODIES:
             case.body = ENF_BODIES[step]
+        if step == "{sha256}":  # the evidence every case holds
+            params["sha256"] = ENF_EVIDENCE_SHA256
+        if case.operation.label == "POST /api/v1/enforcement/cases/{case_id}/evidence":
+            case.body = {**ENF_EVIDENCE, "file": PDF}  # the case holds it already: 200
         if step == "challenges":
             case.body = {"kind": "litigation", "filed_on": known.today, "body": "fuzz"}
     if "challenge_id" in params:
@@ -271,7 +278,9 @@ def _enforcement(site: Site, known: Known) -> None:
     """The sample officer registry; an officer of 320703-JTYSJ bound to 郑凯's certificate, a
     legal reviewer and an approver there; one case at the stage each step allows (opened,
     investigated and notified a week ago on core's clock, so that the waiting period is over
-    today); a 行政复议 filed against a decided case, for its outcome."""
+    today), each holding the evidence file the investigate body names (the evidence
+    operations use the opened case); a 行政复议 filed against a decided case, for its
+    outcome."""
     registry = Path(site.roles["core"].log).parent / "fuzz-officers.yaml"
     registry.write_text(sample_registry_text(), encoding="utf-8")
     done = site.cli("enforcement", "officers", "import", str(registry), "--json")
@@ -303,6 +312,10 @@ def _enforcement(site: Site, known: Known) -> None:
             opened = clients["officer"].post("/api/v1/enforcement/cases", json=ENF_OPEN)
             assert opened.status_code == 201, opened.text
             known.enforcement[step] = opened.json()["id"]
+            uploaded = clients["officer"].post(
+                f"/api/v1/enforcement/cases/{known.enforcement[step]}/evidence",
+                data=ENF_EVIDENCE, files={"file": ("record.pdf", PDF, "application/pdf")})
+            assert uploaded.status_code == 201, uploaded.text
             for earlier in steps[:n][:len(before_waiting)]:
                 take(known.enforcement[step], earlier)
     finally:

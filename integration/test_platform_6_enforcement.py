@@ -17,6 +17,12 @@ decision before legal review, an out-of-band amount without override (409 naming
 and nothing is stored. The clock is moved past the waiting period (and past 王强's
 certificate's end) and put back.
 
+Evidence (证据) is uploaded before 调查取证: a clerk is refused 403, a file that is not what it
+declares 415, one over the size limit (``SUNLIGHT_MATERIAL_MAX_BYTES``) 413 naming it; a PDF
+and a PNG are stored (the same bytes again answer the stored one, 200), listed and downloaded
+as uploaded; the investigation is refused 422 naming ``evidence[i].sha256`` for a piece that
+names no file or one not uploaded to the case; after 告知 no more evidence is taken (409).
+
 The decision document (行政处罚决定书): refused decisions leave no document and take no number
 (404 with the reason on ``…/decision.pdf``); the decision gets the department's next number
 of the year, and its PDF, downloaded, holds in its extracted text the number, the party, the
@@ -184,6 +190,46 @@ def core_renders_like_a_core_host(site: Site, node_image: str, run: Run,
     core.start()
 
 
+EVIDENCE_PDF = b"%PDF-1.4\n% site inspection record\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
+EVIDENCE_PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(64))
+
+
+def _upload_evidence(site: Site, base: str, wang: httpx.Client,
+                     chen: httpx.Client) -> tuple[str, str]:
+    """The case's evidence uploaded (a PDF by 王强, a PNG by 陈静) after the refusals: a
+    clerk, a file that is not what it says, one over the size limit. The SHA-256s."""
+    def upload(client: httpx.Client, kind: str, title: str, name: str, data: bytes,
+               content_type: str) -> httpx.Response:
+        return client.post(f"{base}/evidence", data={"kind": kind, "title": title},
+                           files={"file": (name, data, content_type)}, timeout=120)
+
+    _refused(upload(_client(site, "clerk"), "record", "现场检查笔录", "r.pdf", EVIDENCE_PDF,
+                    "application/pdf"), 403, "wrong_role")
+    _refused(upload(wang, "record", "现场检查笔录", "r.pdf", b"MZ\x90\x00not a pdf",
+                    "application/pdf"), 415, "unsupported_type")
+    limit = int(site.roles["core"].env.get("SUNLIGHT_MATERIAL_MAX_BYTES", 10 * 2**20))
+    detail = _refused(upload(wang, "record", "现场检查笔录", "big.pdf",
+                             b"%PDF-1.4\n" + bytes(limit), "application/pdf"), 413, "too_large")
+    assert str(limit) in detail, detail
+    assert _ok(wang.get(f"{base}/evidence")) == []
+    pdf = _ok(upload(wang, "record", "现场检查笔录", "笔录.pdf", EVIDENCE_PDF,
+                     "application/pdf"), 201)
+    assert (pdf["sha256"], pdf["size"], pdf["kind"], pdf["certificate"]) == (
+        hashlib.sha256(EVIDENCE_PDF).hexdigest(), len(EVIDENCE_PDF), "record", WANG)
+    again = _ok(upload(chen, "物证", "又一份", "copy.pdf", EVIDENCE_PDF, "application/pdf"))
+    assert again["id"] == pdf["id"] and again["title"] == "现场检查笔录"  # the stored one
+    png = _ok(upload(chen, "书证", "销售单据", "receipt.png", EVIDENCE_PNG,
+                     "application/octet-stream"), 201)
+    assert (png["kind"], png["content_type"]) == ("documentary", "image/png")
+    listed = _ok(wang.get(f"{base}/evidence"))
+    assert [e["sha256"] for e in listed] == [pdf["sha256"], png["sha256"]]
+    got = _client(site, "approver").get(f"{base}/evidence/{pdf['sha256']}")
+    assert got.status_code == 200 and got.content == EVIDENCE_PDF, got.text
+    assert got.headers["content-type"] == "application/pdf"
+    assert chen.get(f"{base}/evidence/{'ab' * 32}").status_code == 404
+    return pdf["sha256"], png["sha256"]
+
+
 def _audited_sha256(site: Site, case_id: str) -> tuple[str, str]:
     """The decision number and SHA-256 the decide step's audit record names."""
     comment = _sql(site, "SELECT comment FROM audit_log WHERE entity = 'enforcement_case' AND "
@@ -300,10 +346,19 @@ def test_penalty_case_open_to_close(site: Site, clock_back: None,
     assert case["records"][0]["by"] == {"user": "zf.wang", "role": "officer",
                                         "certificate": WANG}
     base = f"/api/v1/enforcement/cases/{cid}"
+    pdf_sha, png_sha = _upload_evidence(site, base, wang, chen)
     # 调查取证 needs two qualified officers: 刘洋 (32070300103) does not cover CF-001.
-    evidence = [{"kind": "record", "title": "现场检查笔录"},
-                {"kind": "documentary", "title": "销售单据", "sha256": "ab" * 32}]
+    evidence = [{"kind": "record", "title": "现场检查笔录", "sha256": pdf_sha},
+                {"kind": "documentary", "title": "销售单据（照片）", "sha256": png_sha}]
     findings = "未取得食品经营许可从事食品经营"
+    # Every piece of evidence names a file uploaded to this case.
+    for pieces, field in (
+            ([evidence[0], {"kind": "documentary", "title": "销售单据", "sha256": "ab" * 32}],
+             "evidence[1].sha256"),
+            ([{"kind": "record", "title": "现场检查笔录"}, evidence[1]], "evidence[0].sha256")):
+        refused = chen.post(f"{base}/investigate", json={
+            "officers": [WANG, CHEN], "evidence": pieces, "findings": findings})
+        assert refused.status_code == 422 and refused.json()["field"] == field, refused.text
     detail = _refused(chen.post(f"{base}/investigate", json={
         "officers": [CHEN, LIU], "evidence": evidence, "findings": findings}),
         403, "unqualified_officer")
@@ -325,9 +380,14 @@ def test_penalty_case_open_to_close(site: Site, clock_back: None,
         "officers": [WANG, CHEN], "evidence": evidence, "findings": findings}))
     assert case["stage"] == "investigated"
     assert case["records"][1]["by"]["certificate"] == CHEN
+    assert [e["sha256"] for e in case["records"][1]["evidence"]] == [pdf_sha, png_sha]
     case = _ok(wang.post(f"{base}/notify", json={
         "intended": TERMS, "waiting_days": 1, "hearing_right": True}))
     assert case["stage"] == "notified"
+    # Investigation is over: no more evidence.
+    _refused(wang.post(f"{base}/evidence", data={"kind": "record", "title": "补充笔录"},
+                       files={"file": ("late.pdf", EVIDENCE_PDF + b"late", "application/pdf")}),
+             409, "illegal_transition")
     assert [s["step"] for s in case["allowed"]] == ["legal_review"]
     # A major decision without legal review: 409, and the officer cannot review it.
     site.shift_clock(7 * DAY)  # past the waiting period (one working day)
@@ -404,6 +464,8 @@ def test_penalty_case_open_to_close(site: Site, clock_back: None,
     assert hashlib.sha256(wang.get(f"{base}/decision.pdf").content).hexdigest() == digest
     assert [a[:4] for a in audited] == [
         ("zf.wang", "officer", "open", "opened"),
+        ("zf.wang", "officer", "evidence_uploaded", "opened"),
+        ("zf.chen", "officer", "evidence_uploaded", "opened"),
         ("zf.chen", "officer", "investigate", "investigated"),
         ("zf.wang", "officer", "notify", "notified"),
         ("fz.li", "legal_reviewer", "legal_review", "reviewed"),
@@ -411,7 +473,8 @@ def test_penalty_case_open_to_close(site: Site, clock_back: None,
         ("zf.wang", "officer", "serve", "served"),
         ("zf.wang", "officer", "execute", "executed"),
         ("zf.chen", "officer", "close", "closed")]
-    assert f"certificate {WANG}" in audited[0][4] and audited[1][4] == f"certificate {CHEN}"
+    assert f"certificate {WANG}" in audited[0][4] and audited[3][4] == f"certificate {CHEN}"
+    assert pdf_sha in audited[1][4] and png_sha in audited[2][4]
     assert site.cli("audit", "verify").returncode == 0
     # Past the end of 王强's certificate he can open no case; 陈静 still can.
     site.shift_clock(((WANG_UNTIL - date.today()).days + 5) * DAY)

@@ -7,7 +7,8 @@ accounts this module creates in 320703-STHJJ (certificates no other module binds
 approver. A penalty case of 320703-STHJJ-CF-001 is notified above its band, reviewed with an
 override, and decided at the notified amount; on the way an opening by the expired officer
 (403) and a decision outside the band that the override does not cover (409) are refused —
-the case stores nothing of them, and each leaves one ``enforcement_refusals`` row. A
+the case stores nothing of them, and each leaves one ``enforcement_refusals`` row (the
+investigation names its evidence, a PDF uploaded to the case first). A
 行政复议 is filed against the decision (not by an officer: 403; not against an undecided
 case: 409; not before the decision: 409 naming the field) and decided once (twice: 409),
 audited on the case. ``GET /legal-supervision`` and ``sunlight enforcement oversight`` then
@@ -45,6 +46,7 @@ TERMS = {"legal_basis": "《中华人民共和国大气污染防治法》第九�
          "severity": "general", "amount_yuan": "600000"}
 OVERRIDE = "当事人超标倍数高且拒不改正，经集体讨论，依法在一般情节上从重处罚"
 OPENING = {"item_code": ITEM, "party": COMPANY, "source": "监督检查", "summary": "超标排放"}
+RECORD_PDF = b"%PDF-1.4\n% emission inspection record\ntrailer << >>\n%%EOF\n"
 
 
 @pytest.fixture(scope="module")
@@ -132,9 +134,11 @@ def test_refusals_challenges_and_the_view(site: Site, clock_back: None) -> None:
     cid, base = case["id"], f"/api/v1/enforcement/cases/{case['id']}"
     opened_month = _month(case["opened_on"])
     undecided = _ok(zhou.post("/api/v1/enforcement/cases", json=OPENING), 201)["id"]
+    record = _ok(guo.post(f"{base}/evidence", data={"kind": "record", "title": "现场检查笔录"},
+                          files={"file": ("record.pdf", RECORD_PDF, "application/pdf")}), 201)
     _ok(guo.post(f"{base}/investigate", json={
-        "officers": [ZHOU, GUO], "evidence": [{"kind": "record", "title": "现场检查笔录"}],
-        "findings": "在线监测数据显示颗粒物超标 2.3 倍"}))
+        "officers": [ZHOU, GUO], "findings": "在线监测数据显示颗粒物超标 2.3 倍",
+        "evidence": [{"kind": "record", "title": "现场检查笔录", "sha256": record["sha256"]}]}))
     _ok(zhou.post(f"{base}/notify", json={"intended": TERMS, "waiting_days": 1,
                                            "hearing_right": True}))
     site.shift_clock(7 * DAY)  # past the waiting period

@@ -4,7 +4,8 @@ from the portal and the province.
 At the county (320703) the admin imports an officer registry and makes the accounts: two
 officers of 320703-SCJGJ bound to their certificates (王强, 陈静) and a legal reviewer. A
 penalty case of the major item 320703-SCJGJ-CF-001 (无证经营食品) runs 立案 → 调查取证 (two
-officers) → 告知 → 法制审核 → 决定 → 送达 → 执行 → 结案; the county core's clock is moved past the
+officers; the evidence, a PDF and a PNG, uploaded to the case and named by SHA-256) →
+告知 → 法制审核 → 决定 → 送达 → 执行 → 结案; the county core's clock is moved past the
 notice's waiting period (``SiteClock``) and put back at the end. An out-of-band decision is
 refused first; a 行政复议 is recorded against the decision and upheld. Then:
 
@@ -42,6 +43,8 @@ COMPANY = {"kind": "company", "name": "连云港海州某某食品有限公司",
 TERMS = {"legal_basis": "《中华人民共和国食品安全法》第一百二十二条第一款",
          "facts": "未取得食品经营许可从事食品经营", "violation": "V01", "severity": "general",
          "amount_yuan": "70000"}
+RECORD_PDF = b"%PDF-1.4\n% site inspection record\ntrailer << >>\n%%EOF\n"
+RECEIPT_PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(48))
 STAFF = {"zf.wang": (["officer"], WANG), "zf.chen": (["officer"], CHEN),
          "fz.li": (["legal_reviewer"], None)}
 
@@ -100,10 +103,19 @@ def closed(topology: Topology, people: dict[str, httpx.Client],
         "item_code": ITEM, "party": COMPANY, "source": "投诉举报",
         "summary": "群众举报某某食品公司无证经营"}), 201)
     base = f"/api/v1/enforcement/cases/{case['id']}"
+    # The evidence is uploaded to the case first; the investigation names it by SHA-256.
+    record = _ok(wang.post(f"{base}/evidence", data={"kind": "record", "title": "现场检查笔录"},
+                           files={"file": ("record.pdf", RECORD_PDF, "application/pdf")}), 201)
+    receipt = _ok(chen.post(f"{base}/evidence", data={"kind": "documentary",
+                                                      "title": "销售单据"},
+                            files={"file": ("receipt.png", RECEIPT_PNG, "image/png")}), 201)
+    got = wang.get(f"{base}/evidence/{receipt['sha256']}")
+    assert got.status_code == 200 and got.content == RECEIPT_PNG, got.text
     _ok(chen.post(f"{base}/investigate", json={
         "officers": [WANG, CHEN], "findings": TERMS["facts"],
-        "evidence": [{"kind": "record", "title": "现场检查笔录"},
-                     {"kind": "documentary", "title": "销售单据", "sha256": "ab" * 32}]}))
+        "evidence": [{"kind": "record", "title": "现场检查笔录", "sha256": record["sha256"]},
+                     {"kind": "documentary", "title": "销售单据",
+                      "sha256": receipt["sha256"]}]}))
     _ok(wang.post(f"{base}/notify", json={"intended": TERMS, "waiting_days": 1,
                                           "hearing_right": True}))
     _ok(legal.post(f"{base}/legal-review", json={

@@ -13,7 +13,14 @@ Who may call what:
   certificate, naming another's, or whose certificate is unknown, expired or out of area) or
   422 (bad input, with the field), and nothing is stored;
 - a penalty case's decision document (行政处罚决定书, PDF, numbered when decided): whoever
-  may read the case (``GET …/decision.pdf``; 404 with the reason before the decision).
+  may read the case (``GET …/decision.pdf``; 404 with the reason before the decision);
+- a case's evidence (证据): a qualified officer of the department uploads files while the case
+  is opened or investigated (``POST …/evidence``, multipart: ``file``, ``kind``, ``title``;
+  201, or 200 with the stored one when the case already holds these bytes; 409 at a later
+  stage, 413 past the size limit, 415 a type not allowed or not what the bytes are);
+  whoever may read the case lists them (``GET …/evidence``) and downloads one by its
+  SHA-256 (``GET …/evidence/{sha256}``). The investigate step names the files by SHA-256
+  (:mod:`sunlight.runtime.core.evidence`).
 
 Amounts are yuan as strings (``"70000"``, ``"1500.50"``) or whole numbers.
 
@@ -22,6 +29,8 @@ Example::
     $ curl -H "Authorization: Bearer $T" -H "Content-Type: application/yaml" \\
           --data-binary @officers.yaml "$CORE/api/v1/admin/enforcement/officers"
     $ curl -H "Authorization: Bearer $T" -X POST "$CORE/api/v1/enforcement/cases" -d @open.json
+    $ curl -H "Authorization: Bearer $T" -F kind=documentary -F title=销售单据 \\
+          -F file=@receipt.pdf "$CORE/api/v1/enforcement/cases/$ID/evidence"
 """
 
 from __future__ import annotations
@@ -30,15 +39,16 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, Response, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
 from sunlight.enforcement import flow
 from sunlight.enforcement.officers import Officer
-from sunlight.runtime.core import decision_document, enforcement
+from sunlight.runtime.core import decision_document, enforcement, evidence
 from sunlight.runtime.core.auth import AdminDep, Staff, StaffDep, current_staff
-from sunlight.runtime.core.enforcement_models import EnforcementCaseRow
+from sunlight.runtime.core.enforcement_models import EnforcementCaseRow, EvidenceRow
 from sunlight.runtime.deps import ClockDep, SessionDep, SettingsDep
 from sunlight.runtime.errors import ApiError, responses
 
@@ -111,7 +121,21 @@ class EvidenceIn(BaseModel):
     model_config = _STRICT
     kind: str = Field(max_length=40, description=", ".join(flow.EVIDENCE_KINDS))
     title: str = Field(max_length=300)
-    sha256: str | None = Field(None, max_length=64)
+    sha256: str | None = Field(None, max_length=64, description="the SHA-256 of a file "
+                               "uploaded to this case (POST …/evidence); required")
+
+
+class EvidenceOut(BaseModel):
+    id: uuid.UUID
+    sha256: str
+    size: int
+    kind: str
+    title: str
+    filename: str
+    content_type: str
+    uploaded_by: str
+    certificate: str
+    uploaded_at: datetime
 
 
 class InvestigateIn(BaseModel):
@@ -324,6 +348,62 @@ def decision_pdf(case_id: uuid.UUID, staff: StaffDep, session: SessionDep) -> Re
     return Response(document.content, media_type=document.media_type, headers={
         "Content-Disposition": f'inline; filename="decision-{case_id}.pdf"',
         "ETag": f'"{document.sha256}"'})
+
+
+def _evidence_out(row: EvidenceRow) -> EvidenceOut:
+    return EvidenceOut(id=row.id, sha256=row.sha256, size=row.size, kind=row.kind,
+                       title=row.title, filename=row.filename, content_type=row.content_type,
+                       uploaded_by=row.uploaded_by, certificate=row.certificate,
+                       uploaded_at=row.uploaded_at)
+
+
+@router.post("/enforcement/cases/{case_id}/evidence", tags=["enforcement"], status_code=201,
+             response_model=EvidenceOut, responses={
+                 **responses(401, 403, 404, 409, 413, 415, 422),
+                 200: {"description": "the case already holds these bytes: the stored file",
+                       "model": EvidenceOut}})
+def upload_evidence(case_id: uuid.UUID, response: Response,
+                    kind: Annotated[str, Form(max_length=40,
+                                              description=", ".join(flow.EVIDENCE_KINDS))],
+                    title: Annotated[str, Form(max_length=300)],
+                    file: Annotated[UploadFile, File()], staff: StaffDep,
+                    session: SessionDep, settings: SettingsDep, clock: ClockDep,
+                    certificate: Annotated[str | None, Form(max_length=40)] = None,
+                    ) -> EvidenceOut:
+    """调查取证: upload one file of evidence (PDF, JPEG, PNG, …; the materials' size limit);
+    the investigate step then names it by its sha256. The same bytes again answer 200 with
+    the stored file."""
+    limit = settings.material_max_bytes
+    data = file.file.read(limit + 1)
+    row, created = evidence.upload(
+        session, settings.site_code, staff, case_id, kind=kind, title=title,
+        filename=file.filename or "upload", declared_type=file.content_type, data=data,
+        limit=limit, types=settings.material_types, today=clock.today(), now=clock.now(),
+        certificate=certificate)
+    if not created:
+        response.status_code = 200
+    return _evidence_out(row)
+
+
+@router.get("/enforcement/cases/{case_id}/evidence", tags=["enforcement"],
+            response_model=list[EvidenceOut], responses=ERRORS)
+def list_evidence(case_id: uuid.UUID, staff: StaffDep, session: SessionDep) -> list[EvidenceOut]:
+    """The case's files of evidence, oldest first."""
+    return [_evidence_out(row) for row in evidence.list_evidence(session, staff, case_id)]
+
+
+@router.get("/enforcement/cases/{case_id}/evidence/{sha256}", tags=["enforcement"],
+            response_class=Response, responses={
+                **ERRORS, 200: {"description": "the file as uploaded",
+                                "content": {"application/octet-stream": {}}}})
+def download_evidence(case_id: uuid.UUID,
+                      sha256: Annotated[str, Path(pattern="^[0-9a-fA-F]{64}$")],
+                      staff: StaffDep, session: SessionDep) -> Response:
+    """One file of the case's evidence, by its SHA-256, as uploaded."""
+    row = evidence.get_evidence(session, staff, case_id, sha256)
+    return Response(row.data, media_type=row.content_type, headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(row.filename, safe='')}",
+        "ETag": f'"{row.sha256}"', "X-Content-Type-Options": "nosniff"})
 
 
 def _terms(t: TermsIn) -> flow.Terms:

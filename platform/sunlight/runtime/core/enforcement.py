@@ -17,7 +17,11 @@ The pure domain is :mod:`sunlight.enforcement`; this module stores what it decid
   clock, checked against the registry in force; a refusal becomes an
   :class:`~sunlight.runtime.errors.ApiError` with the pure error's ``http_status``, ``code``,
   reason and ``field`` (409 order, dates, the band; 403 role, officer; 422 bad input) and
-  nothing is stored. Every step taken is audited (entity ``enforcement_case``). A refusal
+  nothing is stored. An investigation's evidence must each name, by SHA-256, a file
+  uploaded to the case (:mod:`sunlight.runtime.core.evidence`): checked once the flow has
+  accepted the step (so an unqualified officer is still refused and counted first), 422
+  naming ``evidence[i].sha256`` otherwise. Every step taken is audited (entity
+  ``enforcement_case``). A refusal
   as outside the band or by an unqualified officer is counted for legal supervision in a
   transaction of its own (:func:`sunlight.runtime.core.refusals.count_refusal`). A penalty
   decision also gets its numbered decision document (行政处罚决定书, PDF) in the same
@@ -38,7 +42,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -62,15 +66,20 @@ from sunlight.enforcement.party import Party
 from sunlight.runtime.core import decision_document, enforcement_exchange
 from sunlight.runtime.core.audit_store import record as audit
 from sunlight.runtime.core.auth import Staff
-from sunlight.runtime.core.enforcement_models import EnforcementCaseRow, OfficerRegistryRevision
+from sunlight.runtime.core.enforcement_models import (
+    EnforcementCaseRow,
+    EvidenceRow,
+    OfficerRegistryRevision,
+)
 from sunlight.runtime.core.models import Account, Department, Item
 from sunlight.runtime.core.refusals import count_refusal
 from sunlight.runtime.errors import ApiError, not_found
 
 __all__ = ["RegistryImportResult", "RegistryRefused", "acting_certificate", "advance",
-           "bound_certificate", "case_value",
+           "bound_certificate", "case_value", "check_evidence",
            "expiring_officers", "get_case", "import_registry", "item_version", "list_cases",
-           "open_case", "record_from_json", "record_to_json", "registry_in_force"]
+           "open_case", "record_from_json", "record_to_json", "registry_in_force",
+           "uploaded_evidence"]
 
 _REGISTRY_LOCK = text("SELECT pg_advisory_xact_lock(hashtext('sunlight-officer-registry'))")
 ENTITY = "enforcement_case"
@@ -354,6 +363,24 @@ def open_case(session: Session, site: str, staff: Staff, item_code: str, *,
     return row
 
 
+def uploaded_evidence(session: Session, case_id: uuid.UUID) -> set[str]:
+    """The SHA-256 of every file of evidence uploaded to the case."""
+    return set(session.scalars(select(EvidenceRow.sha256)
+                               .where(EvidenceRow.case_id == case_id)))
+
+
+def check_evidence(evidence: Sequence[flow.Evidence], uploaded: Collection[str]) -> None:
+    """Every piece of evidence of an investigation names, by SHA-256, a file uploaded to this
+    case (``uploaded``); 422 naming ``evidence[i].sha256`` otherwise."""
+    for index, piece in enumerate(evidence):
+        if piece.sha256 is None or piece.sha256 not in uploaded:
+            what = ("names no file" if piece.sha256 is None
+                    else f"names {piece.sha256}, which is no file uploaded to this case")
+            raise ApiError(422, "invalid_input", f"evidence {index} ({piece.title}) {what}: "
+                           "upload the file first (POST …/evidence) and give its sha256",
+                           field=f"evidence[{index}].sha256")
+
+
 def advance(session: Session, site: str, staff: Staff, case_id: uuid.UUID, step: flow.Step,
             make: Callable[[date, flow.Actor], flow.Record], *, today: date,
             now: datetime, certificate: str | None = None) -> EnforcementCaseRow:
@@ -377,6 +404,8 @@ def advance(session: Session, site: str, staff: Staff, case_id: uuid.UUID, step:
                       case_id=row.id, actor=staff.username, exc=exc, today=today, now=now)
         raise _refusal(exc) from None
     taken = case.history[-1]
+    if isinstance(taken, flow.Investigation):
+        check_evidence(taken.evidence, uploaded_evidence(session, row.id))
     row.records = [*row.records, record_to_json(taken)]
     row.stage = case.status.value
     row.registry_revision = revision

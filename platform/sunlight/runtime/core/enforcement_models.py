@@ -1,4 +1,5 @@
-"""Tables of enforcement (执法办案) in the core database (migrations ``core_0005``, ``core_0007``).
+"""Tables of enforcement (执法办案) in the core database (migrations ``core_0005``, ``core_0007``,
+``core_0010``).
 
 ``officer_registries`` keeps every imported officer registry (执法人员库) verbatim, with who
 imported it and when; exactly one revision is in force (none before the first import: no
@@ -9,6 +10,9 @@ check of the decision and whether a legal-review override let it stand outside t
 ``decision_number_counters`` holds the last serial of each department's decision numbers per
 year, ``enforcement_documents`` the decision document (行政处罚决定书) of each decided penalty
 case: its number, the PDF and its SHA-256 (:mod:`sunlight.runtime.core.decision_document`).
+``enforcement_evidence`` holds the files of evidence (证据) officers upload to a case, once per
+content (SHA-256) and case; the investigate step names them by SHA-256
+(:mod:`sunlight.runtime.core.evidence`).
 """
 
 from __future__ import annotations
@@ -107,3 +111,24 @@ class DecisionDocumentRow(CoreBase):
     size: Mapped[int] = mapped_column(Integer)
     content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     created_at: Mapped[datetime] = mapped_column(_TS)
+
+
+class EvidenceRow(CoreBase):
+    """A file of evidence uploaded to an enforcement case (once per content): what it is,
+    who uploaded it under which certificate, and the bytes (``data``, loaded only when read)."""
+
+    __tablename__ = "enforcement_evidence"
+    __table_args__ = (UniqueConstraint("case_id", "sha256",
+                                       name="uq_enforcement_evidence_case_sha256"),)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("enforcement_cases.id"))
+    sha256: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(300))
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    uploaded_by: Mapped[str] = mapped_column(String(64))
+    certificate: Mapped[str] = mapped_column(String(40))
+    uploaded_at: Mapped[datetime] = mapped_column(_TS)
