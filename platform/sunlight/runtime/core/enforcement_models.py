@@ -1,5 +1,5 @@
 """Tables of enforcement (执法办案) in the core database (migrations ``core_0005``, ``core_0007``,
-``core_0010``).
+``core_0012``).
 
 ``officer_registries`` keeps every imported officer registry (执法人员库) verbatim, with who
 imported it and when; exactly one revision is in force (none before the first import: no

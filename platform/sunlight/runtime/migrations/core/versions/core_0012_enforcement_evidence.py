@@ -1,7 +1,7 @@
 """enforcement evidence: the files officers upload to a case (调查取证), once per content
 
-Revision ID: core_0010
-Revises: core_0009
+Revision ID: core_0012
+Revises: core_0011
 Create Date: 2026-12-01 18:30:00.000000
 
 """
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision: str = "core_0010"
-down_revision: str | Sequence[str] | None = "core_0009"
+revision: str = "core_0012"
+down_revision: str | Sequence[str] | None = "core_0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
