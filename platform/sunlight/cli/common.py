@@ -132,3 +132,20 @@ def docker_client() -> Any:
             "(root on Debian), or start your engine", ExitCode.ENVIRONMENT,
         ) from exc
     return client
+
+
+def core_clock() -> Any:
+    """Core's clock: the system clock plus ``SUNLIGHT_CLOCK_OFFSET_FILE``'s offset (a drill's);
+    an unreadable offset file is a usage error naming it."""
+    import os
+    from pathlib import Path
+
+    from sunlight.runtime.clock import Clock, ClockOffsetError
+
+    offset = os.environ.get("SUNLIGHT_CLOCK_OFFSET_FILE")
+    clock = Clock(Path(offset) if offset else None)
+    try:
+        clock.offset()
+    except ClockOffsetError as exc:
+        raise fail(str(exc), ExitCode.USAGE) from exc
+    return clock

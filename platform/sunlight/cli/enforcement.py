@@ -21,7 +21,6 @@ Example::
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +31,7 @@ from sunlight.cli.common import (
     PANEL_ON_HOST,
     ExitCode,
     console,
+    core_clock,
     err_console,
     fail,
     print_json,
@@ -45,18 +45,6 @@ enforcement_app.add_typer(officers_app, name="officers")
 
 FILE_ARGUMENT: Any = typer.Argument(..., exists=True, dir_okay=False, readable=True,
                                     help="An officer registry (YAML).")
-
-
-def _clock() -> Any:
-    from sunlight.runtime.clock import Clock, ClockOffsetError
-
-    offset = os.environ.get("SUNLIGHT_CLOCK_OFFSET_FILE")
-    clock = Clock(Path(offset) if offset else None)
-    try:
-        clock.offset()
-    except ClockOffsetError as exc:
-        raise fail(str(exc), ExitCode.USAGE) from exc
-    return clock
 
 
 @officers_app.command("import")
@@ -82,7 +70,7 @@ def officers_import(
     try:
         with transaction(core_engine()) as session:
             done = import_registry(session, site_code(), body, path.name, actor,
-                                   now=_clock().now(), role="cli")
+                                   now=core_clock().now(), role="cli")
     except RegistryRefused as exc:
         if as_json:
             print_json({"ok": False, "problems": exc.problems})
@@ -118,7 +106,7 @@ def officers_list(
     from sunlight.runtime.core.enforcement import registry_in_force
     from sunlight.runtime.db import transaction
 
-    today = _clock().today()
+    today = core_clock().today()
     with transaction(core_engine()) as session:
         revision, registry = registry_in_force(session)
     officers = list(registry.officers) if within is None else expiring(registry, today, within)
@@ -161,7 +149,7 @@ def oversight_view(
     from sunlight.runtime.db import transaction
 
     if month is None:
-        month = month_of(_clock().today())
+        month = month_of(core_clock().today())
     try:
         check_month(month)
     except ValueError as exc:

@@ -34,6 +34,7 @@ from sunlight.cli.common import (
     PANEL_ON_HOST,
     ExitCode,
     console,
+    core_clock,
     err_console,
     fail,
     print_json,
@@ -165,7 +166,7 @@ def rules_import(
     body, site = _read(path), site_code()
     try:
         with transaction(core_engine()) as session:
-            done = import_rules(session, site, body, path.name, actor, now=_clock().now(),
+            done = import_rules(session, site, body, path.name, actor, now=core_clock().now(),
                                 check_only=check_only)
     except RuleFileError as exc:
         raise _refused(exc, as_json, f"{path} refused") from exc
@@ -221,7 +222,7 @@ def rules_publish(actor: str = typer.Option("cli", "--actor", help="Recorded in 
         with transaction(core_engine()) as session:
             version = in_force(session, site).rules.version
             publish_file(session, site, Keyring.load(site, Path(keys)).children(), actor,
-                         RULES_KIND, version, export_rules(session, site), now=_clock().now())
+                         RULES_KIND, version, export_rules(session, site), now=core_clock().now())
     except ApiError as exc:
         raise fail(exc.detail) from exc
     console.print(f"supervision rules of {site}, version {version}, published as a baseline")
@@ -233,23 +234,10 @@ def tick() -> None:
     from sunlight.cli.onhost import core_engine, site_code
     from sunlight.runtime.core.periodic import run_tick
 
-    report = run_tick(core_engine(), site_code(), _clock())
+    report = run_tick(core_engine(), site_code(), core_clock())
     console.print(f"{report.marked} cases marked overdue; {report.lights.evaluated} open cases "
                   f"evaluated, {report.lights.changed} lights changed; {report.escalated} 督办 "
                   "orders escalated")
-
-
-def _clock() -> Any:
-    """Core's clock: the system clock plus ``SUNLIGHT_CLOCK_OFFSET_FILE``'s offset."""
-    from sunlight.runtime.clock import Clock, ClockOffsetError
-
-    offset = os.environ.get("SUNLIGHT_CLOCK_OFFSET_FILE")
-    clock = Clock(Path(offset) if offset else None)
-    try:
-        clock.offset()
-    except ClockOffsetError as exc:
-        raise fail(str(exc), ExitCode.USAGE) from exc
-    return clock
 
 
 def register(app: typer.Typer) -> None:
