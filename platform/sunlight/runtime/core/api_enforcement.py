@@ -248,13 +248,19 @@ def _officer(o: Officer) -> OfficerOut:
                       valid_from=o.valid_from, valid_to=o.valid_to)
 
 
+async def _registry_body(request: Request) -> bytes:
+    """The raw YAML body, read on the loop; the import itself runs in a worker thread (a
+    sync route), never a database call on the event loop."""
+    return await request.body()
+
+
 @router.post("/admin/enforcement/officers", tags=["enforcement"],
              response_model=RegistryImportOut, responses=ERRORS)
-async def import_officers(request: Request, staff: AdminDep, session: SessionDep,
-                          settings: SettingsDep, clock: ClockDep) -> RegistryImportOut:
+def import_officers(raw: Annotated[bytes, Depends(_registry_body)], staff: AdminDep,
+                    session: SessionDep, settings: SettingsDep,
+                    clock: ClockDep) -> RegistryImportOut:
     """Import the officer registry (YAML body) as a whole, or refuse it (422, every problem
     named by YAML path and line)."""
-    raw = await request.body()
     if len(raw) > MAX_REGISTRY_BYTES:
         raise ApiError(413, "too_large", f"at most {MAX_REGISTRY_BYTES} bytes")
     try:
