@@ -121,3 +121,49 @@ def test_audit_chain_verifies_and_pinpoints_tampering(site: Site) -> None:
         # Put the record back as it was (the site is shared): the chain verifies again.
         conn.execute("UPDATE audit_log SET comment = %s WHERE seq = %s", (comment, seq))
     assert site.cli("audit", "verify").returncode == 0
+
+
+def test_a_held_row_lock_fails_a_second_request_fast_and_the_loop_answers(site: Site) -> None:
+    """Issue 15 point 3: a transaction holding a case's row (here a superuser session, as a
+    stuck job would) makes staff's action on that case give up after core's lock_timeout
+    (sunlight.runtime.db.ROLE_TIMEOUTS) with 503 and a reason, not hang; core answers
+    /healthz meanwhile; once the lock is gone the same action succeeds. Before this issue
+    the action waited for as long as the lock was held (here: past the client's 20 s)."""
+    import concurrent.futures
+    import time
+
+    import psycopg
+
+    from sunlight.runtime.db import ROLE_TIMEOUTS
+    from sunlight.runtime.errors import BUSY_REASONS
+
+    receipt, _ = apply_annual_report(site.portal, generate_credit_code(random.Random(1515)))
+    clerk = _staff(site, "clerk")
+    found = wait_for(lambda: (r := clerk.get("/api/v1/cases", params={"receipt": receipt}))
+                     .status_code == 200 and r.json(), what=f"case {receipt} in core")
+    case_id = str(found["id"])
+    lock_s = ROLE_TIMEOUTS["core"].lock_ms / 1000
+    with psycopg.connect(site.core_db_url.replace("+psycopg", "")) as holder:
+        holder.execute("SELECT id FROM cases WHERE receipt = %s FOR UPDATE", (receipt,))
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            started = time.monotonic()
+            action = pool.submit(clerk.post, f"/api/v1/cases/{case_id}/actions",
+                                 json={"action": "accept", "comment": ""}, timeout=20)
+            health = []
+            while not action.done():  # the event loop is free while the action waits
+                t0 = time.monotonic()
+                health.append((httpx.get(f"{site.core}/healthz", timeout=2).status_code,
+                               time.monotonic() - t0))
+                time.sleep(0.2)
+            response = action.result()
+            took = time.monotonic() - started
+        holder.rollback()
+    assert response.status_code == 503, response.text
+    assert response.json()["error"] == "busy"
+    assert response.json()["detail"] == BUSY_REASONS["55P03"]
+    assert response.headers["Retry-After"] == "1"
+    assert lock_s * 0.8 <= took < lock_s + 5, f"gave up after {took:.1f} s"
+    assert health and all(code == 200 and s < 1.0 for code, s in health), health
+    # Nothing half-done: the case is still waiting, and the action now goes through.
+    history = [e["action"] for e in _act(clerk, case_id, "accept")["history"]]
+    assert history == ["submit", "accept"], history

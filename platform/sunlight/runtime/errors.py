@@ -31,9 +31,19 @@ DESCRIPTIONS = {
 
 #: SQLSTATEs of a write that lost a race with another (unique or exclusion constraint): 409.
 CONFLICT_STATES = frozenset({"23505", "23P01"})
-#: SQLSTATEs of a statement given up under contention (lock or statement timeout,
-#: serialization failure, deadlock): 503 with Retry-After, the client may simply retry.
-BUSY_STATES = frozenset({"55P03", "57014", "40001", "40P01"})
+#: SQLSTATEs of a statement given up under contention or cut off by a time-out of the
+#: role's connections (:mod:`sunlight.runtime.db`): 503 with Retry-After, the client may
+#: simply retry; the reason says which.
+BUSY_REASONS = {
+    "55P03": "another change to the same record is in progress and did not finish in time; "
+             "try again shortly",
+    "57014": "the request took longer than the database allows; try again shortly",
+    "25P03": "the request's database transaction stayed idle too long and was ended; "
+             "try again",
+    "40001": "the change conflicted with another made at the same time; try again",
+    "40P01": "the change conflicted with another made at the same time; try again",
+}
+BUSY_STATES = frozenset(BUSY_REASONS)
 #: What the client is told instead of the database's words (which name tables,
 #: constraints, columns and values): never the driver's message.
 NUL_IN_TEXT = "text may not contain NUL (0x00) characters"
@@ -128,9 +138,9 @@ def install_error_handlers(app: FastAPI) -> None:
         if isinstance(exc, OperationalError) and state in BUSY_STATES:
             log.warning("statement given up under contention: %s", _first_line(exc),
                         extra={"request_id": rid, "path": request.url.path})
-            return JSONResponse({"error": "busy", "request_id": rid, "detail": (
-                "the service is busy; try again shortly")}, status_code=503,
-                headers={"Retry-After": "1"})
+            return JSONResponse({"error": "busy", "request_id": rid,
+                                 "detail": BUSY_REASONS[str(state)]}, status_code=503,
+                                headers={"Retry-After": "1"})
         return _internal(request, exc, rid)
 
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -98,6 +98,12 @@ class Settings(BaseSettings):
     # :meth:`body_limit`.
     max_body_bytes: int | None = Field(default=None, ge=1024)
 
+    # PostgreSQL time-outs of this role's connections in ms (0: none); unset: the role's
+    # default (sunlight.runtime.db.ROLE_TIMEOUTS).
+    db_lock_timeout_ms: int | None = Field(default=None, ge=0)
+    db_statement_timeout_ms: int | None = Field(default=None, ge=0)
+    db_idle_in_transaction_timeout_ms: int | None = Field(default=None, ge=0)
+
     # Background jobs.
     overdue_interval_s: float = Field(default=60.0, gt=0)
     # core: a file of seconds added to the system clock in a drill (see runtime/clock.py).

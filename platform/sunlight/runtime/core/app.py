@@ -30,7 +30,7 @@ from sunlight.runtime.core.api_legal_supervision import router as legal_supervis
 from sunlight.runtime.core.api_lights import router as lights_router
 from sunlight.runtime.core.api_staff import router as staff_router
 from sunlight.runtime.core.api_supervision import router as supervision_router
-from sunlight.runtime.db import database_ready, make_engine
+from sunlight.runtime.db import database_ready, db_timeouts, make_engine
 from sunlight.runtime.errors import install_error_handlers
 from sunlight.runtime.exchange.handlers import Handlers
 from sunlight.runtime.exchange.service import ExchangeService
@@ -57,7 +57,7 @@ async def _tick_loop(engine: Engine, settings: Settings, clock: Clock,
 
 
 def create_app(settings: Settings) -> FastAPI:
-    engine = make_engine(settings.db_url())
+    engine = make_engine(settings.db_url(), timeouts=db_timeouts(settings))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 import sunlight
 from sunlight.runtime.bodylimit import BodyLimit
-from sunlight.runtime.db import database_ready, make_engine
+from sunlight.runtime.db import database_ready, db_timeouts, make_engine
 from sunlight.runtime.gateway.service import (
     Moved,
     Retry,
@@ -96,7 +96,8 @@ def core_client(settings: Settings) -> httpx.Client:
 
 def create_app(settings: Settings) -> FastAPI:
     assert settings.portal_database_url is not None
-    portal = make_engine(settings.portal_database_url.get_secret_value(), pool_size=4)
+    portal = make_engine(settings.portal_database_url.get_secret_value(), pool_size=4,
+                         timeouts=db_timeouts(settings))
     core = core_client(settings)
     registry = CollectorRegistry()
     metrics = GatewayMetrics(registry)
