@@ -4,7 +4,9 @@ The flags come from :mod:`sunlight.control.hosts` (the one place they live): exa
 capabilities ``SYS_ADMIN`` and ``NET_ADMIN``, seccomp unconfined, tmpfs on /run, the
 cgroup tree read-only, never privileged. The host joins exactly its layout's networks
 (mgmt first) at fixed addresses, gets the control node's public key before first boot, and
-publishes only what flows.yaml's ``publish`` gives its roles, on loopback.
+publishes only what flows.yaml's ``publish`` gives its roles, on loopback. Its memory
+(no swap) and process limits are the sum of its roles' budgets (:data:`ROLE_MEMORY_MIB`,
+:data:`ROLE_PIDS`).
 
 Example::
 
@@ -37,6 +39,38 @@ from sunlight.topology.layout import (
 )
 
 COMPONENT_TYPE = "sunlight:infra:Host"
+
+# Memory and process limits of a host container (issue 15, point 10): the sum of the budgets
+# of the roles it runs, plus the node's own (systemd, journald, sshd, the node exporter).
+# Measured resident use of a whole compact internal host (core, its PostgreSQL, RabbitMQ,
+# Prometheus) after the topology suite's load run: about 350-420 MiB; an external host about
+# 150 MiB. The budgets leave room for bursts (a 10 MiB material in flight per request, a
+# busy database's work memory) on the 2-core CI machine. No swap: memory_swap = memory.
+NODE_MEMORY_MIB = 128
+NODE_PIDS = 150
+ROLE_MEMORY_MIB: dict[str, int] = {
+    "nginx": 64, "portal": 384, "portal_db": 384, "gateway": 256,
+    "core": 768, "core_db": 512, "mq": 512, "mon": 384,
+}
+# Processes and threads (the pids cgroup counts both): PostgreSQL a process per connection
+# (max_connections 100), RabbitMQ's Erlang VM about 150 threads, uvicorn's thread pools.
+ROLE_PIDS: dict[str, int] = {
+    "nginx": 50, "portal": 200, "portal_db": 200, "gateway": 150,
+    "core": 250, "core_db": 200, "mq": 400, "mon": 100,
+}
+# pulumi_docker's Container has no pids-limit input: the program declares it as this label,
+# which the realizer applies as the container's PidsLimit.
+PIDS_LIMIT_LABEL = "pids_limit"
+
+
+def host_memory_mib(layout: HostLayout) -> int:
+    """The host container's memory limit in MiB (``memory`` and ``memory_swap``)."""
+    return NODE_MEMORY_MIB + sum(ROLE_MEMORY_MIB[r] for r in layout.roles)
+
+
+def host_pids(layout: HostLayout) -> int:
+    """The host container's limit on processes and threads."""
+    return NODE_PIDS + sum(ROLE_PIDS[r] for r in layout.roles)
 
 
 @dataclass(frozen=True)
@@ -82,7 +116,9 @@ class Host(pulumi.ComponentResource):
     def _create_container(self, name: str, args: HostArgs,
                           volumes: Mapping[str, docker.Volume]) -> docker.Container:
         config, layout = args.config, args.layout
-        labels = self._labels(args, ",".join(layout.roles))
+        labels = {**self._labels(args, ",".join(layout.roles)),
+                  **config.run().labels(**{PIDS_LIMIT_LABEL: str(host_pids(layout))})}
+        memory = host_memory_mib(layout)
         return docker.Container(
             f"{name}-container",
             name=container_name(config, layout),
@@ -92,6 +128,8 @@ class Host(pulumi.ComponentResource):
             security_opts=list(HOST_SECURITY_OPT),
             tmpfs=dict(HOST_TMPFS),
             privileged=False,
+            memory=memory,
+            memory_swap=memory,
             volumes=self._mounts(layout, volumes),
             labels=[docker.ContainerLabelArgs(label=k, value=v) for k, v in labels.items()],
             networks_advanced=self._attachments(args),

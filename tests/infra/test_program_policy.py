@@ -26,6 +26,7 @@ from sunlight.topology.flows import load_flows
 from sunlight.topology.layout import (
     ICC_OPTION,
     PUBLISH_BIND,
+    ROLE_ZONE,
     Net,
     Zone,
     aliases,
@@ -166,6 +167,32 @@ def test_host_flags_exactly_two_capabilities_never_privileged(site: Site) -> Non
                                       "content": KEY + "\n"}]
         checked += 1
     assert checked >= 3
+
+
+def test_every_host_has_memory_and_pid_limits_from_its_roles(site: Site) -> None:
+    """Issue 15 point 10: each host container declares a memory limit without swap and a
+    pids limit, the sum of its roles' budgets and the node's (before: none at all)."""
+    from sunlight_infra.host import (
+        NODE_MEMORY_MIB,
+        NODE_PIDS,
+        ROLE_MEMORY_MIB,
+        ROLE_PIDS,
+    )
+
+    assert set(ROLE_MEMORY_MIB) == set(ROLE_PIDS) == set(ROLE_ZONE)  # every role budgeted
+    config, capture = site
+    for layout in hosts_of(config.profile):
+        inputs = containers(capture)[layout.name].inputs
+        memory = NODE_MEMORY_MIB + sum(ROLE_MEMORY_MIB[r] for r in layout.roles)
+        assert inputs["memory"] == inputs["memorySwap"] == memory, layout.name
+        pids = NODE_PIDS + sum(ROLE_PIDS[r] for r in layout.roles)
+        assert labels(containers(capture)[layout.name])["io.sunlight.pids-limit"] == str(pids)
+        # Room above what the topology suite measured (a compact internal host: ~420 MiB
+        # resident after load), and within what the 2-core, 24 GiB CI machine can give.
+        assert 256 <= memory <= 4096 and 200 <= pids <= 2048, (layout.name, memory, pids)
+    if config.profile == "compact":
+        assert NODE_MEMORY_MIB + sum(ROLE_MEMORY_MIB[r] for r in
+                                     ("core", "core_db", "mq", "mon")) >= 2 * 420
 
 
 def test_data_lives_in_named_volumes(site: Site) -> None:

@@ -14,6 +14,7 @@ from sunlight.control.realizer.capture import Capture, CapturedResource
 from sunlight.control.realizer.plan import (
     CONTAINER_TYPE,
     NETWORK_TYPE,
+    PIDS_LIMIT_LABEL,
     VOLUME_TYPE,
     RealizerError,
     plan_realization,
@@ -62,6 +63,11 @@ def test_host_specs_reproduce_the_container_inputs() -> None:
         else:
             assert "ports" not in kw
         assert host.spec.authorized_key == inputs["uploads"][0]["content"]
+        # Issue 15 point 10: the declared limits reach docker-py (before: memory refused as
+        # an input the realizer does not apply, and no pids limit anywhere).
+        assert kw["mem_limit"] == kw["memswap_limit"] == f"{int(inputs['memory'])}m"
+        pids = next(x["value"] for x in inputs["labels"] if x["label"] == PIDS_LIMIT_LABEL)
+        assert kw["pids_limit"] == int(pids) > 0
 
 
 def _tampered(token: str, change: Tamper, index: int = 0) -> list[CapturedResource]:
@@ -102,6 +108,14 @@ REFUSALS: list[tuple[str, Tamper, str]] = [
      "only io.sunlight"),
     (CONTAINER_TYPE, lambda i: i["labels"][1].update(value="other-run"), "io.sunlight.run-id"),
     (CONTAINER_TYPE, _set("name", "someone-else"), "does not start with"),
+    (CONTAINER_TYPE, lambda i: i.pop("memory"), "input memory must be an integer"),
+    (CONTAINER_TYPE, _set("memorySwap", 99999), "no swap"),
+    (CONTAINER_TYPE, _set("memory", 0), "has a memory limit"),
+    (CONTAINER_TYPE, _set("memorySwap", -1), "no swap"),
+    (CONTAINER_TYPE, lambda i: i.__setitem__("labels", [
+        x for x in i["labels"] if x["label"] != PIDS_LIMIT_LABEL]), "pids-limit"),
+    (CONTAINER_TYPE, lambda i: next(x for x in i["labels"] if x["label"] == PIDS_LIMIT_LABEL)
+     .update(value="unlimited"), "pids-limit must be a positive"),
     (NETWORK_TYPE, _set("driver", "overlay"), "only bridge"),
     (NETWORK_TYPE, _set("options", {"com.docker.network.bridge.name": "br0"}), "options."),
     (NETWORK_TYPE, _set("ipamConfigs", []), "exactly one subnet"),

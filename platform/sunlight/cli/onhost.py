@@ -57,14 +57,16 @@ def serve(role: ServeRole, host: str = typer.Option(None, help="Bind address."),
     import uvicorn
 
     from sunlight.runtime.observability import configure_logging
+    from sunlight.runtime.watchdog import run
 
     settings = _settings(role.value, host=host, port=port)
     configure_logging(settings.log_level, role.value)
     module = {"portal": "sunlight.runtime.portal.app", "gateway": "sunlight.runtime.gateway.app",
               "core": "sunlight.runtime.core.app"}[role.value]
     create_app = __import__(module, fromlist=["create_app"]).create_app
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None,
-                proxy_headers=True, access_log=False)
+    # As uvicorn.run, and ready/watchdog notifications to systemd (runtime/watchdog.py).
+    run(uvicorn.Config(create_app(settings), host=settings.host, port=settings.port,
+                       log_config=None, proxy_headers=True, access_log=False))
 
 
 def migrate(database: DbRole,

@@ -90,6 +90,8 @@ class HostSpec:
     labels: dict[str, str] = field(default_factory=dict)
     volumes: dict[str, str] = field(default_factory=dict)  # volume name -> mount point
     published: tuple[PublishedPort, ...] = ()
+    memory_mib: int | None = None  # memory limit, no swap (None: none)
+    pids_limit: int | None = None  # processes and threads (None: none)
 
 
 def host_create_kwargs(spec: HostSpec, run: Run) -> dict[str, Any]:
@@ -116,6 +118,10 @@ def host_create_kwargs(spec: HostSpec, run: Run) -> dict[str, Any]:
             )
         },
     }
+    if spec.memory_mib is not None:
+        kwargs["mem_limit"] = kwargs["memswap_limit"] = f"{spec.memory_mib}m"
+    if spec.pids_limit is not None:
+        kwargs["pids_limit"] = spec.pids_limit
     if spec.published:
         kwargs["ports"] = {f"{p.container_port}/{p.protocol}": (p.host_ip, p.host_port)
                            for p in spec.published}

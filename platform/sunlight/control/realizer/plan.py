@@ -46,7 +46,10 @@ NETWORK_OPTIONS = frozenset({ICC_OPTION})
 VOLUME_KEYS = frozenset({"name", "driver", "labels"})
 CONTAINER_KEYS = frozenset({"name", "image", "hostname", "capabilities", "securityOpts",
                             "tmpfs", "privileged", "volumes", "labels", "networksAdvanced",
-                            "ports", "uploads"})
+                            "ports", "uploads", "memory", "memorySwap"})
+#: The program's pids limit of a host: pulumi_docker's Container has no input for it, so
+#: it is declared as this label (infra/sunlight_infra/host.py) and applied as PidsLimit.
+PIDS_LIMIT_LABEL = f"{LABEL_PREFIX}pids-limit"
 AUTHORIZED_KEYS_FILE = f"{AUTHORIZED_KEYS_DIR}/{ADMIN_USER}"
 
 
@@ -235,6 +238,20 @@ def _authorized_key(res: CapturedResource) -> str:
     return str(uploads[0].get("content") or "")
 
 
+def _limits(res: CapturedResource, labels: dict[str, str]) -> tuple[int, int]:
+    """(memory in MiB, pids): every host has both; memory_swap equals memory (no swap)."""
+    memory = _int(res.name, "memory", res.inputs.get("memory"))
+    swap = _int(res.name, "memorySwap", res.inputs.get("memorySwap"))
+    if memory <= 0 or swap != memory:
+        raise _refuse(res.name, f"input memory {memory} MiB / memorySwap {swap} MiB: a host "
+                      "has a memory limit and no swap (memorySwap = memory)")
+    pids = labels.get(PIDS_LIMIT_LABEL, "")
+    if not pids.isdigit() or int(pids) <= 0:
+        raise _refuse(res.name, f"input labels: {PIDS_LIMIT_LABEL} must be a positive "
+                      f"number of processes, got {pids!r}")
+    return memory, int(pids)
+
+
 def _host(res: CapturedResource, run: Run, networks: set[str], volumes: set[str],
           external: set[str]) -> HostPlan:
     inputs = res.inputs
@@ -248,12 +265,14 @@ def _host(res: CapturedResource, run: Run, networks: set[str], volumes: set[str]
     image = inputs.get("image")
     if not isinstance(image, str) or not image:
         raise _refuse(res.name, "input image is required")
+    memory_mib, pids_limit = _limits(res, labels)
     spec = HostSpec(
         name=_short_name(res, run), image=image,
         networks=_attachments(res, networks, external),
         authorized_key=_authorized_key(res), hostname=inputs.get("hostname"),
         labels={k[len(LABEL_PREFIX):].replace("-", "_"): v for k, v in extra.items()},
         volumes=_mounts(res, volumes), published=_published(res),
+        memory_mib=memory_mib, pids_limit=pids_limit,
     )
     made = host_create_kwargs(spec, run)
     if made["labels"] != labels or made["name"] != inputs["name"]:
