@@ -195,3 +195,54 @@ def test_segregation_every_flow_from_every_host(topology: Topology,
     assert len(firewall_rows) >= 60, len(firewall_rows)  # rows only nftables can deny
     assert_listeners_lived(lab, seen, before, after)  # a blocked target was really alive
     topology.scenarios.append((f"segregation: {len(seen)} probes, every row proved", "pass"))
+
+
+def test_every_host_container_has_its_memory_and_pid_limits(topology: Topology) -> None:
+    """Issue 15 point 10: each realized host has the memory limit (no swap) and pids limit
+    the program declares for its roles (before: HostConfig.Memory and PidsLimit 0/None, no
+    limit), and what it uses now is within them (the figures go to the suite's report)."""
+    from sunlight_infra.host import host_memory_mib, host_pids
+
+    figures = []
+    for site in topology.up.sites:
+        for host in site.hosts.values():
+            host.container.reload()
+            config = host.container.attrs["HostConfig"]
+            memory = host_memory_mib(host.roles) * 2**20
+            assert config["Memory"] == config["MemorySwap"] == memory, host.container.name
+            assert config["PidsLimit"] == host_pids(host.roles), host.container.name
+            stats = host.container.stats(stream=False)
+            used = stats["memory_stats"].get("usage", 0)
+            pids = stats.get("pids_stats", {}).get("current", 0)
+            assert 0 < used < memory and 0 < pids < config["PidsLimit"], (
+                host.container.name, used, pids)
+            figures.append(f"{host.container.name.rsplit('-', 2)[-2]}-{host.name} "
+                           f"{used / 2**20:.0f}/{memory / 2**20:.0f} MiB "
+                           f"{pids}/{config['PidsLimit']} pids")
+    topology.figures["host limits (used/limit)"] = "; ".join(figures)
+    print("\n".join(figures))
+
+
+def _unit(ssh: Any, unit: str, *props: str) -> dict[str, str]:
+    shown = ssh.run(f"systemctl show {unit} " + " ".join(f"-p {p}" for p in props))
+    assert shown.exit_code == 0, shown.stderr
+    return dict(line.split("=", 1) for line in shown.stdout.splitlines() if "=" in line)
+
+
+def test_every_role_runs_under_a_systemd_watchdog(topology: Topology) -> None:
+    """Issue 15 point 3: core, gateway and portal are Type=notify units with a watchdog,
+    active (so READY=1 came), and their processes keep feeding it (before: Type=exec,
+    WatchdogUSec=0)."""
+    site = topology.site(COUNTY)
+    for role in ("core", "gateway", "portal"):
+        with site.ssh(role) as ssh:
+            props = _unit(ssh, f"sunlight-{role}", "Type", "WatchdogUSec", "ActiveState",
+                          "SubState", "NotifyAccess", "WatchdogTimestampMonotonic")
+            assert props["Type"] == "notify" and props["NotifyAccess"] == "main", props
+            assert props["WatchdogUSec"] == "20s", props
+            assert (props["ActiveState"], props["SubState"]) == ("active", "running"), props
+            first = int(props["WatchdogTimestampMonotonic"])
+            fed = wait_until(lambda ssh=ssh, role=role, first=first: int(_unit(
+                ssh, f"sunlight-{role}", "WatchdogTimestampMonotonic")[
+                    "WatchdogTimestampMonotonic"]) > first, 25)
+            assert fed, f"sunlight-{role}'s watchdog was not fed within 25 s"

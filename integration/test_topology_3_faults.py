@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from typing import Any
 
 import httpx
 
@@ -99,3 +100,42 @@ def test_county_core_killed_and_its_database_restarted(topology: Topology) -> No
     assert ready, "core did not come back"
     _exactly_once_everywhere(topology, receipts, "core killed, database restarted")
     topology.scenarios.append(("county core killed, its database restarted", "pass"))
+
+
+def test_a_stopped_core_is_restarted_by_its_watchdog(topology: Topology) -> None:
+    """Issue 15 point 3: core's process stopped (SIGSTOP: a wedged event loop, as systemd
+    sees it) stops feeding its watchdog; systemd kills and restarts it within WatchdogSec
+    and core answers again. Before this issue the unit had no watchdog: a stopped core
+    stayed "active" and silent for ever."""
+    site = topology.site(COUNTY)
+    unit = "sunlight-core"
+
+    def show(ssh: Any) -> dict[str, str]:
+        out = ssh.run(f"systemctl show {unit} -p MainPID -p ActiveState -p NRestarts "
+                      "-p WatchdogUSec")
+        assert out.exit_code == 0, out.stderr
+        return dict(line.split("=", 1) for line in out.stdout.splitlines() if "=" in line)
+
+    with site.ssh("core") as ssh:
+        before = show(ssh)
+        assert before["ActiveState"] == "active" and before["WatchdogUSec"] == "20s", before
+        stopped = ssh.run(f"sudo -n kill -STOP {before['MainPID']}")
+        assert stopped.exit_code == 0, stopped.stderr
+        started = time.monotonic()
+        after = wait_until(lambda: (s := show(ssh))["MainPID"] not in ("0", before["MainPID"])
+                           and int(s["NRestarts"]) > int(before["NRestarts"])
+                           and s["ActiveState"] == "active" and s, 60)
+        took = time.monotonic() - started
+        assert after, f"{unit} was not restarted within 60 s of SIGSTOP"
+        journal = ssh.run(f"sudo -n journalctl -u {unit} --since '-2min' --no-pager -q")
+    assert "watchdog timeout" in journal.stdout.lower(), journal.stdout[-2000:]
+
+    def answers() -> bool:
+        try:
+            return httpx.get(f"{site.core_url}/readyz", timeout=3).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    assert wait_until(answers, 60), "core did not answer after its restart"
+    topology.record("watchdog restart after SIGSTOP", took)
+    topology.scenarios.append(("county core stopped, restarted by its watchdog", "pass"))

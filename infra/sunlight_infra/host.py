@@ -63,14 +63,14 @@ ROLE_PIDS: dict[str, int] = {
 PIDS_LIMIT_LABEL = "pids_limit"
 
 
-def host_memory_mib(layout: HostLayout) -> int:
-    """The host container's memory limit in MiB (``memory`` and ``memory_swap``)."""
-    return NODE_MEMORY_MIB + sum(ROLE_MEMORY_MIB[r] for r in layout.roles)
+def host_memory_mib(roles: Sequence[str]) -> int:
+    """The memory limit in MiB (``memory`` and ``memory_swap``) of a host running ``roles``."""
+    return NODE_MEMORY_MIB + sum(ROLE_MEMORY_MIB[r] for r in roles)
 
 
-def host_pids(layout: HostLayout) -> int:
-    """The host container's limit on processes and threads."""
-    return NODE_PIDS + sum(ROLE_PIDS[r] for r in layout.roles)
+def host_pids(roles: Sequence[str]) -> int:
+    """The limit on processes and threads of a host running ``roles``."""
+    return NODE_PIDS + sum(ROLE_PIDS[r] for r in roles)
 
 
 @dataclass(frozen=True)
@@ -117,8 +117,8 @@ class Host(pulumi.ComponentResource):
                           volumes: Mapping[str, docker.Volume]) -> docker.Container:
         config, layout = args.config, args.layout
         labels = {**self._labels(args, ",".join(layout.roles)),
-                  **config.run().labels(**{PIDS_LIMIT_LABEL: str(host_pids(layout))})}
-        memory = host_memory_mib(layout)
+                  **config.run().labels(**{PIDS_LIMIT_LABEL: str(host_pids(layout.roles))})}
+        memory = host_memory_mib(layout.roles)
         return docker.Container(
             f"{name}-container",
             name=container_name(config, layout),

@@ -18,7 +18,13 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.exc import OperationalError
 
-from sunlight.runtime.db import DEFAULT_TIMEOUTS, ROLE_TIMEOUTS, DbTimeouts, db_timeouts, make_engine
+from sunlight.runtime.db import (
+    DEFAULT_TIMEOUTS,
+    ROLE_TIMEOUTS,
+    DbTimeouts,
+    db_timeouts,
+    make_engine,
+)
 from sunlight.runtime.errors import BUSY_REASONS, install_error_handlers
 from sunlight.runtime.settings import Settings
 
@@ -68,7 +74,7 @@ def test_the_engine_starts_each_connection_with_the_time_outs() -> None:
 
 def _connect_args(engine: Any) -> dict[str, Any]:
     """What SQLAlchemy passes to psycopg's connect() (kept in the pool's creator)."""
-    creator = engine.pool._creator  # noqa: SLF001 - the one place SQLAlchemy keeps them
+    creator = engine.pool._creator
     cparams = next(c.cell_contents for c in creator.__closure__ or ()
                    if isinstance(c.cell_contents, dict) and "options" in c.cell_contents)
     return dict(cparams)

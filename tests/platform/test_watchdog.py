@@ -11,6 +11,7 @@ without a watchdog: a wedged loop went on being "active".
 
 from __future__ import annotations
 
+import itertools
 import os
 import secrets
 import socket
@@ -114,7 +115,7 @@ def test_ready_once_serving_then_pings_that_stop_while_the_loop_is_blocked(
     during = listener.receive(started + WEDGE_S + 1.0)
     wedged.join(10)
     times = [started] + [t for t, _ in during]
-    longest = max(b - a for a, b in zip(times, times[1:], strict=False))
+    longest = max(b - a for a, b in itertools.pairwise(times))
     assert longest >= WEDGE_S * 0.8, f"pings went on while the loop was blocked: {during}"
     assert during and during[-1][0] > started + WEDGE_S  # and resumed after it
     server.should_exit = True
