@@ -14,7 +14,7 @@ On host — run on a site's hosts with its ``SUNLIGHT_*`` settings (:mod:`sunlig
     ``serve``, ``migrate``, ``accounts add``, ``catalogue import|export``,
     ``cases mark-overdue``, ``audit verify``,
     ``exchange definitions|status|keygen|baseline publish|adopt|dead-letters list|replay``,
-    ``gateway parked list|replay``,
+    ``gateway parked list|replay``, ``retention purge``,
     ``supervision rules check|import|export|publish``, ``supervision tick``,
     ``supervision orders list|issue|answer|accept|return|escalate``,
     ``supervision inspection draw|list|finding|summary``,
@@ -58,6 +58,7 @@ from sunlight.cli import (
     keys,
     load,
     onhost,
+    retention,
     supervision,
 )
 from sunlight.cli.common import (
@@ -282,6 +283,7 @@ load.register(app)
 onhost.register(app)
 exchange.register(app)
 gateway.register(app)
+retention.register(app)
 supervision.supervision_app.add_typer(orders_app, name="orders")
 supervision.supervision_app.add_typer(inspection_app, name="inspection")
 supervision.register(app)

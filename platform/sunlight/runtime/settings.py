@@ -98,6 +98,10 @@ class Settings(BaseSettings):
     # :meth:`body_limit`.
     max_body_bytes: int | None = Field(default=None, ge=1024)
 
+    # portal: days after a case is closed inward before its materials are deleted and its
+    # identity numbers masked (`sunlight portal purge`, runtime/portal/retention.py).
+    portal_retention_days: float = Field(default=30.0, gt=0)
+
     # Background jobs.
     overdue_interval_s: float = Field(default=60.0, gt=0)
     # core: a file of seconds added to the system clock in a drill (see runtime/clock.py).
