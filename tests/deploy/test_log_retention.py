@@ -58,5 +58,5 @@ def test_the_role_applies_them_and_verify_checks_them() -> None:
     every_host = next(play for play in verify if play["hosts"] == "all")
     names = [t["name"] for t in every_host["tasks"]]
     assert "The journal is on disk and kept at least 183 days" in names
-    assert "nginx, PostgreSQL and RabbitMQ logs are rotated daily and kept at least 183 days" \
-        in names
+    assert "The logs of nginx, PostgreSQL and RabbitMQ are rotated daily and kept at least " \
+        "183 days" in names

@@ -35,7 +35,7 @@ def retention_purge() -> None:
     from sunlight.runtime.settings import Settings, SettingsError
 
     try:
-        settings = Settings(role="portal")
+        settings = Settings(role="portal")  # type: ignore[call-arg]  # from SUNLIGHT_*
     except (ValidationError, SettingsError) as exc:
         raise fail(f"the portal's SUNLIGHT_* settings: {exc}".replace("\n", " "),
                    ExitCode.ENVIRONMENT) from exc
