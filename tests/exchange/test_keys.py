@@ -192,3 +192,16 @@ def test_retiring_files_are_checked(tmp_path: Path) -> None:
     (tmp_path / f"320703{RETIRING_SUFFIX}").write_text(json.dumps(doc))
     with pytest.raises(Exception, match="is not its key's"):
         Keyring.load("320700", tmp_path)
+
+
+def test_a_public_key_left_behind_by_an_interrupted_rotation_is_made_again(
+        tmp_path: Path) -> None:
+    ensure_secrets(tmp_path, [SiteSecretsSpec("320703")])
+    private_path, public_path = signing_key_paths(tmp_path, "320703")
+    stale = public_path.read_bytes()
+    rotate_signing_key(tmp_path, "320703", timedelta(days=1))
+    public_path.write_bytes(stale)  # as if the rotation stopped before writing the public key
+    assert ensure_secrets(tmp_path, [SiteSecretsSpec("320703")]) == [
+        "sites/320703/signing/ed25519.pub"]
+    assert key_id(load_public_pem(public_path.read_bytes())) == \
+        key_id(load_private_key(private_path).public_key())

@@ -69,3 +69,31 @@ def test_the_retention_is_a_setting_with_a_default_and_the_tracking_page_says_so
     fields = ApplicationOut.model_fields
     assert fields["materials_purged_at"].default is None
     assert "删除" in PURGED_NOTE and "保存期限" in PURGED_NOTE
+
+
+class _NoRows:
+    """Just enough of a session for the tracking view: no catalogue entry, no materials."""
+
+    def get(self, *_args: object) -> None:
+        return None
+
+    def scalars(self, *_args: object) -> list[object]:
+        return []
+
+
+def test_the_tracking_page_still_answers_after_the_purge_and_says_so() -> None:
+    from sunlight.runtime.portal.api import _application_out
+
+    application = Application(
+        receipt="320703-20261001-000001", item_code="320703-SCJGJ-QT-001", status="closed",
+        status_comment="", decision="granted", due_on=None, overdue=False, submissions=1,
+        created_at=NOW - timedelta(days=60), updated_at=NOW - timedelta(days=31),
+        applicant_id=mask_id("320102199001011234"), purged_at=NOW)
+    shown = _application_out(_NoRows(), application)  # type: ignore[arg-type]
+    assert shown.status == "closed" and shown.materials == []
+    assert shown.materials_purged_at == NOW and shown.retention_note == PURGED_NOTE
+    kept = _application_out(_NoRows(), Application(  # type: ignore[arg-type]
+        receipt="320703-20261001-000002", item_code="x", status="in_review",
+        status_comment="", decision=None, due_on=None, overdue=False, submissions=1,
+        created_at=NOW, updated_at=NOW, purged_at=None))
+    assert kept.materials_purged_at is None and kept.retention_note == ""
