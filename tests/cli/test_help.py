@@ -13,11 +13,11 @@ from sunlight.cli.main import app
 runner = CliRunner()
 
 PANELS = {
-    "Deployment": ["up", "status", "verify", "scenario", "down", "node"],
+    "Deployment": ["up", "status", "verify", "scenario", "down", "node", "keys"],
     "Operations": ["doctor", "engine", "images", "hosts"],
     "Load": ["load"],
     "On host": ["serve", "migrate", "accounts", "catalogue", "cases", "audit", "exchange",
-                "gateway", "supervision", "enforcement"],
+                "gateway", "retention", "supervision", "enforcement"],
 }
 
 

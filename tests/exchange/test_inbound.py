@@ -10,9 +10,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from sunlight.canonical import legacy_json
-from sunlight.runtime.exchange.envelope import Envelope
+from sunlight.runtime.exchange.envelope import Envelope, canonical
 from sunlight.runtime.exchange.inbound import REASONS, Inbound, Rejected, accept, via
-from sunlight.runtime.exchange.signing import Keyring, seal
+from sunlight.runtime.exchange.signing import Keyring, key_id, seal
 from sunlight.runtime.exchange.topology import Route
 from tests.exchange.conftest import case_data, case_envelope
 
@@ -66,7 +66,12 @@ def test_tampered_and_wrongly_signed(city: Inbound, private: Private) -> None:
     doc = json.loads(seal(case_envelope(), private("320703")))
     doc["data"]["to_status"] = "closed"  # still valid data, but not what was signed
     assert _reason(city, json.dumps(doc).encode()) == "bad_signature"
-    assert _reason(city, seal(case_envelope(), private("320000"))) == "bad_signature"
+    wrong_key = seal(case_envelope(), private("320000"))
+    assert _reason(city, wrong_key) == "unknown_key"  # it names a key 320703 does not have
+    claimed = {**json.loads(wrong_key), "keyid": key_id(private("320703").public_key())}
+    claimed.pop("signature")  # the province's key, naming the county's key id
+    forged = base64.b64encode(private("320000").sign(canonical(claimed))).decode()
+    assert _reason(city, canonical({**claimed, "signature": forged})) == "bad_signature"
 
 
 def test_misrouted_direction_and_destination(city: Inbound, private: Private) -> None:

@@ -3,7 +3,7 @@
 ``sunlight --help`` shows the commands in four panels:
 
 Deployment — a whole deployment on the local engine (:mod:`sunlight.cli.deployment`)
-    ``up``, ``status``, ``verify``, ``scenario``, ``down``, ``node add``
+    ``up``, ``status``, ``verify``, ``scenario``, ``down``, ``node add``, ``keys list|rotate``
 Operations — this machine, the control node (here)
     ``doctor``, ``engine ensure``, ``images build|tag``, ``hosts boot|list|remove``
 Load — load tests of a running deployment (:mod:`sunlight.cli.load`)
@@ -14,7 +14,7 @@ On host — run on a site's hosts with its ``SUNLIGHT_*`` settings (:mod:`sunlig
     ``serve``, ``migrate``, ``accounts add``, ``catalogue import|export``,
     ``cases mark-overdue``, ``audit verify``,
     ``exchange definitions|status|keygen|baseline publish|adopt|dead-letters list|replay``,
-    ``gateway parked list|replay``,
+    ``gateway parked list|replay``, ``retention purge``,
     ``supervision rules check|import|export|publish``, ``supervision tick``,
     ``supervision orders list|issue|answer|accept|return|escalate``,
     ``supervision inspection draw|list|finding|summary``,
@@ -30,7 +30,7 @@ and progress lines: :mod:`sunlight.cli.common`.
 
 Commands with ``--json`` (one JSON document on stdout, nothing else there; the shape is in
 each command's help): ``doctor``, ``hosts boot``, ``hosts list``, ``up``, ``node add``,
-``status``, ``exchange status``, ``exchange dead-letters list``,
+``status``, ``keys list``, ``exchange status``, ``exchange dead-letters list``,
 ``supervision rules check|import``,
 ``supervision orders list``, ``supervision inspection draw|list|summary``,
 ``enforcement officers import|list``, ``gateway parked list``.
@@ -50,7 +50,17 @@ import typer
 from rich.markup import escape
 
 import sunlight
-from sunlight.cli import deployment, enforcement, exchange, gateway, load, onhost, supervision
+from sunlight.cli import (
+    deployment,
+    enforcement,
+    exchange,
+    gateway,
+    keys,
+    load,
+    onhost,
+    retention,
+    supervision,
+)
 from sunlight.cli.common import (
     EXIT_CODES_HELP,
     JSON_OPTION,
@@ -267,11 +277,13 @@ def _register_operations(root: typer.Typer) -> None:
 
 # The order of registration is the order of the panels and of the commands in them.
 deployment.register(app)
+keys.register(app)
 _register_operations(app)
 load.register(app)
 onhost.register(app)
 exchange.register(app)
 gateway.register(app)
+retention.register(app)
 supervision.supervision_app.add_typer(orders_app, name="orders")
 supervision.supervision_app.add_typer(inspection_app, name="inspection")
 supervision.register(app)

@@ -103,6 +103,9 @@ class Settings(BaseSettings):
     db_lock_timeout_ms: int | None = Field(default=None, ge=0)
     db_statement_timeout_ms: int | None = Field(default=None, ge=0)
     db_idle_in_transaction_timeout_ms: int | None = Field(default=None, ge=0)
+    # portal: days after a case is closed inward before its materials are deleted and its
+    # identity numbers masked (`sunlight portal purge`, runtime/portal/retention.py).
+    portal_retention_days: float = Field(default=30.0, gt=0)
 
     # Background jobs.
     overdue_interval_s: float = Field(default=60.0, gt=0)

@@ -8,6 +8,8 @@ see :func:`sunlight.control.deploy.inventory.default_secrets_dir`). Layout::
     ca/ca.key, ca/ca.crt                     the deployment's TLS CA (ECDSA P-256)
     sites/<code>/passwords/<name>            generated passwords and tokens (PASSWORDS)
     sites/<code>/signing/ed25519.key|.pub    the site's event-signing key pair (PEM)
+    sites/<code>/signing/retiring.json       its former public keys, each valid until a time
+                                             (written by ``sunlight keys rotate``)
     sites/<code>/tls/<name>.key|.crt         server certificates from the CA (CertSpec)
 
 Directories are 0700 and files 0600. A server certificate is issued again only when it no
@@ -92,6 +94,83 @@ def password_path(root: Path, code: str, name: str) -> Path:
 def signing_key_paths(root: Path, code: str) -> tuple[Path, Path]:
     base = root / "sites" / code / "signing"
     return base / "ed25519.key", base / "ed25519.pub"
+
+
+def signing_retiring_path(root: Path, code: str) -> Path:
+    """The site's former public keys still valid for their overlap (kin install it)."""
+    return root / "sites" / code / "signing" / "retiring.json"
+
+
+@dataclass(frozen=True)
+class Rotation:
+    """What ``rotate_signing_key`` did: the new key, and the former keys kin still accept."""
+
+    site: str
+    new_kid: str
+    old_kid: str
+    retires_at: dt.datetime
+    retiring: tuple[tuple[str, dt.datetime], ...]  # (key id, retires at), every one kept
+
+
+def signing_keys(root: Path, code: str, now: dt.datetime | None = None
+                 ) -> list[tuple[str, str, dt.datetime | None]]:
+    """The site's keys as (key id, state, retires at): ``current``, ``retiring`` or
+    ``retired`` (past its time; refused by kin, dropped at the next rotation)."""
+    from sunlight.runtime.exchange.signing import key_id, load_private_key, read_retiring
+
+    now = now or dt.datetime.now(dt.UTC)
+    private_path, _ = signing_key_paths(root, code)
+    if not private_path.exists():
+        raise FileNotFoundError(f"{private_path}: site {code} has no signing key here")
+    found: list[tuple[str, str, dt.datetime | None]] = [
+        (key_id(load_private_key(private_path).public_key()), "current", None)]
+    retiring = signing_retiring_path(root, code)
+    if retiring.exists():
+        for old in read_retiring(retiring.read_bytes(), str(retiring)):
+            found.append((old.kid, "retiring" if now < old.retires_at else "retired",
+                          old.retires_at))
+    return found
+
+
+def rotate_signing_key(root: Path, code: str, overlap: dt.timedelta,
+                       now: dt.datetime | None = None) -> Rotation:
+    """Make a new signing key pair for ``code``; its former key stays valid for ``overlap``.
+
+    The former public key is added to ``retiring.json`` as retiring at ``now + overlap``
+    (written first: an interrupted rotation never loses it); keys already past their time
+    are dropped from there. The former private key is deleted: the site signs with the new
+    key only. The playbooks then install the new private key on the site and both public
+    keys on its kin (``roles/sunlight_core/tasks/keys.yml``).
+    """
+    from sunlight.runtime.exchange.signing import (
+        RetiringKey,
+        key_id,
+        load_private_key,
+        read_retiring,
+        write_retiring,
+    )
+
+    if overlap <= dt.timedelta(0):
+        raise ValueError("the overlap must be positive: events in flight must still verify")
+    now = now or dt.datetime.now(dt.UTC)
+    private_path, public_path = signing_key_paths(root, code)
+    if not private_path.exists():
+        raise FileNotFoundError(f"{private_path}: site {code} has no signing key to rotate")
+    old = load_private_key(private_path).public_key()
+    retiring_path = signing_retiring_path(root, code)
+    kept = read_retiring(retiring_path.read_bytes(), str(retiring_path)) \
+        if retiring_path.exists() else ()
+    entry = RetiringKey(old, now + overlap)
+    retiring = (*(k for k in kept if now < k.retires_at and k.kid != entry.kid), entry)
+    created: list[Path] = []
+    _write(retiring_path, write_retiring(retiring), created, False)
+    key = Ed25519PrivateKey.generate()
+    _write(private_path, _pem_private(key), created, False)
+    _write(public_path, key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo),
+        created, False)
+    return Rotation(code, key_id(key.public_key()), entry.kid, entry.retires_at,
+                    tuple((k.kid, k.retires_at) for k in retiring))
 
 
 def tls_paths(root: Path, code: str, name: str) -> tuple[Path, Path]:
@@ -224,9 +303,10 @@ def _ensure_signing(root: Path, code: str, created: list[Path], dry_run: bool) -
     else:
         key = Ed25519PrivateKey.generate()
         _write(private_path, _pem_private(key), created, dry_run)
-    if not public_path.exists():
-        public = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                               serialization.PublicFormat.SubjectPublicKeyInfo)
+    public = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                           serialization.PublicFormat.SubjectPublicKeyInfo)
+    # Missing, or left behind by an interrupted rotation: the public key is the private's.
+    if not public_path.exists() or public_path.read_bytes() != public:
         _write(public_path, public, created, dry_run)
 
 

@@ -6,6 +6,10 @@ site's division code), ``type``, ``time``, ``schemaversion``, ``datacontenttype`
 events for one site add ``destination`` (a division code, or ``*`` for every subordinate).
 The message body is the envelope plus ``signature``: Ed25519 over the *canonical* bytes of
 the envelope without ``signature`` — RFC 8785 (:func:`sunlight.canonical.canonical_json`).
+The signed envelope names the key that signs it in ``keyid`` (:data:`KEY_ID`: 16 hex digits
+of the SHA-256 of the raw public key, :func:`sunlight.runtime.exchange.signing.key_id`), so a
+receiver picks the key by (source, key id) and a site can rotate its key with the old one
+still valid for a stated overlap (:mod:`sunlight.runtime.exchange.signing`).
 Envelopes carry strings, integers within ±(2**53 − 1), booleans and nulls only: a float is
 refused, so a site still on the pre-RFC 8785 form (which refused floats) reads every
 envelope an upgraded site signs (see :mod:`sunlight.canonical`). A forwarding site passes the
@@ -43,6 +47,8 @@ from sunlight.canonical import CanonicalError, canonical_json
 SPEC_VERSION = "1.0"
 CONTENT_TYPE = "application/json"
 SIGNATURE = "signature"
+#: The envelope attribute naming the signing key (signed with the rest of the envelope).
+KEY_ID = "keyid"
 BROADCAST = "*"
 #: RFC 8785 (I-JSON): a larger integer would not survive a double, so it has no canonical form.
 MAX_INT = 2**53 - 1

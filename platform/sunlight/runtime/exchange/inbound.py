@@ -5,12 +5,14 @@ refusal has one reason, in this order — ``oversized`` (larger than the exchang
 before anything reads it), ``malformed`` (nested too deep, not UTF-8, not JSON, not an object
 with a signature: each found by reading the body once, never by a ``RecursionError``),
 ``schema_violation`` (envelope), ``unknown_type``, ``unknown_source`` (no key),
-``bad_signature``, ``schema_violation`` (addressing or data), ``misrouted`` (wrong direction
-or destination). :func:`handle` takes a batch of consecutive deliveries and, in one
-transaction, stores each refusal as a dead letter, or claims the event id in the inbox (a
-duplicate or replay stops here), queues the unchanged body for the next hops, and applies
-the event if it is for this site, with the handler registered for its type
-(:mod:`.handlers`: the transport does not know what an event means).
+``unknown_key`` (the source has no key with the envelope's key id here), ``retired_key`` (a
+former key of the source, past the end of its overlap), ``bad_signature``,
+``schema_violation`` (addressing or data), ``misrouted`` (wrong direction or destination).
+:func:`handle` takes a batch of consecutive deliveries and, in one transaction, stores each
+refusal as a dead letter, or claims the event id in the inbox (a duplicate or replay stops
+here), queues the unchanged body for the next hops, and applies the event if it is for this
+site, with the handler registered for its type (:mod:`.handlers`: the transport does not
+know what an event means).
 Verified events that still cannot be applied (``not_applicable``) and events whose apply
 keeps failing (``apply_failed``) are dead-lettered too; nothing refused is ever applied. A
 dead letter records what the body claims (source, id, type) from the document already read,
@@ -58,7 +60,9 @@ from sunlight.runtime.exchange.schemas import (
 from sunlight.runtime.exchange.signing import (
     BadSignature,
     Keyring,
+    RetiredKey,
     SignedForm,
+    UnknownKey,
     UnknownSource,
     verify_sealed,
 )
@@ -75,7 +79,8 @@ from sunlight.topology.division import DivisionError, expected_parent
 Direction = Literal["up", "down"]
 Kind = Literal["applied", "held", "stale", "forwarded", "duplicate", "dead"]
 REASONS = ("oversized", "malformed", "schema_violation", "unknown_type", "unknown_source",
-           "bad_signature", "misrouted", "not_applicable", "apply_failed")
+           "unknown_key", "retired_key", "bad_signature", "misrouted", "not_applicable",
+           "apply_failed")
 #: A refused body is kept as evidence up to this size; a verified one (``apply_failed``,
 #: ``not_applicable``) is kept whole, so it can be replayed.
 MAX_BODY_KEPT = 256 * 1024
@@ -156,6 +161,10 @@ def _accept(ctx: Inbound, doc: dict[str, Any], direction: Direction) -> Accepted
         opened = verify_sealed(doc, ctx.keyring)
     except UnknownSource as exc:
         raise Rejected("unknown_source", str(exc)) from exc
+    except UnknownKey as exc:
+        raise Rejected("unknown_key", str(exc)) from exc
+    except RetiredKey as exc:
+        raise Rejected("retired_key", str(exc)) from exc
     except BadSignature as exc:
         raise Rejected("bad_signature", str(exc)) from exc
     envelope = opened.envelope

@@ -19,6 +19,7 @@ from sunlight.runtime.portal.models import (
     Material,
     PenaltyDisclosureEntry,
 )
+from sunlight.runtime.portal.retention import PURGED_NOTE
 from sunlight.runtime.portal.schemas import (
     Accepted,
     ApplicationCreated,
@@ -125,6 +126,7 @@ def _application_out(session: Session, a: Application) -> ApplicationOut:
         overdue=a.overdue, submissions=a.submissions,
         materials=[_material_out(m) for m in service.materials_of(session, a)],
         created_at=a.created_at, updated_at=a.updated_at,
+        materials_purged_at=a.purged_at, retention_note=PURGED_NOTE if a.purged_at else "",
     )
 
 

@@ -78,6 +78,9 @@ class Application(PortalBase):
     submissions: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # When the retention rule deleted its materials and masked its numbers
+    # (:mod:`sunlight.runtime.portal.retention`, portal_0005).
+    purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class Material(PortalBase):

@@ -76,6 +76,10 @@ class ApplicationOut(BaseModel):
     materials: list[MaterialOut]
     created_at: datetime
     updated_at: datetime
+    materials_purged_at: datetime | None = Field(default=None, description=(
+        "When the materials were deleted under the retention rule (the case closed long "
+        "enough ago); null while they are kept."))
+    retention_note: str = Field(default="", description="Says so, in Chinese, once they are.")
 
 
 class ComplaintIn(BaseModel):
