@@ -41,8 +41,8 @@ def chain(tiers: dict[str, Tier], tmp_path_factory: pytest.TempPathFactory) -> d
     folder = Path(tmp_path_factory.mktemp("orders"))
     for code, tier in tiers.items():
         pw_file = folder / f"{code}.pw"
-        made = tier.cli("accounts", "add", SUPERVISOR, "--role", "supervisor", "--name", "监察室",
-                        "--password-file", str(pw_file))
+        made = tier.cli("accounts", "add", SUPERVISOR, "--role", "supervisor", "--covers",
+                        "all", "--name", "监察室", "--password-file", str(pw_file))
         assert made.returncode == 0, made.stderr + made.stdout
         tier.passwords[SUPERVISOR] = pw_file.read_text().strip()
     return tiers

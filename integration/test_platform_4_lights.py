@@ -52,7 +52,8 @@ def _add_account(site: Site, username: str, *args: str) -> None:
 def site(platform: Site) -> Iterator[Site]:
     """The session's platform with this module's accounts; the clock and the rules in force
     are put back at the end."""
-    _add_account(platform, SUPERVISOR, "--role", "supervisor", "--name", "钱监察")
+    _add_account(platform, SUPERVISOR, "--role", "supervisor", "--covers", "all",
+                 "--name", "钱监察")
     _add_account(platform, BOTH, "--role", "clerk", "--role", "reviewer", "--role",
                  "approver", "--department", DEPT)
     admin = _client(platform, "admin")
@@ -272,9 +273,15 @@ def test_a_supervisor_watches_and_cannot_act_nor_handle(
         "username": "lights.mixed", "roles": ["supervisor", "approver"], "department": DEPT})
     assert api.status_code == 422 and api.json()["field"] == "roles", api.text
     assert "岗位分离" in api.json()["detail"]
+    # A supervisor says what it watches: departments, or the whole site, explicitly.
+    vague = admin.post("/api/v1/admin/accounts", json={"username": "lights.sun",
+                                                       "roles": ["supervisor"]})
+    assert vague.status_code == 422 and vague.json()["field"] == "covers", vague.text
     made = admin.post("/api/v1/admin/accounts", json={"username": "lights.sun",
-                                                      "roles": ["supervisor"]})
+                                                      "roles": ["supervisor"],
+                                                      "covers": ["all"]})
     assert made.status_code == 201 and made.json()["password"], made.text
+    assert made.json()["covers"] == ["all"]
 
 
 def test_the_board_counts_open_cases_by_light_department_and_item(

@@ -39,8 +39,8 @@ DAY = 86400
 def site(platform: Site) -> Site:
     """The session's one-site platform (conftest.py), with a supervisor account."""
     pw_file = Path(platform.roles["core"].log).parent / f"{SUPERVISOR}.pw"
-    made = platform.cli("accounts", "add", SUPERVISOR, "--role", "supervisor", "--name", "赵监察",
-                        "--password-file", str(pw_file))
+    made = platform.cli("accounts", "add", SUPERVISOR, "--role", "supervisor", "--covers", "all",
+                        "--name", "赵监察", "--password-file", str(pw_file))
     assert made.returncode == 0, made.stderr + made.stdout
     platform.passwords[SUPERVISOR] = pw_file.read_text().strip()
     return platform

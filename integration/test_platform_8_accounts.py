@@ -20,7 +20,11 @@ reviewer's queue finds a case that waits for them behind more than ``limit × 4`
 that do not (the scan before this issue stopped there); a known user with a wrong password
 and an unknown user answer sign-in in the same time (medians within :data:`TIMING_RATIO`);
 an admin enrolled in TOTP by ``sunlight accounts totp`` (the otpauth URI printed once) signs
-in only with the current code.
+in only with the current code; a supervisor covering one department (``--covers``) neither
+sees nor orders (督办) nor inspects a case of another — 403 naming its coverage — and its
+board and lists leave that department out, while a site-wide supervisor (``--covers all``)
+sees it; a token keeps to what it was issued for: a role or a coverage granted directly in
+the database is not acted with, and a coverage changed by the CLI revokes it.
 """
 
 from __future__ import annotations
@@ -43,7 +47,9 @@ DEPT = "320703-SCJGJ"
 STAFF = {"acc.clerk": "clerk", "acc.clerk2": "clerk", "acc.roles": "reviewer",
          "acc.roles2": "reviewer", "acc.locked": "clerk", "acc.spray": "clerk",
          "acc.reviewer": "reviewer", "acc.bench": "clerk",
-         "acc.admin": "admin", "acc.conflict": "clerk"}
+         "acc.admin": "admin", "acc.conflict": "clerk", "acc.widened": "clerk"}
+#: A department of the sample catalogue other than the annual report's (DEPT).
+OTHER_DEPT = "320703-RSJ"
 #: The bound on known-wrong / unknown sign-in medians (before this issue: about 4).
 TIMING_RATIO = (0.67, 1.5)
 
@@ -274,3 +280,89 @@ def test_an_admin_enrolled_in_totp_signs_in_with_the_current_code(site: Site,
     # Only admin accounts take a second factor here.
     refused = site.cli("accounts", "totp", "acc.reviewer")
     assert refused.returncode != 0 and "admin" in (refused.stdout + refused.stderr)
+
+
+def test_a_supervisor_sees_and_orders_only_the_departments_it_covers(site: Site) -> None:
+    """Before: every supervisor watched every case of the site (there was no coverage)."""
+    for username, covers in (("acc.sup.rsj", OTHER_DEPT), ("acc.sup.all", "all")):
+        pw_file = Path(site.roles["core"].log).parent / f"{username}.pw"
+        made = site.cli("accounts", "add", username, "--role", "supervisor", "--covers", covers,
+                        "--password-file", str(pw_file))
+        assert made.returncode == 0, made.stderr + made.stdout
+        site.passwords[username] = pw_file.read_text().strip()
+    clerk = httpx.Client(base_url=site.core, headers=_auth(site.token("clerk")), timeout=30)
+    receipt, _ = apply_annual_report(site.portal, generate_credit_code(
+        __import__("random").Random(85)))
+
+    def in_core() -> Any:
+        found = clerk.get("/api/v1/cases", params={"receipt": receipt})
+        return found.status_code == 200 and found.json()
+
+    case = wait_for(in_core, timeout=60)
+    assert case["department"] == DEPT
+    scoped = httpx.Client(base_url=site.core, headers=_auth(site.token("acc.sup.rsj")),
+                          timeout=30)
+    wide = httpx.Client(base_url=site.core, headers=_auth(site.token("acc.sup.all")),
+                        timeout=30)
+    for path in (f"/api/v1/cases/{case['id']}", f"/api/v1/cases/{case['id']}/lights"):
+        refused = scoped.get(path)
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["error"] == "out_of_scope" and OTHER_DEPT in refused.json()["detail"]
+        assert wide.get(path).status_code == 200
+    lights = scoped.get("/api/v1/supervision/lights", params={"limit": 1000})
+    assert lights.status_code == 200 and {c["department"] for c in lights.json()} <= {OTHER_DEPT}
+    board = scoped.get("/api/v1/supervision/board").json()
+    assert {c["department"] for c in board["counts"]} <= {OTHER_DEPT}
+    assert DEPT in {c["department"] for c in wide.get("/api/v1/supervision/board").json()["counts"]}
+    # 督办: not to another department, nor about its case; to its own, yes.
+    for body in ({"receipt": receipt, "text": "请说明"}, {"department": DEPT, "text": "请说明"}):
+        refused = scoped.post("/api/v1/supervision/orders", json=body)
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["error"] == "out_of_scope"
+    own = scoped.post("/api/v1/supervision/orders", json={"department": OTHER_DEPT,
+                                                          "text": "请说明本月超期件情况"})
+    assert own.status_code == 201, own.text
+    theirs = wide.post("/api/v1/supervision/orders", json={"receipt": receipt,
+                                                           "text": "请说明该件办理情况"})
+    assert theirs.status_code == 201, theirs.text
+    listed = {o["id"]: o for o in scoped.get("/api/v1/supervision/orders",
+                                             params={"limit": 500}).json()}
+    assert own.json()["id"] in listed and theirs.json()["id"] not in listed
+    assert {o["department"] for o in listed.values()} <= {OTHER_DEPT}
+    order = theirs.json()["id"]
+    assert scoped.get(f"/api/v1/supervision/orders/{order}").status_code == 403
+    accept = scoped.post(f"/api/v1/supervision/orders/{order}/accept", json={"note": "同意"})
+    assert accept.status_code == 403 and accept.json()["error"] == "out_of_scope", accept.text
+    draw = scoped.post("/api/v1/supervision/inspections",
+                       json={"department": DEPT, "month": "2026-11", "size": 1})
+    assert draw.status_code == 403 and draw.json()["error"] == "out_of_scope", draw.text
+    assert scoped.get("/api/v1/subordinates").status_code == 403
+    assert wide.get("/api/v1/subordinates").status_code == 200
+    # The admin API shows the coverage.
+    accounts = httpx.get(f"{site.core}/api/v1/admin/accounts",
+                         headers=_auth(site.token("admin"))).json()
+    assert next(a for a in accounts if a["username"] == "acc.sup.rsj")["covers"] == [OTHER_DEPT]
+
+
+def test_a_token_acts_only_within_what_it_was_issued_for(site: Site) -> None:
+    """Before: a request acted with the account's roles now, so a role granted directly in
+    the database (no version bump) was acted with by a token issued before."""
+    token = site.token("acc.widened")
+    _sql(site, "UPDATE accounts SET roles = '[\"clerk\", \"admin\"]' WHERE username = %s",
+         "acc.widened")
+    refused = httpx.get(f"{site.core}/api/v1/admin/accounts", headers=_auth(token))
+    assert refused.status_code == 403, refused.text
+    assert httpx.get(f"{site.core}/api/v1/queue", headers=_auth(token)).status_code == 200
+    # A coverage widened in the database is not the token's either.
+    scoped = site.token("acc.sup.rsj")
+    _sql(site, "UPDATE accounts SET covers = '[\"all\"]' WHERE username = %s", "acc.sup.rsj")
+    assert httpx.get(f"{site.core}/api/v1/subordinates",
+                     headers=_auth(scoped)).status_code == 403
+    # Changed by the CLI: the token is revoked, the next one carries the new coverage.
+    done = site.cli("accounts", "covers", "acc.sup.rsj", "--covers", DEPT)
+    assert done.returncode == 0, done.stderr + done.stdout
+    stale = httpx.get(f"{site.core}/api/v1/supervision/board", headers=_auth(scoped))
+    assert stale.status_code == 401 and "revoked" in stale.json()["detail"]
+    fresh = httpx.get(f"{site.core}/api/v1/supervision/board",
+                      headers=_auth(site.token("acc.sup.rsj"))).json()
+    assert {c["department"] for c in fresh["counts"]} <= {DEPT}

@@ -146,10 +146,16 @@ def test_a_token_from_before_a_role_change_is_refused() -> None:
     assert refused.value.status == 401 and "revoked" in refused.value.detail
 
 
-def test_the_roles_acted_with_are_the_accounts_not_the_tokens() -> None:
-    token = issue_token(SETTINGS, Staff("li", ("admin", "approver"), None), 0)
+def test_the_roles_acted_with_are_held_by_the_account_now() -> None:
+    """Roles the account lost (behind the API's back: no version bump) are not acted with;
+    none left is a 403 (tests/platform/test_supervisor_scope.py has the rest)."""
+    token = issue_token(SETTINGS, Staff("li", ("clerk", "reviewer"), "320703-SCJGJ"), 0)
     staff = _staff(token, _account(roles=["clerk"]))
     assert staff.roles == ("clerk",) and staff.department == "320703-SCJGJ"
+    token = issue_token(SETTINGS, Staff("li", ("admin", "approver"), "320703-SCJGJ"), 0)
+    with pytest.raises(ApiError) as refused:
+        _staff(token, _account(roles=["clerk"]))
+    assert refused.value.status == 403
 
 
 def test_an_account_whose_roles_conflict_cannot_act() -> None:

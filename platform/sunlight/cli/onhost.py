@@ -178,6 +178,9 @@ def accounts_add(
                                     "account acts under; officer accounts only."),
     password_file: Path = typer.Option(None, "--password-file",
                                        help="Write the generated password here (0600)."),
+    covers: list[str] = typer.Option(None, "--covers", help="A supervisor's departments "
+                                     "(监察范围; repeat), or 'all' for the whole site and "
+                                     "its subordinates; by default its --department."),
 ) -> None:
     """Create a staff account with a generated password (printed or written to a file)."""
     from sunlight.runtime.core.accounts import AccountError, create_account
@@ -186,7 +189,8 @@ def accounts_add(
     try:
         with transaction(core_engine()) as session:
             password = create_account(session, site_code(), username, role, department,
-                                      display_name or username, certificate=certificate)
+                                      display_name or username, certificate=certificate,
+                                      covers=covers or None)
     except AccountError as exc:
         raise fail(str(exc), ExitCode.USAGE) from exc
     if password_file:
@@ -239,6 +243,21 @@ def accounts_roles(
 
     _change_account(username, lambda s: set_roles(s, site_code(), username, role))
     console.print(f"account {username}: roles {', '.join(role)}; its tokens are revoked")
+
+
+@accounts_app.command("covers")
+def accounts_covers(
+    username: str = typer.Argument(..., help="A supervisor account's login name."),
+    covers: list[str] = typer.Option(..., "--covers", help="The departments it covers from "
+                                     "now on (repeat), or 'all' for the whole site."),
+) -> None:
+    """Replace a supervisor's coverage (监察范围); every token it holds is refused from now
+    on."""
+    from sunlight.runtime.core.accounts import set_covers
+
+    done = _change_account(username, lambda s: list(
+        set_covers(s, site_code(), username, covers).covers or []))
+    console.print(f"account {username}: covers {', '.join(done)}; its tokens are revoked")
 
 
 @accounts_app.command("totp")

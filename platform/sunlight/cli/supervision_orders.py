@@ -87,13 +87,13 @@ def _session() -> Iterator[tuple[str, Any]]:
 
 
 def _staff(session: Any, username: str) -> Any:
-    from sunlight.runtime.core.auth import Staff
+    from sunlight.runtime.core.auth import staff_of
     from sunlight.runtime.core.models import Account
 
     account = session.get(Account, username)
     if account is None or not account.active:
         raise fail(f"--as: no active account {username} at this site", ExitCode.USAGE)
-    return Staff(account.username, tuple(account.roles), account.department)
+    return staff_of(account)  # a supervisor acts within its coverage, as over the API
 
 
 def _keyring(site: str) -> Any:

@@ -2,10 +2,14 @@
 
 Roles: ``clerk``, ``reviewer``, ``approver`` handle cases in their department; ``officer``
 (执法人员) and ``legal_reviewer`` (法制审核) run enforcement cases there; ``admin``
-administers the site; ``supervisor`` (监察室) watches every case of the site (lights, 督办)
-and never handles one, so an account holding it cannot also hold a handling role (岗位分离:
-refused at creation, :data:`CONFLICTING_ROLES`). Admins and supervisors may have no
-department; the handling roles are scoped to one.
+administers the site; ``supervisor`` (监察室) watches the cases of the departments it
+covers (lights, 督办, inspection) and never handles one, so an account holding it cannot
+also hold a handling role (岗位分离: refused at creation, :data:`CONFLICTING_ROLES`). Admins
+and supervisors may have no department; the handling roles are scoped to one.
+
+A supervisor account covers a set of departments of the site (``covers``; by default its
+own department), or the whole site, stated explicitly (``--covers all``): only then does it
+see every department and the subordinate sites (:func:`check_covers`, :func:`set_covers`).
 
 An ``officer`` account is bound to its own certificate number (执法证号, ``certificate``):
 every enforcement step it takes as an officer is taken under that certificate, never one
@@ -14,7 +18,8 @@ one, and no two accounts carry the same (:func:`check_certificate`; a unique ind
 Whether the certificate is in the registry, valid and covers an item is checked when the
 officer acts, against the registry in force then.
 
-Disabling an account (:func:`set_active`) or changing its roles (:func:`set_roles`) raises
+Disabling an account (:func:`set_active`), changing its roles (:func:`set_roles`) or a
+supervisor's coverage (:func:`set_covers`) raises
 its ``token_version``: every token issued before is refused at the next request
 (:func:`sunlight.runtime.core.auth.current_staff`). Sign-in (:func:`sign_in`) is throttled
 per account and per client address, and every attempt — success or failure, with its reason
@@ -43,9 +48,7 @@ from sunlight.enforcement.flow import OFFICER
 from sunlight.enforcement.officers import Certificate
 from sunlight.runtime.core.audit_store import record as audit
 from sunlight.runtime.core.auth import (
-    CONFLICTING_ROLES as CONFLICTING_ROLES,
-)
-from sunlight.runtime.core.auth import (
+    ALL_DEPARTMENTS,
     ENFORCEMENT_ONLY_ROLES,
     SUPERVISOR,
     Throttle,
@@ -55,6 +58,9 @@ from sunlight.runtime.core.auth import (
     hash_password,
     role_conflict,
     verify_or_dummy,
+)
+from sunlight.runtime.core.auth import (
+    CONFLICTING_ROLES as CONFLICTING_ROLES,
 )
 from sunlight.runtime.core.models import Account, Department, SigninThrottle
 from sunlight.runtime.settings import Settings
@@ -73,9 +79,10 @@ _CERTIFICATE: TypeAdapter[str] = TypeAdapter(Certificate)
 
 def create_account(session: Session, site: str, username: str, roles: list[str],
                    department: str | None, display_name: str, actor: str = "cli",
-                   certificate: str | None = None) -> str:
+                   certificate: str | None = None, covers: list[str] | None = None) -> str:
     """Create the account; return its generated password (shown once, never stored).
-    ``certificate``: an officer account's own certificate number (:func:`check_certificate`).
+    ``certificate``: an officer account's own certificate number (:func:`check_certificate`);
+    ``covers``: a supervisor's departments or ``["all"]`` (:func:`check_covers`).
     """
     check_roles(roles)
     certificate = check_certificate(roles, certificate)
@@ -83,6 +90,7 @@ def create_account(session: Session, site: str, username: str, roles: list[str],
         raise AccountError(f"--department: unknown department {department}")
     if department is None and not set(roles) <= SITE_WIDE_ROLES:
         raise AccountError("--department: staff roles are scoped to a department")
+    covers = check_covers(session, roles, department, covers)
     if session.get(Account, username) is not None:
         raise AccountError(f"username: {username} already exists")
     if certificate is not None:
@@ -94,11 +102,64 @@ def create_account(session: Session, site: str, username: str, roles: list[str],
     password = generate_password()
     session.add(Account(username=username, display_name=display_name,
                         password_hash=hash_password(password), roles=roles,
-                        department=department, certificate=certificate))
+                        department=department, certificate=certificate, covers=covers))
+    notes = [f"certificate {certificate}"] if certificate else []
+    if covers is not None:
+        notes.append(f"covers {','.join(covers)}")
     audit(session, site, actor=actor, role="admin", entity="account", entity_id=username,
-          action="create", to_state=",".join(roles),
-          comment=f"certificate {certificate}" if certificate else "")
+          action="create", to_state=",".join(roles), comment="; ".join(notes))
     return password
+
+
+def check_covers(session: Session, roles: list[str], department: str | None,
+                 covers: list[str] | None) -> list[str] | None:
+    """The coverage to store: None for an account without the supervisor role (which may
+    not be given one); for a supervisor, ``["all"]`` (the whole site, stated), or department
+    codes of this site (each must exist), by default its own department; a supervisor with
+    neither is refused (it must say what it watches)."""
+    if SUPERVISOR not in roles:
+        if covers:
+            raise AccountError(f"--covers: only {SUPERVISOR} accounts cover departments; "
+                               f"roles given: {', '.join(roles)}")
+        return None
+    if not covers:
+        if department is None:
+            raise AccountError(f"--covers: a {SUPERVISOR} account names the departments it "
+                               f"covers (--covers CODE, repeat) or --covers "
+                               f"{ALL_DEPARTMENTS} for the whole site (监察范围)")
+        return [department]
+    wanted = sorted({c.strip() for c in covers if c.strip()})
+    if ALL_DEPARTMENTS in wanted:
+        if wanted != [ALL_DEPARTMENTS]:
+            raise AccountError(f"--covers: {ALL_DEPARTMENTS} is the whole site; give it "
+                               f"alone, not with departments")
+        return [ALL_DEPARTMENTS]
+    unknown = [c for c in wanted if session.get(Department, c) is None]
+    if unknown or not wanted:
+        raise AccountError(f"--covers: unknown department {', '.join(unknown) or '(none)'} "
+                           f"at this site")
+    return wanted
+
+
+def set_covers(session: Session, site: str, username: str, covers: list[str],
+               actor: str = "cli") -> Account:
+    """Replace a supervisor's coverage (:func:`check_covers`) and revoke its tokens."""
+    account = _existing(session, username)
+    if SUPERVISOR not in account.roles:
+        raise AccountError(f"--covers: {username} is not a {SUPERVISOR} account; only "
+                           f"supervisors cover departments")
+    if not covers:
+        raise AccountError(f"--covers: give department codes or {ALL_DEPARTMENTS}")
+    stored = check_covers(session, account.roles, account.department, covers)
+    before = ",".join(account.covers or [])
+    account.covers = stored
+    account.token_version += 1
+    after = ",".join(stored or [])
+    audit(session, site, actor=actor, role="admin", entity="account", entity_id=username,
+          action="set_covers", from_state=before[:40], to_state=after[:40],
+          comment=f"covers {before or '-'} -> {after}; tokens revoked "
+                  f"(version {account.token_version})")
+    return account
 
 
 def check_certificate(roles: list[str], certificate: str | None) -> str | None:
@@ -154,11 +215,15 @@ def set_active(session: Session, site: str, username: str, active: bool,
 
 
 def set_roles(session: Session, site: str, username: str, roles: list[str],
-              actor: str = "cli") -> Account:
+              actor: str = "cli", covers: list[str] | None = None) -> Account:
     """Replace an account's roles (checked as at creation: 岗位分离, department scope, the
-    officer's certificate) and revoke every token it holds."""
+    officer's certificate, a supervisor's coverage — ``covers``, else the one it has, else
+    its department) and revoke every token it holds."""
     check_roles(roles)
     account = _existing(session, username)
+    if covers is None and SUPERVISOR in roles and account.covers:
+        covers = list(account.covers)
+    new_covers = check_covers(session, roles, account.department, covers)
     if account.department is None and not set(roles) <= SITE_WIDE_ROLES:
         raise AccountError("--role: the account has no department; staff roles are scoped "
                            "to one")
@@ -168,6 +233,7 @@ def set_roles(session: Session, site: str, username: str, roles: list[str],
                            "account")
     before = ",".join(account.roles)
     account.roles = list(roles)
+    account.covers = new_covers
     account.token_version += 1
     audit(session, site, actor=actor, role="admin", entity="account", entity_id=username,
           action="set_roles", from_state=before[:40], to_state=",".join(roles)[:40],

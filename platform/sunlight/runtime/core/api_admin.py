@@ -11,7 +11,13 @@ from sqlalchemy import select
 from sunlight.catalogue.errors import CatalogueImportError
 from sunlight.catalogue.io_yaml import load_yaml
 from sunlight.runtime.core import catalogue_store
-from sunlight.runtime.core.accounts import AccountError, create_account, set_active, set_roles
+from sunlight.runtime.core.accounts import (
+    AccountError,
+    create_account,
+    set_active,
+    set_covers,
+    set_roles,
+)
 from sunlight.runtime.core.audit_store import verify
 from sunlight.runtime.core.auth import AdminDep
 from sunlight.runtime.core.lights_schemas import AccountIn, AccountOut
@@ -30,11 +36,14 @@ Username = Annotated[str, Path(min_length=1, max_length=64,
 
 
 class AccountChange(BaseModel):
-    """Disable or enable an account, or replace its roles; either revokes its tokens."""
+    """Disable or enable an account, replace its roles or a supervisor's coverage; each
+    revokes its tokens."""
 
     model_config = ConfigDict(extra="forbid")
     active: bool | None = None
     roles: list[str] | None = Field(default=None, min_length=1, max_length=5)
+    covers: list[str] | None = Field(default=None, min_length=1, max_length=100,
+                                     description="a supervisor's departments, or [\"all\"]")
 
 
 class AccountInfo(BaseModel):
@@ -43,6 +52,7 @@ class AccountInfo(BaseModel):
     roles: list[str]
     department: str | None
     certificate: str | None
+    covers: list[str] | None = Field(description="a supervisor's departments, or [\"all\"]")
     active: bool
     totp: bool = Field(description="enrolled in the second factor (TOTP)")
 
@@ -50,7 +60,8 @@ class AccountInfo(BaseModel):
 def _info(account: Account) -> AccountInfo:
     return AccountInfo(username=account.username, display_name=account.display_name,
                        roles=account.roles, department=account.department,
-                       certificate=account.certificate, active=account.active,
+                       certificate=account.certificate, covers=account.covers,
+                       active=account.active,
                        totp=account.totp_secret is not None)
 
 
@@ -103,19 +114,22 @@ def add_account(body: AccountIn, admin: AdminDep, session: SessionDep,
                 settings: SettingsDep) -> AccountOut:
     """Create a staff account with a generated password (shown once). Roles: clerk,
     reviewer, approver, officer, legal_reviewer (scoped to a department), admin, supervisor
-    (监察室, never with a handling role: 岗位分离). An officer account carries its own
+    (监察室, never with a handling role: 岗位分离; it covers ``covers`` — departments, or
+    ``["all"]`` — by default its own department). An officer account carries its own
     certificate number (执法证号), the only one it may act under."""
     try:
         password = create_account(session, settings.site_code, body.username, body.roles,
                                   body.department, body.display_name or body.username,
-                                  actor=admin.username, certificate=body.certificate)
+                                  actor=admin.username, certificate=body.certificate,
+                                  covers=body.covers)
     except AccountError as exc:
         field = str(exc).split(":", 1)[0].lstrip("-").replace("role", "roles")
         raise ApiError(422, "account_invalid", str(exc), field=field) from exc
     account = session.get(Account, body.username)
     assert account is not None
     return AccountOut(username=body.username, roles=body.roles, department=body.department,
-                      certificate=account.certificate, password=password)
+                      certificate=account.certificate, covers=account.covers,
+                      password=password)
 
 
 @router.get("/accounts", response_model=list[AccountInfo], responses=ERRORS)
@@ -127,21 +141,28 @@ def list_accounts(admin: AdminDep, session: SessionDep) -> list[AccountInfo]:
 @router.patch("/accounts/{username}", response_model=AccountInfo, responses=ERRORS)
 def change_account(username: Username, body: AccountChange, admin: AdminDep,
                    session: SessionDep, settings: SettingsDep) -> AccountInfo:
-    """Disable (``active: false``) or enable an account, or replace its roles (checked as at
-    creation: 岗位分离, department scope). Every token the account holds is refused from now
-    on: its holder signs in again, with the roles it has now."""
-    if body.active is None and body.roles is None:
-        raise ApiError(422, "account_invalid", "send active, roles or both", field="body")
+    """Disable (``active: false``) or enable an account, replace its roles (checked as at
+    creation: 岗位分离, department scope) or a supervisor's coverage (``covers``). Every
+    token the account holds is refused from now on: its holder signs in again, with the
+    roles and coverage it has now."""
+    if body.active is None and body.roles is None and body.covers is None:
+        raise ApiError(422, "account_invalid", "send active, roles, covers or several",
+                       field="body")
     try:
         if body.roles is not None:
-            set_roles(session, settings.site_code, username, body.roles, actor=admin.username)
+            set_roles(session, settings.site_code, username, body.roles, actor=admin.username,
+                      covers=body.covers)
+        elif body.covers is not None:
+            set_covers(session, settings.site_code, username, body.covers,
+                       actor=admin.username)
         if body.active is not None:
             set_active(session, settings.site_code, username, body.active,
                        actor=admin.username)
     except AccountError as exc:
         if str(exc).startswith("username: no account"):
             raise ApiError(404, "not_found", str(exc)) from exc
-        raise ApiError(422, "account_invalid", str(exc), field="roles") from exc
+        field = "covers" if str(exc).startswith("--covers") else "roles"
+        raise ApiError(422, "account_invalid", str(exc), field=field) from exc
     account = session.get(Account, username)
     assert account is not None
     return _info(account)

@@ -325,7 +325,8 @@ def open_case(body: OpenIn, staff: StaffDep, session: SessionDep, settings: Sett
 def list_cases(staff: StaffDep, session: SessionDep,
                stage: Annotated[flow.Stage | None, Query()] = None,
                limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[CaseOut]:
-    """Enforcement cases of the own department (all of the site for admins, supervisors)."""
+    """Enforcement cases of the own department (a supervisor's: those it covers; all of
+    the site for admins and site-wide supervisors)."""
     rows = enforcement.list_cases(session, staff, stage.value if stage else None, limit)
     return [_case_out(session, row) for row in rows]
 

@@ -1,6 +1,8 @@
 """Staff routes of random inspection (随机督查): draws, sampled cases, findings, summary.
 
-Supervisors (监察室) and admins only. A draw samples a department's cases closed in a month
+Supervisors (监察室) and admins only; a supervisor scoped to departments draws, reads and
+reviews those departments' draws only (403 naming its coverage; lists and the summary
+filtered). A draw samples a department's cases closed in a month
 (reproducibly: the seed is recorded; :mod:`sunlight.runtime.core.inspection`); each sampled
 case gets a finding (``ok``, or ``problem`` with a category and a text); the summary gives
 the month's figures per department, as the performance evaluation reads them. Mounted under
@@ -98,7 +100,8 @@ def inspection_summary(
     """Per department, the month's figures: closed, sampled, reviewed, problems by category
     (what the monthly performance evaluation reads)."""
     return [InspectionMonthOut(**dataclasses.asdict(f))
-            for f in inspection.summary(session, month, department)]
+            for f in inspection.summary(session, month, department)
+            if staff.watches(f.department)]
 
 
 @router.get("/{draw_id}", response_model=InspectionDrawOut,

@@ -14,7 +14,8 @@ Who may call what:
   challenges filed and their outcomes — and each override with its justification and the
   light the site's e-supervision rules give it (red under the default
   ``DISCRETION-OVERRIDE`` rule). At a city or the province the figures include the
-  subordinates' (received through the exchange), each row under its origin ``site``.
+  subordinates' (received through the exchange), each row under its origin ``site``. A
+  supervisor scoped to departments sees the rows of those departments at this site only.
 
 Example::
 
@@ -171,6 +172,12 @@ def legal_supervision_view(staff: ViewerDep, session: SessionDep, settings: Sett
     subordinates'), and the overrides' lights."""
     seen = legal_supervision.view(session, settings.site_code,
                                   month or oversight.month_of(clock.today()))
+
+    def shown(site: str, department: str) -> bool:
+        if not staff.is_supervisor or staff.site_wide:
+            return True
+        return site == settings.site_code and staff.watches(department)
+
     return ViewOut(
         site=seen.site, month=seen.month,
         figures=[FiguresOut(site=f.site, department=f.department, month=f.month,
@@ -178,10 +185,11 @@ def legal_supervision_view(staff: ViewerDep, session: SessionDep, settings: Sett
                             refused_out_of_band=f.refused_out_of_band,
                             refused_unqualified=f.refused_unqualified,
                             missing_legal_review=f.missing_legal_review, filed=f.filed,
-                            outcomes=f.outcomes) for f in seen.figures],
+                            outcomes=f.outcomes) for f in seen.figures
+                 if shown(f.site, f.department)],
         overrides=[OverrideOut(site=r.entry.site, case_id=r.entry.case_id,
                                department=r.entry.department,
                                item_code=r.entry.item_code, on=r.entry.on,
                                reviewer=r.entry.reviewer, justification=r.entry.justification,
                                light=r.light, rule_ids=list(r.rule_ids), texts=list(r.texts))
-                   for r in seen.overrides])
+                   for r in seen.overrides if shown(r.entry.site, r.entry.department)])

@@ -3,8 +3,10 @@ lights of subordinate sites, and the administration of the site's rules.
 
 Who may call what:
 
-- the board, the lists and the subordinates' lights: supervisors (监察室, role
-  ``supervisor``) and admins;
+- the board and the lists: supervisors (监察室, role ``supervisor``) and admins — a
+  supervisor sees the departments it covers only (the counts and rows of others are left
+  out); the subordinates' lights: site-wide supervisors and admins (403 for one scoped to
+  departments);
 - a case's light history: whoever may see the case (its department's staff, supervisors,
   admins);
 - the rules (export, import, check, revisions, baselines): admins.
@@ -27,7 +29,13 @@ from sqlalchemy import case as when
 from sqlalchemy import func, select
 
 from sunlight.runtime.core import baselines, cases, lights, supervision_rules
-from sunlight.runtime.core.auth import AdminDep, Staff, StaffDep, current_staff
+from sunlight.runtime.core.auth import (
+    AdminDep,
+    Staff,
+    StaffDep,
+    current_staff,
+    require_site_wide,
+)
 from sunlight.runtime.core.lights_schemas import (
     BoardCount,
     BoardOut,
@@ -87,7 +95,7 @@ def board(staff: WatcherDep, session: SessionDep, settings: SettingsDep, clock: 
     """Open cases by light (none 正常, yellow 预警, red 报警), department and item."""
     counts = [BoardCount(light=lit, department=d, item_code=i, count=n)  # type: ignore[arg-type]
               for lit, d, i, n in lights.open_counts(session)
-              if department is None or d == department]
+              if (department is None or d == department) and staff.watches(d)]
     totals: dict[LightName, int] = {"none": 0, "yellow": 0, "red": 0}
     for c in counts:
         totals[c.light] += c.count
@@ -111,6 +119,8 @@ def case_lights(staff: WatcherDep, session: SessionDep,
         stmt = stmt.where(CaseLight.light == light)
     if department is not None:
         stmt = stmt.where(Case.department == department)
+    if not staff.site_wide:  # a supervisor scoped to departments
+        stmt = stmt.where(Case.department.in_(sorted(staff.covers or ())))
     if item_code is not None:
         stmt = stmt.where(Case.item_code == item_code)
     rows = session.execute(stmt.order_by(rank.desc(), CaseLight.changed_at.desc(), Case.receipt)
@@ -162,6 +172,7 @@ def subordinate_lights(staff: WatcherDep, session: SessionDep,
                        limit: Limit = 200) -> list[SubordinateLightOut]:
     """The lights of open cases at subordinate sites (every tier below), newest change first:
     ``?light=red`` lists every red with its site and department."""
+    require_site_wide(staff, "the lights of subordinate sites")
     stmt = _subordinates()
     if light is not None:
         stmt = stmt.where(SubordinateLight.light == light)
@@ -184,6 +195,7 @@ def subordinate_light_counts(staff: WatcherDep, session: SessionDep,
                              site: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
                              ) -> list[SubordinateLightCount]:
     """Open cases at subordinate sites by site, department and light."""
+    require_site_wide(staff, "the lights of subordinate sites")
     inner = _subordinates()
     if site is not None:
         inner = inner.where(SubordinateLight.source == site)

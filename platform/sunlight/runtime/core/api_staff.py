@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from sunlight.runtime.clock import Clock
 from sunlight.runtime.core import accounts, cases
-from sunlight.runtime.core.auth import Staff, StaffDep, client_address, issue_token
+from sunlight.runtime.core.auth import Staff, StaffDep, client_address, issue_token, staff_of
 from sunlight.runtime.core.models import Case, CaseMaterial
 from sunlight.runtime.core.schemas import (
     ActionIn,
@@ -73,8 +73,7 @@ def sign_in(body: Credentials, request: Request, session: SessionDep,
         return JSONResponse(ApiError(status, code, detail).body(), status_code=status)
     account = result.account
     assert account is not None
-    staff = Staff(account.username, tuple(account.roles), account.department)
-    return Token(access_token=issue_token(settings, staff, account.token_version),
+    return Token(access_token=issue_token(settings, staff_of(account), account.token_version),
                  expires_in=settings.token_ttl_s)
 
 

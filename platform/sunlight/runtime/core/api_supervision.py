@@ -6,7 +6,10 @@ Every route needs the supervisor (监察室), approver or admin role; what each 
 - supervisors and admins issue orders (to a department of this site, or to a case at a
   subordinate site — that needs the exchange configured: the keyring says which sites are
   subordinates), accept or return the answers to orders issued here, see every order issued
-  here, addressed here or escalated here, and draw and review random inspections;
+  here, addressed here or escalated here, and draw and review random inspections — a
+  supervisor scoped to departments only those of its departments here (403 naming its
+  coverage otherwise, lists filtered), and neither the subordinate sites nor orders to or
+  from them;
 - approvers answer the orders addressed to their department and see only those;
 - admins also run the escalation of overdue orders at once (``POST
   /supervision/orders/escalate``; core's periodic tick runs it too).
@@ -33,7 +36,7 @@ from sqlalchemy import func, select
 
 from sunlight.runtime.core import supervision
 from sunlight.runtime.core.api_inspection import router as inspection_router
-from sunlight.runtime.core.auth import AdminDep, Staff, current_staff
+from sunlight.runtime.core.auth import AdminDep, Staff, current_staff, require_site_wide
 from sunlight.runtime.core.models import (
     BaselineAdoption,
     CatalogueBaseline,
@@ -78,9 +81,17 @@ def require_supervisor(staff: Annotated[Staff, Depends(current_staff)]) -> Staff
 SupervisorDep = Annotated[Staff, Depends(require_supervisor)]
 
 
+def _subordinates_allowed(staff: Staff) -> None:
+    """Subordinate sites' views: not for a supervisor scoped to departments (approvers and
+    admins as before)."""
+    if staff.is_supervisor:
+        require_site_wide(staff, "the subordinate sites' views")
+
+
 @router.get("/subordinates", response_model=list[SubordinateOut], responses=ERRORS)
 def subordinates(staff: SupervisorDep, session: SessionDep) -> list[SubordinateOut]:
     """Each subordinate site seen here: cases, last update, held events, statistics."""
+    _subordinates_allowed(staff)
     cases = {s: (n, o, t) for s, n, o, t in session.execute(
         select(SubordinateCase.source, func.count(),
                func.count().filter(SubordinateCase.overdue.is_(True)),
@@ -104,6 +115,7 @@ def subordinate_cases(site: SiteCode, staff: SupervisorDep, session: SessionDep,
                       limit: Annotated[int, Query(ge=1, le=500)] = 100,
                       ) -> list[SubordinateCaseOut]:
     """A subordinate's cases as applied here (with their events when ``receipt`` is given)."""
+    _subordinates_allowed(staff)
     stmt = select(SubordinateCase).where(SubordinateCase.source == site)
     if receipt:
         stmt = stmt.where(SubordinateCase.receipt == receipt)

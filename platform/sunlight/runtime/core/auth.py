@@ -1,9 +1,20 @@
 """Staff sign-in: argon2 password hashes, signed tokens, and the exchange token check.
 
-A token names its account and the account's ``token_version`` (``ver``). Every request
-re-reads the account: a disabled account, or one whose version moved on (disabled, roles
-changed: :mod:`sunlight.runtime.core.accounts`), is refused with 401 at once, and the
-roles a request acts with are the account's, never the token's (岗位分离 re-checked).
+A token names its account and the account's ``token_version`` (``ver``), roles, department
+and — for a supervisor — the departments it covers (``covers``). Every request re-reads the
+account: a disabled account, or one whose version moved on (disabled, roles or coverage
+changed: :mod:`sunlight.runtime.core.accounts`), is refused with 401 at once; an account
+whose roles conflict (岗位分离) with 403. A request acts with what **both** the token and the
+account allow now (:func:`acting_staff`): the roles in both, the departments covered by
+both, and only if the department is the same — so a row changed behind the API's back
+(direct SQL, no version bump) or a stale token never acts beyond either (403 with the
+reason when nothing is left).
+
+A supervisor (监察室) covers a set of departments of its site (:attr:`Staff.covers`), or the
+whole site (:data:`ALL_DEPARTMENTS`, stored as ``["all"]``): it sees and acts on cases,
+orders and inspections of those departments only (:meth:`Staff.watches`,
+:func:`require_watch`), and only a site-wide one sees the subordinate sites
+(:meth:`Staff.site_wide`, :func:`require_site_wide`). Admins are site-wide.
 
 Sign-in failures are counted per account and per client address (:func:`after_failure`,
 :func:`lock_seconds`); the client address is the peer's, or a trusted front proxy's
@@ -47,6 +58,8 @@ MIN_PASSWORD = 12
 SUPERVISOR = "supervisor"
 #: Enforcement roles (执法人员, 法制审核); ``approver`` also takes enforcement decisions.
 ENFORCEMENT_ONLY_ROLES: tuple[str, ...] = (OFFICER, LEGAL_REVIEWER)
+#: A supervisor's coverage of the whole site (``--covers all``; ``["all"]`` in the row).
+ALL_DEPARTMENTS = "all"
 #: Roles one account may not hold together (at one site): watching and handling.
 CONFLICTING_ROLES: tuple[tuple[str, frozenset[str]], ...] = (
     (SUPERVISOR, frozenset((*STAFF_ROLES, *ENFORCEMENT_ONLY_ROLES))),
@@ -55,11 +68,15 @@ CONFLICTING_ROLES: tuple[tuple[str, frozenset[str]], ...] = (
 
 @dataclass(frozen=True)
 class Staff:
-    """The signed-in staff member, from the token."""
+    """The signed-in staff member, from the token and the account (:func:`acting_staff`).
+
+    ``covers``: the departments a supervisor watches; ``None`` for the whole site (a
+    site-wide supervisor, and everyone else: only supervisors are scoped by it)."""
 
     username: str
     roles: tuple[str, ...]
     department: str | None
+    covers: frozenset[str] | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -69,6 +86,58 @@ class Staff:
     def is_supervisor(self) -> bool:
         """监察室: the supervisor role."""
         return SUPERVISOR in self.roles
+
+    @property
+    def site_wide(self) -> bool:
+        """Watches every department of the site and the subordinate sites: admins, and
+        supervisors covering the whole site."""
+        return self.is_admin or (self.is_supervisor and self.covers is None)
+
+    def watches(self, department: str | None) -> bool:
+        """May watch (board, lights, 督办, inspection) cases of ``department`` here: admins
+        and site-wide supervisors any, a scoped supervisor those it covers, others none."""
+        if self.site_wide:
+            return True
+        return self.is_supervisor and self.covers is not None and department in self.covers
+
+    def scope_label(self) -> str:
+        """The coverage, for messages."""
+        if self.site_wide:
+            return "the whole site"
+        return ", ".join(sorted(self.covers or ())) or "no department"
+
+
+def require_watch(staff: Staff, department: str | None, what: str) -> None:
+    """403 unless ``staff`` watches ``department`` (:meth:`Staff.watches`), naming both."""
+    if not staff.watches(department):
+        raise ApiError(403, "out_of_scope", f"{what}: {department or 'another site'} is not "
+                       f"among the departments {staff.username} covers ({staff.scope_label()}); "
+                       f"不在监察范围内 — an admin extends the coverage (sunlight accounts "
+                       f"covers)")
+
+
+def require_site_wide(staff: Staff, what: str) -> None:
+    """403 unless ``staff`` is site-wide (subordinate sites, orders to lower sites)."""
+    if not staff.site_wide:
+        raise ApiError(403, "out_of_scope", f"{what} is for site-wide supervisors and admins; "
+                       f"{staff.username} covers {staff.scope_label()} (仅限全站监察)")
+
+
+def covers_of(stored: list[str] | None) -> frozenset[str] | None:
+    """A stored coverage (``accounts.covers`` or a token's ``covers``) as
+    :attr:`Staff.covers`: ``None`` for the whole site, an empty set for none (a supervisor
+    row or token without one covers nothing)."""
+    if stored is None or not isinstance(stored, list):
+        return frozenset()
+    if ALL_DEPARTMENTS in stored:
+        return None
+    return frozenset(str(d) for d in stored)
+
+
+def staff_of(account: Account) -> Staff:
+    """The account as a staff member (sign-in, on-host commands acting ``--as`` it)."""
+    return Staff(account.username, tuple(account.roles), account.department,
+                 covers_of(account.covers) if SUPERVISOR in account.roles else None)
 
 
 def hash_password(password: str) -> str:
@@ -117,12 +186,17 @@ def generate_password() -> str:
 
 def issue_token(settings: Settings, staff: Staff, version: int = 0) -> str:
     """A signed token for ``staff``, valid while the account's ``token_version`` is
-    ``version`` (the roles in it are informative: requests use the account's)."""
+    ``version``; its roles, department and coverage bound what it may do
+    (:func:`acting_staff`)."""
     assert settings.token_secret is not None
     now = int(time.time())
-    claims = {"sub": staff.username, "roles": list(staff.roles), "dept": staff.department,
-              "iat": now, "exp": now + settings.token_ttl_s, "site": settings.site_code,
-              "ver": version}
+    claims: dict[str, object] = {
+        "sub": staff.username, "roles": list(staff.roles), "dept": staff.department,
+        "iat": now, "exp": now + settings.token_ttl_s, "site": settings.site_code,
+        "ver": version}
+    if staff.is_supervisor:
+        claims["covers"] = ([ALL_DEPARTMENTS] if staff.covers is None
+                            else sorted(staff.covers))
     return jwt.encode(claims, settings.token_secret.get_secret_value(), algorithm=ALGORITHM)
 
 
@@ -147,8 +221,9 @@ def _bearer(authorization: str | None) -> str:
 def current_staff(request: Request, session: SessionDep,
                   authorization: Annotated[str | None, Header()] = None) -> Staff:
     """The signed-in staff member: the token checked, then the account re-read (in the
-    request's own transaction) — disabled or revoked tokens are refused, and the roles and
-    department are the account's now."""
+    request's own transaction) — disabled or revoked tokens are refused (401), and the
+    request acts with what the token and the account both allow now (:func:`acting_staff`,
+    403 otherwise)."""
     settings: Settings = request.app.state.settings
     assert settings.token_secret is not None
     try:
@@ -163,10 +238,39 @@ def current_staff(request: Request, session: SessionDep,
     if refusal is not None:
         raise ApiError(401, "unauthenticated", f"token rejected: {refusal}")
     assert account is not None
-    conflict = role_conflict(account.roles)
-    if conflict is not None:
-        raise ApiError(403, "forbidden", f"the account's roles conflict: {conflict}")
-    return Staff(account.username, tuple(account.roles), account.department)
+    return acting_staff(claims, account)
+
+
+def acting_staff(claims: dict[str, object], account: Account) -> Staff:
+    """What a request with a valid token (``claims``) of ``account`` acts as: the roles the
+    token and the account both hold, the departments both cover; 403 with the reason when
+    the account's roles conflict (岗位分离), the department moved, or nothing is left."""
+    for roles, whose in ((account.roles, "account's"), (claims.get("roles"), "token's")):
+        conflict = role_conflict(roles if isinstance(roles, list) else [])
+        if conflict is not None:
+            raise ApiError(403, "forbidden", f"the {whose} roles conflict: {conflict}")
+    granted = claims.get("roles")
+    granted = granted if isinstance(granted, list) else []
+    roles = tuple(r for r in account.roles if r in granted)
+    if not roles:
+        held = ", ".join(map(str, granted)) or "none"
+        raise ApiError(403, "forbidden", f"the token's roles ({held}) are not the account's "
+                       f"now ({', '.join(account.roles)}); sign in again")
+    if claims.get("dept") != account.department:
+        raise ApiError(403, "forbidden", f"the token was issued for department "
+                       f"{claims.get('dept') or 'none'}; the account is now in "
+                       f"{account.department or 'none'}; sign in again")
+    staff = staff_of(account)
+    covers = staff.covers
+    if staff.is_supervisor:
+        token_covers = covers_of(claims.get("covers"))  # type: ignore[arg-type]
+        if token_covers is not None:
+            covers = token_covers if covers is None else covers & token_covers
+        if covers is not None and not covers:
+            raise ApiError(403, "forbidden", "the supervisor covers no department (the token "
+                           "and the account have none in common); an admin sets its "
+                           "coverage (sunlight accounts covers), then sign in again")
+    return Staff(account.username, roles, account.department, covers)
 
 
 # Sign-in throttling: pure rules; the rows are kept by sunlight.runtime.core.accounts.

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from sunlight.catalogue.flow import FlowStep
 from sunlight.runtime.core import lights, outbound
 from sunlight.runtime.core.audit_store import record as audit
-from sunlight.runtime.core.auth import SUPERVISOR, Staff
+from sunlight.runtime.core.auth import SUPERVISOR, Staff, require_watch
 from sunlight.runtime.core.models import Case, CaseEvent, CaseMaterial, ExchangeMaterial, Item
 from sunlight.runtime.core.supervision_rules import in_force
 from sunlight.runtime.db import utcnow
@@ -276,8 +276,20 @@ def _check_separation(session: Session, site: str, staff: Staff, case: Case,
 
 
 def _in_scope(staff: Staff, case: Case) -> bool:
-    """Staff see their department's cases; admins and supervisors (read only) every case."""
-    return staff.is_admin or SUPERVISOR in staff.roles or staff.department == case.department
+    """Staff see their department's cases; admins every case; supervisors (read only) the
+    cases of the departments they cover (:meth:`Staff.watches`)."""
+    return staff.watches(case.department) or (
+        SUPERVISOR not in staff.roles and staff.department == case.department)
+
+
+def _seen(staff: Staff, case: Case | None, what: str) -> Case:
+    """``case`` if ``staff`` may see it: 404 when missing or another department's, 403
+    naming the coverage for a supervisor's case outside it."""
+    if case is not None and staff.is_supervisor and not _in_scope(staff, case):
+        require_watch(staff, case.department, f"{what} ({case.receipt})")
+    if case is None or not _in_scope(staff, case):
+        raise not_found(what)
+    return case
 
 
 #: Statuses whose actions are the current step's role's (``flow[step_index].role``) ...
@@ -324,17 +336,12 @@ def queue(session: Session, staff: Staff, limit: int) -> list[tuple[Case, list[s
 
 
 def get(session: Session, staff: Staff, case_id: uuid.UUID) -> Case:
-    case = session.get(Case, case_id)
-    if case is None or not _in_scope(staff, case):
-        raise not_found(f"case {case_id}")
-    return case
+    return _seen(staff, session.get(Case, case_id), f"case {case_id}")
 
 
 def by_receipt(session: Session, staff: Staff, receipt: str) -> Case:
     case = session.scalars(select(Case).where(Case.receipt == receipt)).first()
-    if case is None or not _in_scope(staff, case):
-        raise not_found(f"case with receipt {receipt}")
-    return case
+    return _seen(staff, case, f"case with receipt {receipt}")
 
 
 def history(session: Session, case: Case) -> list[CaseEvent]:

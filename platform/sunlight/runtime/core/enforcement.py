@@ -65,7 +65,7 @@ from sunlight.enforcement.officers import (
 from sunlight.enforcement.party import Party
 from sunlight.runtime.core import decision_document, enforcement_exchange
 from sunlight.runtime.core.audit_store import record as audit
-from sunlight.runtime.core.auth import Staff
+from sunlight.runtime.core.auth import Staff, require_watch
 from sunlight.runtime.core.enforcement_models import (
     EnforcementCaseRow,
     EvidenceRow,
@@ -288,11 +288,16 @@ def _officer_actor(session: Session, staff: Staff, role: str,
 
 
 def _in_scope(staff: Staff, row: EnforcementCaseRow) -> bool:
-    return staff.is_admin or staff.is_supervisor or staff.department == row.department
+    """Admins every case; supervisors those of the departments they cover; others their
+    department's."""
+    return staff.watches(row.department) or (not staff.is_supervisor
+                                             and staff.department == row.department)
 
 
 def get_case(session: Session, staff: Staff, case_id: uuid.UUID) -> EnforcementCaseRow:
     row = session.get(EnforcementCaseRow, case_id)
+    if row is not None and staff.is_supervisor:
+        require_watch(staff, row.department, f"enforcement case {case_id}")
     if row is None or not _in_scope(staff, row):
         raise not_found(f"enforcement case {case_id}")
     return row
@@ -301,7 +306,9 @@ def get_case(session: Session, staff: Staff, case_id: uuid.UUID) -> EnforcementC
 def list_cases(session: Session, staff: Staff, stage: str | None = None,
                limit: int = 200) -> list[EnforcementCaseRow]:
     stmt = select(EnforcementCaseRow)
-    if not (staff.is_admin or staff.is_supervisor):
+    if staff.is_supervisor and not staff.site_wide:
+        stmt = stmt.where(EnforcementCaseRow.department.in_(sorted(staff.covers or ())))
+    elif not staff.site_wide:
         stmt = stmt.where(EnforcementCaseRow.department == staff.department)
     if stage is not None:
         stmt = stmt.where(EnforcementCaseRow.stage == stage)

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from sunlight.runtime.clock import CHINA
 from sunlight.runtime.core.audit_store import record as audit
-from sunlight.runtime.core.auth import Staff
+from sunlight.runtime.core.auth import Staff, require_watch
 from sunlight.runtime.core.inspection_models import InspectionDraw, InspectionSample
 from sunlight.runtime.core.models import Case, CaseEvent, Department
 from sunlight.runtime.core.supervision import may_supervise
@@ -77,6 +77,7 @@ def draw_sample(session: Session, site: str, staff: Staff, *, department: str, m
     """Draw and record a sample; 422 for an unknown department, a bad month, size or share,
     or a month without closed cases of that department."""
     _require(staff, "random inspection (随机督查)")
+    require_watch(staff, department, "random inspection (随机督查)")
     if session.get(Department, department) is None:
         raise ApiError(422, "unknown_department", f"no department {department} at this site",
                        field="department")
@@ -124,6 +125,9 @@ def record_finding(session: Session, site: str, staff: Staff, draw_id: uuid.UUID
     elif category is not None:
         raise ApiError(422, "invalid_category", "an ok finding has no category",
                        field="category")
+    drawn = session.get(InspectionDraw, draw_id)
+    if drawn is not None:
+        require_watch(staff, drawn.department, f"inspection draw {draw_id}")
     sample = session.get(InspectionSample, (draw_id, receipt), with_for_update=True)
     if sample is None:
         raise not_found(f"case {receipt} in inspection draw {draw_id}")
@@ -144,6 +148,8 @@ def draws(session: Session, staff: Staff, *, department: str | None = None,
     stmt = select(InspectionDraw)
     if department:
         stmt = stmt.where(InspectionDraw.department == department)
+    if not staff.site_wide:  # a supervisor scoped to departments
+        stmt = stmt.where(InspectionDraw.department.in_(sorted(staff.covers or ())))
     if month:
         _bounds(month)
         stmt = stmt.where(InspectionDraw.month == month)
@@ -163,6 +169,7 @@ def one_draw(session: Session, staff: Staff,
     row = session.get(InspectionDraw, draw_id)
     if row is None:
         raise not_found(f"inspection draw {draw_id}")
+    require_watch(staff, row.department, f"inspection draw {draw_id}")
     samples = list(session.scalars(select(InspectionSample).where(
         InspectionSample.draw_id == draw_id).order_by(InspectionSample.receipt)))
     return row, samples

@@ -135,6 +135,9 @@ class AccountIn(BaseModel):
     certificate: str | None = Field(default=None, max_length=40, description="an officer "
                                     "account's own certificate number (执法证号); it acts "
                                     "under this one only")
+    covers: list[str] | None = Field(
+        default=None, max_length=100, description="a supervisor's departments (codes of this "
+        "site), or [\"all\"] for the whole site; by default its own department")
 
 
 class AccountOut(BaseModel):
@@ -144,4 +147,5 @@ class AccountOut(BaseModel):
     roles: list[str]
     department: str | None
     certificate: str | None = None
+    covers: list[str] | None = None
     password: str

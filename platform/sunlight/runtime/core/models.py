@@ -75,6 +75,9 @@ class Account(CoreBase):
     # An admin's TOTP secret (base32), set by ``sunlight accounts totp``; sign-in then needs
     # the current code (core_0011).
     totp_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # A supervisor's departments (codes of this site), or ``["all"]`` for the whole site;
+    # NULL for every other role (core_0013). Carried in its tokens as ``covers``.
+    covers: Mapped[list[str] | None] = mapped_column(JSONB, nullable=True)
 
     __table_args__ = (Index("uq_accounts_certificate", "certificate", unique=True,
                             postgresql_where=sql_text("certificate IS NOT NULL")),)

@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session
 
 from sunlight.runtime.clock import CHINA
 from sunlight.runtime.core.audit_store import record as audit
-from sunlight.runtime.core.auth import Staff
+from sunlight.runtime.core.auth import Staff, require_site_wide, require_watch
 from sunlight.runtime.core.models import Case, Department, SubordinateCase, SupervisionOrder
 from sunlight.runtime.errors import ApiError, not_found
 from sunlight.runtime.exchange import outbox
@@ -105,6 +105,15 @@ def _require_supervisor(staff: Staff, what: str) -> None:
                        f"{staff.username} has {', '.join(staff.roles) or 'no role'}")
 
 
+def require_order_scope(staff: Staff, site: str, order: SupervisionOrder, what: str) -> None:
+    """A supervisor acts on (sees, accepts, returns) an order of a department it covers
+    here; orders to or from other sites are for site-wide supervisors (403 otherwise)."""
+    if order.target != site or order.escalated_from is not None:
+        require_site_wide(staff, f"{what}: an order of site {order.target}")
+    else:
+        require_watch(staff, order.department, what)
+
+
 def _due(now: datetime, due_days: int | None, due_on: date | None) -> date:
     today = _china_day(now)
     if due_on is not None and due_days is not None:
@@ -137,7 +146,9 @@ def issue(session: Session, site: str, keyring: Keyring | None, staff: Staff, *,
     due = _due(now, due_days, due_on)
     if target == site:
         department = _own_department(session, receipt, department)
+        require_watch(staff, department, "issuing a supervision order (督办)")
     else:
+        require_site_wide(staff, "issuing a supervision order (督办) to a lower site")
         department = _lower_target(session, site, keyring, target, receipt, department)
     order = SupervisionOrder(id=uuid.uuid4(), issuer=site, target=target, receipt=receipt,
                              department=department, text=text, due_on=due,
@@ -291,6 +302,7 @@ def review(session: Session, site: str, staff: Staff, order_id: uuid.UUID, move:
     order = locked(session, order_id)
     if order is None or order.issuer != site:
         raise not_found(f"supervision order {order_id} issued by this site")
+    require_order_scope(staff, site, order, f"{move.zh} (order {order_id})")
     if move is OrderMove.return_ and not note.strip():
         raise ApiError(422, "no_reason", "returning an answer needs the reason",
                        field="reason")
@@ -354,11 +366,17 @@ def escalate_overdue(session: Session, site: str, now: datetime) -> int:
     return count
 
 
-def _visible(site: str, staff: Staff) -> Any:
-    here = ((SupervisionOrder.issuer == site) | (SupervisionOrder.target == site)
+def _here(site: str) -> Any:
+    return ((SupervisionOrder.issuer == site) | (SupervisionOrder.target == site)
             | SupervisionOrder.escalated_from.is_not(None))
-    if may_supervise(staff):
-        return here
+
+
+def _visible(site: str, staff: Staff) -> Any:
+    if may_supervise(staff) and staff.site_wide:
+        return _here(site)
+    if may_supervise(staff):  # a supervisor scoped to departments: theirs, here only
+        return ((SupervisionOrder.target == site) & SupervisionOrder.escalated_from.is_(None)
+                & SupervisionOrder.department.in_(sorted(staff.covers or ())))
     return (SupervisionOrder.target == site) & (SupervisionOrder.department == staff.department)
 
 
@@ -381,11 +399,15 @@ def orders(session: Session, site: str, staff: Staff, *, status: str | None = No
 
 
 def get(session: Session, site: str, staff: Staff, order_id: uuid.UUID) -> SupervisionOrder:
-    """One order this person may see here (404 otherwise)."""
+    """One order this person may see here (404 otherwise; 403 for a supervisor's order
+    outside the departments it covers)."""
     order = session.scalars(select(SupervisionOrder).where(
-        SupervisionOrder.id == order_id, _visible(site, staff))).first()
+        SupervisionOrder.id == order_id,
+        _here(site) if may_supervise(staff) else _visible(site, staff))).first()
     if order is None:
         raise not_found(f"supervision order {order_id}")
+    if may_supervise(staff):
+        require_order_scope(staff, site, order, f"supervision order {order_id}")
     return order
 
 
