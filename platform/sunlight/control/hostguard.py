@@ -231,7 +231,7 @@ def _remove_chains(names: Iterable[str], rules: Sequence[Rule], runner: Runner) 
 
 def _tags(chains: Sequence[str], rules: Sequence[Rule]) -> dict[str, Tag]:
     """Each of our chains and the tag its rules carry."""
-    out = {}
+    out: dict[str, Tag] = {}
     for rule in rules:
         if rule.chain in chains and rule.chain.startswith(CHAIN_PREFIX) and rule.tag:
             out.setdefault(rule.chain, rule.tag)
