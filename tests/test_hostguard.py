@@ -51,18 +51,25 @@ class Table:
             if rest[0] in self.chains:
                 rc, err = 1, "Chain already exists."
             self.chains.setdefault(rest[0], [])
+        elif rest and rest[0] not in self.chains:
+            rc, err = 1, "No chain/target/match by that name."
         elif op == "-F":
             self.chains[rest[0]] = []
         elif op == "-X":
-            assert not self.chains[rest[0]] and not any(
-                r[-1] == rest[0] for rules in self.chains.values() for r in rules), "in use"
-            del self.chains[rest[0]]
+            if self.chains[rest[0]] or any(r[-1] == rest[0] for rules in self.chains.values()
+                                           for r in rules):
+                rc, err = 1, "Directory not empty / in use"
+            else:
+                del self.chains[rest[0]]
         elif op == "-A":
             self.chains[rest[0]].append(tuple(rest[1:]))
         elif op == "-I":
             self.chains[rest[0]].insert(int(rest[1]) - 1, tuple(rest[2:]))
         elif op == "-D":
-            self.chains[rest[0]].remove(tuple(rest[1:]))
+            if tuple(rest[1:]) in self.chains[rest[0]]:
+                self.chains[rest[0]].remove(tuple(rest[1:]))
+            else:
+                rc, err = 1, "Bad rule (does a matching rule exist in that chain?)."
         return subprocess.CompletedProcess(args, rc, out, err)
 
     @staticmethod
@@ -148,3 +155,14 @@ def test_without_root_install_refuses_and_the_rest_finds_nothing(
     with pytest.raises(hostguard.HostGuardError, match="needs root and iptables"):
         hostguard.install(object(), Run("it-1234"))
     assert remove("it-1234") == sweep("it-1234") == leftovers("it-1234") == []
+
+
+def test_a_concurrent_removal_is_not_an_error() -> None:
+    table = Table()
+    run = Run("it-1234", owner="boot:42:7")
+    sync(run, ["br-aaa"], [], table)
+    stale = table.text()  # what a second sweep listed before the first removed it all
+    assert remove("it-1234", table) == ["SUNLIGHT-it-1234"]
+    _chains, rules = parse_rules(stale)
+    hostguard._remove_chains(["SUNLIGHT-it-1234"], rules, table)  # nothing left: fine
+    assert leftovers("it-1234", table) == []
