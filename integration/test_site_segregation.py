@@ -245,6 +245,7 @@ def sentinels(lab: Lab, docker_client: docker.DockerClient, run: Run) -> Iterato
     had_guard = bool(hostguard.leftovers(run.run_id))  # the session's topology, if up
     guarded = hostguard.install(docker_client, run)
     try:
+        assert len(guarded) >= 4, guarded  # ext, int, mgmt and the backbone
         gateways = _bridge_gateways(docker_client, lab)
         with _listening([*gateways.values(), _other_host_address(list(gateways.values()))]) \
                 as targets:
@@ -254,7 +255,6 @@ def sentinels(lab: Lab, docker_client: docker.DockerClient, run: Run) -> Iterato
             hostguard.install(docker_client, run)
         else:
             hostguard.remove(run.run_id)
-    assert len(guarded) >= 4  # ext, int, mgmt and the backbone
 
 
 def _hosts(lab: Lab) -> list[str]:
