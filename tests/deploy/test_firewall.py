@@ -1,7 +1,8 @@
 """flows.yaml host by host: accept rules, listen addresses, database clients, peers.
 
 Everything here is what the inventory writer hands each host (``sunlight_firewall``,
-``sunlight_listen``, ``sunlight_clients``, ``sunlight_peers``), computed from flows.yaml.
+``sunlight_egress``, ``sunlight_listen``, ``sunlight_clients``, ``sunlight_peers``),
+computed from flows.yaml.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from sunlight.control.deploy.firewall import (
     HostView,
     accepts,
     default_control_sources,
+    egress,
     listen_addresses,
     listens,
+    restricts_egress,
 )
 from sunlight.control.deploy.inventory import PeerHost
 from sunlight.topology.flows import load_flows
@@ -186,3 +189,29 @@ def test_the_control_node_defaults_to_each_bridge_gateway(county: dict[str, Any]
         accepts(MATRIX, [view], "elsewhere", {})
     given = deployed(county, control={"320703": {"mgmt": ["192.168.5.5"]}})
     assert _rules(given, "320703-gw")[("mgmt", 22)] == ["192.168.5.5"]
+
+
+def test_egress_is_restricted_to_the_external_zone_and_the_gateway(
+        county: dict[str, Any], city: dict[str, Any]) -> None:
+    hv = deployed(county, city)
+    policies = {host: v["sunlight_egress"]["policy"] for host, v in hv.items()}
+    assert {h for h, p in policies.items() if p == "drop"} == {
+        "320703-ext", "320703-gw", "320700-portal", "320700-portal-db", "320700-gw"}
+    addr = {name: v["sunlight_addresses"] for name, v in hv.items()}
+
+    def rows(host: str) -> set[tuple[str, str, int, str]]:
+        return {(r["network"], r["daddr"], r["port"], r["service"])
+                for r in hv[host]["sunlight_egress"]["rules"]}
+
+    assert rows("320700-gw") == {("ext", addr["320700-portal-db"]["ext"], 5432, "postgresql"),
+                                 ("int", addr["320700-core"]["int"], 8003, "core_api")}
+    assert rows("320700-portal") == {("ext", addr["320700-portal-db"]["ext"], 5432,
+                                      "postgresql")}
+    assert rows("320700-portal-db") == set()  # a database opens nothing
+    assert rows("320703-ext") == set()  # its roles talk over loopback only
+    assert all(v["sunlight_egress"]["rules"] == [] for h, v in hv.items()
+               if policies[h] == "accept")
+    assert restricts_egress(("gateway",)) and restricts_egress(("nginx", "portal"))
+    assert not restricts_egress(("core", "core_db", "mq", "mon"))
+    with pytest.raises(KeyError):
+        egress(MATRIX, [], "elsewhere")

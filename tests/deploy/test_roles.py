@@ -70,12 +70,42 @@ def test_one_material_limit_for_the_portal_and_nginx() -> None:
 
 
 def _render_nftables(county: dict[str, Any], host: str) -> str:
-    rules = deployed(county)[host]["sunlight_firewall"]  # the inventory's, from flows.yaml
+    hv = deployed(county)[host]  # the inventory's, from flows.yaml
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(
         PLAYBOOKS / "roles" / "common" / "templates"), undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True)
     return env.get_template("nftables.conf.j2").render(
-        common_firewall_rules=rules, inventory_hostname=host, ansible_managed="managed")
+        common_firewall_rules=hv["sunlight_firewall"], common_firewall_egress=hv[
+            "sunlight_egress"], inventory_hostname=host, ansible_managed="managed")
+
+
+def _chain(text: str, name: str) -> list[str]:
+    lines = text.splitlines()
+    start = next(i for i, ln in enumerate(lines) if ln.strip() == f"chain {name} {{")
+    end = next(i for i in range(start, len(lines)) if lines[i].strip() == "}")
+    return [ln.strip() for ln in lines[start + 1:end] if ln.strip()
+            and not ln.strip().startswith("#")]
+
+
+def test_the_gateway_and_the_external_zone_may_send_only_their_rows(
+        county: dict[str, Any]) -> None:
+    hv = deployed(county)
+    ext, internal = hv["320703-ext"]["sunlight_addresses"], hv["320703-int"]["sunlight_addresses"]
+    assert _chain(_render_nftables(county, "320703-gw"), "output") == [
+        "type filter hook output priority filter; policy drop;",
+        'oif "lo" accept',
+        "ct state established,related accept",
+        "ct state invalid drop",
+        "icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit } accept",
+        f"ip daddr {ext['ext']} tcp dport 5432 accept",  # the portal's database
+        f"ip daddr {internal['int']} tcp dport 8003 accept",  # core's API
+        'counter comment "dropped by default"',
+    ]
+    # nginx -> portal -> portal_db share the compact external host: loopback only
+    assert _chain(_render_nftables(county, "320703-ext"), "output")[-2:] == [
+        "icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit } accept",
+        'counter comment "dropped by default"']
+    assert "chain output" not in _render_nftables(county, "320703-int")  # the internal zone
 
 
 def test_nftables_rules_are_rendered_from_flows_yaml(county: dict[str, Any]) -> None:

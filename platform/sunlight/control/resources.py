@@ -4,7 +4,8 @@ Every network, volume and container Sunlight creates carries :data:`LABEL_PROJEC
 run id. An *ephemeral* run (a test session) also records its owner process; a
 *persistent* run (a demo, ``sunlight up``) records none and outlives its command. A sweep
 removes what carries its own run id, and what belongs to an ephemeral run whose owner is
-dead; never anything else — so tests never touch a demo left running.
+dead; never anything else — so tests never touch a demo left running. The same goes for the
+run's guard of the control node (host iptables rules, :mod:`sunlight.control.hostguard`).
 
 Example::
 
@@ -25,6 +26,7 @@ from typing import Any
 import docker
 import docker.errors
 
+from sunlight.control import hostguard
 from sunlight.topology.runs import (
     EPHEMERAL as EPHEMERAL,
 )
@@ -81,10 +83,11 @@ class SweepReport:
     containers: list[str] = field(default_factory=list)
     networks: list[str] = field(default_factory=list)
     volumes: list[str] = field(default_factory=list)
+    guards: list[str] = field(default_factory=list)  # iptables chains of the host guard
 
     @property
     def total(self) -> int:
-        return len(self.containers) + len(self.networks) + len(self.volumes)
+        return len(self.containers) + len(self.networks) + len(self.volumes) + len(self.guards)
 
 
 def _project_filter() -> dict[str, Any]:
@@ -107,10 +110,12 @@ def sweep(client: docker.DockerClient, run_id: str,
         if is_sweepable(volume.attrs.get("Labels"), run_id):
             _ignore_gone(functools.partial(volume.remove, force=True))
             report.volumes.append(volume.name)
+    report.guards = hostguard.sweep(run_id)
     if progress and report.total:
         progress(
             f"Removed {len(report.containers)} containers, {len(report.networks)} networks, "
-            f"{len(report.volumes)} volumes left by run {run_id} or by dead runs"
+            f"{len(report.volumes)} volumes, {len(report.guards)} host guards left by run "
+            f"{run_id} or by dead runs"
         )
     return report
 
@@ -122,6 +127,7 @@ def leftovers(client: docker.DockerClient, run_id: str) -> list[str]:
         [f"container {c.name}" for c in client.containers.list(all=True, filters=flt)]
         + [f"network {n.name}" for n in client.networks.list(filters=flt)]
         + [f"volume {v.name}" for v in client.volumes.list(filters=flt)]
+        + hostguard.leftovers(run_id)
     )
     return list(found)
 

@@ -8,6 +8,11 @@ deployment's hosts (:class:`HostView`, from the inventory), other sites' backbon
 the inventory names but does not manage, and the control node, whose address on each site
 network is given per site (by default the bridge's gateway: the Docker host itself).
 
+Hosts of the external zone and the gateway (:data:`EGRESS_ZONES`) also have a default-drop
+output policy: :func:`egress` lists the connections flows.yaml lets them open to other
+hosts (one accept rule each); replies, loopback (roles sharing the host) and nothing else
+leave them.
+
 A service listens on its host's address on exactly the networks where flows.yaml allows
 some row to reach its port (:func:`listens`, :func:`listen_addresses`); traffic between
 roles sharing a host uses those addresses too and stays on the loopback interface. Where a
@@ -29,7 +34,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from sunlight.topology.flows import FlowMatrix
-from sunlight.topology.layout import NODE, Net
+from sunlight.topology.layout import NODE, ROLE_ZONE, Net, Zone
 from sunlight.topology.matrix import (
     Endpoint,
     Expect,
@@ -257,3 +262,47 @@ def clients(matrix: FlowMatrix, hosts: Sequence[HostView], host: str,
         found.setdefault(port, set()).add(Source(view.name, (role,), view.addresses[network]))
     return {port: sorted(sources, key=lambda s: (s.address, s.name))
             for port, sources in sorted(found.items())}
+
+
+EGRESS_ZONES = frozenset({Zone.EXTERNAL, Zone.BOTH})
+"""Zones whose hosts may open only the connections flows.yaml gives their roles."""
+
+
+def restricts_egress(roles: Iterable[str]) -> bool:
+    """Whether a host carrying ``roles`` gets the default-drop output policy."""
+    return any(ROLE_ZONE.get(r) in EGRESS_ZONES for r in roles)
+
+
+@dataclass(frozen=True)
+class Egress:
+    """One output accept rule: this host may open connections to ``daddr:port``."""
+
+    network: str
+    daddr: str
+    port: int
+    service: str
+    why: tuple[str, ...]
+
+
+def egress(matrix: FlowMatrix, hosts: Sequence[HostView], host: str) -> list[Egress]:
+    """The output accept rules of ``host``: every other host (peers of other sites
+    included) that an allowed row lets one of its roles reach, by network, address and port.
+
+    Roles sharing the host reach each other over loopback, which the policy always passes.
+    """
+    views = {h.name: h for h in hosts}
+    if host not in views or not views[host].managed:
+        raise KeyError(f"{host} is not a managed host of the inventory")
+    endpoints = [h.endpoint() for h in hosts]
+    src = next(e for e in endpoints if e.name == host)
+    grouped: dict[tuple[str, str, int], list[str]] = {}
+    for probe in expand(matrix, endpoints, sources=[src]):
+        if probe.expect is not Expect.OPEN:
+            continue
+        kind = probe.network.kind.value
+        address = views[probe.destination.name].addresses[kind]
+        whys = grouped.setdefault((kind, address, probe.port), [])
+        if probe.why not in whys:
+            whys.append(probe.why)
+    return [Egress(network, daddr, port, matrix.service(port), tuple(whys))
+            for (network, daddr, port), whys in sorted(grouped.items())]

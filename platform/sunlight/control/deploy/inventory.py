@@ -15,6 +15,9 @@ It also states, once, what ``infra/flows.yaml`` means for every host
 - ``sunlight_listen``: service -> ``{port, addresses, roles}``, every service of the host's
   roles; ``addresses`` are where some allowed row reaches it (empty: it must not listen);
 - ``sunlight_firewall``: the accept rules (``network, daddr, port, service, saddrs, why``);
+- ``sunlight_egress``: the output policy (``drop`` for the external zone and the gateway,
+  else ``accept``) and, under ``drop``, the connections the host may open
+  (``rules``: ``network, daddr, port, service, why``);
 - ``sunlight_clients``: service -> who may connect (``name, roles, address``), roles on the
   host itself included (pg_hba);
 - ``sunlight_peers``: role of the host -> where it may connect (``role, service, host,
@@ -154,12 +157,22 @@ def host_variables(matrix: FlowMatrix, views: Sequence[firewall.HostView], host:
             {"network": r.network, "daddr": r.daddr, "port": r.port, "service": r.service,
              "saddrs": list(r.saddrs), "why": list(r.why)}
             for r in rules],
+        "sunlight_egress": _egress(matrix, views, view),
         "sunlight_clients": {
             s.service: [{"name": c.name, "roles": list(c.roles), "address": c.address}
                         for c in clients.get(s.port, [])]
             for s in listens if clients.get(s.port)},
         "sunlight_peers": peers,
     }
+
+
+def _egress(matrix: FlowMatrix, views: Sequence[firewall.HostView],
+            view: firewall.HostView) -> dict[str, Any]:
+    if not firewall.restricts_egress(view.roles):
+        return {"policy": "accept", "rules": []}
+    return {"policy": "drop", "rules": [
+        {"network": e.network, "daddr": e.daddr, "port": e.port, "service": e.service,
+         "why": list(e.why)} for e in firewall.egress(matrix, views, view.name)]}
 
 
 def control_sources(inventory: Mapping[str, Any],

@@ -2,8 +2,9 @@
 
 ``up``: the node image, the backbone (the existing government network, stood in for
 locally), every site realized from the Pulumi program — or attached to, if already
-running — then the playbooks, then readiness. Re-running converges. A failure names the
-site, host and step, and the log.
+running — the control node's guard on every bridge (:mod:`sunlight.control.hostguard`),
+then the playbooks, then readiness. Re-running converges. A failure names the site, host
+and step, and the log. ``down`` removes the guard with the rest.
 
 Example::
 
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 import docker
 import docker.errors
 
+from sunlight.control import hostguard
 from sunlight.control.deploy.inventory import write_inventory
 from sunlight.control.images.build import build_node_image
 from sunlight.control.realizer.apply import (
@@ -133,6 +135,12 @@ def up(spec: TopologySpec, progress: Progress, *, configure: bool = True,
     sites = realize_all(client, run, site_configs(spec, run, image, key.public, plan, backbone),
                         progress)
     dep.save_topology(spec)
+    try:
+        guarded = hostguard.install(client, run)
+    except hostguard.HostGuardError as exc:
+        raise StackError(f"deployment {spec.name}: {exc}") from exc
+    progress(f"control node guarded from {len(guarded)} bridges "
+             f"(iptables chain {hostguard.chain_name(run.run_id)})")
     stages["realize"] = time.monotonic() - t
     files = write_inventory(dep.inventory_dir, sites, control_key=key.path,
                             deployment=spec.name, secrets_dir=dep.secrets_dir)
@@ -149,8 +157,11 @@ def down(name: str, progress: Progress, client: docker.DockerClient | None = Non
          run: Run | None = None) -> int:
     """Remove every resource of deployment ``name`` and its state (secrets are kept)."""
     client = client or docker.from_env()
-    report = unrealize(client, run or Run.named(name))
+    run = run or Run.named(name)
+    report = unrealize(client, run)
+    report.guards = hostguard.remove(run.run_id)
     Deployment(name).forget()
     progress(f"removed {len(report.containers)} containers, {len(report.networks)} networks, "
-             f"{len(report.volumes)} volumes of deployment {name}")
+             f"{len(report.volumes)} volumes and {len(report.guards)} host guards of "
+             f"deployment {name}")
     return report.total
