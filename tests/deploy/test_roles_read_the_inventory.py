@@ -298,7 +298,8 @@ def test_applications_reach_their_peers_and_listen_on_flows_yaml_ports(
     assert (core["core_mq"]["address"], core["core_mq"]["port"]) == (
         addr["320700-mq"]["int"], PORT("amqp"))
     gateway = rendered["320700-gw"]["gateway"]
-    assert gateway["gateway_core_url"] == f"http://{addr['320700-core']['int']}:{PORT('core_api')}"
+    assert gateway["gateway_core_url"] == \
+        f"https://{addr['320700-core']['int']}:{PORT('core_api')}"
     assert [(i["address"], int(i["port"])) for i in gateway["gateway_instances"]] == [
         (addr["320700-gw"]["int"], PORT("gateway_api"))]
     assert gateway["gateway_portal_db"]["address"] == addr["320700-portal-db"]["ext"]
@@ -331,7 +332,8 @@ def test_verify_and_restore_ask_each_service_on_its_own_address(
         f"http://{ext}:{PORT('portal_api')}/readyz"
     assert rendered["320703-gw"]["verify_gateway"] == \
         f"http://{gw}:{PORT('gateway_api')}/readyz"
-    assert rendered["320703-int"]["verify_core"] == f"http://{int_}:{PORT('core_api')}/readyz"
+    # core serves HTTPS (the deployment CA); the others plain HTTP in their own zone
+    assert rendered["320703-int"]["verify_core"] == f"https://{int_}:{PORT('core_api')}/readyz"
     assert rendered["320703-ext"]["restore_portal"] == rendered["320703-ext"]["verify_portal"]
     assert rendered["320703-gw"]["restore_gateway"] == rendered["320703-gw"]["verify_gateway"]
     assert "restore_core" not in rendered["320703-int"]  # core does not use the portal DB
@@ -361,7 +363,10 @@ def test_settings_carry_the_peers_addresses_and_flows_yaml_ports(
     # A supervision drill shifts core's clock by this (root-owned, absent by default) file.
     assert core["clock_offset_file"] == "/etc/sunlight/clock-offset"
     gateway = rendered["320700-gw"]["_sunlight_gateway_env"]
-    assert gateway["core_url"] == f"http://{addr['320700-core']['int']}:{PORT('core_api')}"
+    assert gateway["core_url"] == f"https://{addr['320700-core']['int']}:{PORT('core_api')}"
+    assert gateway["tls_ca_file"] == "/etc/sunlight/ca.crt"
+    assert (core["tls_cert_file"], core["tls_key_file"], core["tls_ca_file"]) == (
+        "/etc/sunlight/tls/core.crt", "/etc/sunlight/tls/core.key", "/etc/sunlight/ca.crt")
     assert f"@{addr['320700-portal-db']['ext']}:{PORT('postgresql')}/portal?" in \
         gateway["portal_database_url"]
     assert (gateway["host"], int(gateway["port"])) == (addr["320700-gw"]["int"],

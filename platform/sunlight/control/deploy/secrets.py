@@ -201,8 +201,8 @@ def certificate_current(cert: x509.Certificate, ca: x509.Certificate,
     try:
         cert.verify_directly_issued_by(ca)
         usage = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
-        have: Sequence[x509.GeneralName] = (
-            cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        have: list[x509.GeneralName] = (
+            list(cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value)
             if _sans(spec) else [])
     except (ValueError, TypeError, x509.ExtensionNotFound,
             exceptions.InvalidSignature):

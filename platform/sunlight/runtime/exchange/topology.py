@@ -2,7 +2,8 @@
 
 Backbone connections are made by the child only (the firewall lets child mq reach parent
 mq's TLS listener, ``amqps`` in flows.yaml, never the reverse), so the child's broker runs
-both shovels (over TLS, logging in with the child's client certificate: :func:`parent_link_uri`): upward, its local
+both shovels (over TLS, logging in with the child's client certificate,
+:func:`parent_link_uri`): upward, its local
 ``sunlight.up.out`` queue → the parent's ``sunlight.up.in`` exchange; downward, the queue
 ``sunlight.down.<child>`` on the parent → the child's ``sunlight.down.in`` exchange. Core
 publishes to ``sunlight.up`` (routing key ``up``) and ``sunlight.down`` (routing key = the
