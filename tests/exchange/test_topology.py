@@ -153,8 +153,8 @@ def test_permissions_name_only_what_each_user_needs() -> None:
     assert core_permissions()["configure"] == "^$"
 
 
-TLS_URI = ("amqps://10.20.0.3:5671/sunlight?auth_mechanism=external&cacertfile=%2Fca.crt"
-           "&certfile=%2Fs.crt&keyfile=%2Fs.key&verify=verify_peer"
+TLS_URI = ("amqps://10.20.0.3:5671/sunlight?auth_mechanism=external&cacertfile=/ca.crt"
+           "&certfile=/s.crt&keyfile=/s.key&verify=verify_peer"
            "&server_name_indication=rabbitmq.320700.sunlight")
 
 
@@ -165,14 +165,14 @@ def test_a_tls_parent_link_logs_in_by_certificate_and_verifies_the_parent() -> N
     query = parse_qs(urlsplit(up).query)
     assert query["verify"] == ["verify_peer"] and query["auth_mechanism"] == ["external"]
     assert query["server_name_indication"] == ["rabbitmq.320700.sunlight"]
-    assert query["heartbeat"] == ["10"]
+    assert query["heartbeat"] == ["10"] and "keyfile=/s.key&" in up  # paths as written
     assert _shovels(defs)["sunlight-down-from-320700"]["src-uri"] == up
     assert parent_link_uri("10.20.0.3", 5671, "sunlight", cacertfile="/ca.crt",
                            certfile="/s.crt", keyfile="/s.key",
                            server_name="rabbitmq.320700.sunlight") == TLS_URI
     for weakened, missing in ((TLS_URI.replace("verify=verify_peer", "verify=verify_none"),
                                "verify=verify_peer"),
-                              (TLS_URI.replace("&cacertfile=%2Fca.crt", ""), "cacertfile"),
+                              (TLS_URI.replace("&cacertfile=/ca.crt", ""), "cacertfile"),
                               (TLS_URI.replace("auth_mechanism=external&", ""),
                                "auth_mechanism"),
                               (TLS_URI.replace("amqps://", "amqps://child-320703:pw@"),

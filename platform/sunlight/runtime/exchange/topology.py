@@ -173,11 +173,11 @@ def parent_link_uri(host: str, port: int, vhost: str, *, cacertfile: str, certfi
         >>> parent_link_uri("10.9.0.3", 1234, "sunlight", cacertfile="/t/ca.crt",
         ...                 certfile="/t/c.crt", keyfile="/t/c.key",
         ...                 server_name="rabbitmq.320700.sunlight")  # doctest: +ELLIPSIS
-        'amqps://10.9.0.3:1234/sunlight?auth_mechanism=external&cacertfile=%2Ft%2Fca.crt&...'
+        'amqps://10.9.0.3:1234/sunlight?auth_mechanism=external&cacertfile=/t/ca.crt&...'
     """
     query = {"auth_mechanism": "external", "cacertfile": cacertfile, "certfile": certfile,
              "keyfile": keyfile, "verify": "verify_peer", "server_name_indication": server_name}
-    return f"amqps://{host}:{port}/{quote(vhost, safe='')}?{urlencode(query)}"
+    return f"amqps://{host}:{port}/{quote(vhost, safe='')}?{urlencode(query, safe='/')}"
 
 
 def _with_link_options(uri: str, heartbeat_s: int, connect_timeout_s: int) -> str:
@@ -206,7 +206,8 @@ def _with_link_options(uri: str, heartbeat_s: int, connect_timeout_s: int) -> st
                          "amqps:// URI with the child's certificate")
     query.setdefault("heartbeat", str(heartbeat_s))
     query.setdefault("connection_timeout", str(connect_timeout_s * 1000))
-    return urlunsplit(parts._replace(query=urlencode(query)))
+    # File paths stay as they are ('/' unescaped), as RabbitMQ's URI examples write them.
+    return urlunsplit(parts._replace(query=urlencode(query, safe="/")))
 
 
 def _shovels(site: str, parent: str, uri: str, vhost: str, reconnect_delay_s: int,
