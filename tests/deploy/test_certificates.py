@@ -140,3 +140,49 @@ def test_certs_status_names_what_is_due(deployment: Path) -> None:
     assert bad.exit_code == 2 and "--site" in bad.output
     missing = runner.invoke(app, ["certs", "status", "--name", "ct-none"])
     assert missing.exit_code == 3 and "no CA" in missing.output
+
+
+def test_a_child_speaks_for_itself_and_the_sites_below_it_only() -> None:
+    import re
+
+    from .plugin import filters
+
+    pattern = filters()["site_pattern"]
+    assert pattern("320703") == "320703"
+    city = re.compile(f"({pattern('320700')})")  # what the province keeps from its city
+    assert city.fullmatch("320700") and city.fullmatch("320703")
+    assert not city.fullmatch("320000") and not city.fullmatch("320803")
+    assert not re.fullmatch(f"({pattern('320703')})", "320000")
+    assert filters()["server_name"]("prometheus", "320703") == "prometheus.320703.sunlight"
+
+
+def test_a_host_publishes_the_expiry_of_the_certificates_it_serves_or_uses(
+        tmp_path: Path) -> None:
+    from .plugin import filters
+
+    ensure_secrets(tmp_path, site_specs(["320700"], HOSTS))
+    hostvars = {"320700-mq": {"sunlight_division_code": "320700", "sunlight_parent_code": "320000",
+                              "sunlight_roles": ["mq"],
+                              "sunlight_addresses": {"int": "10.0.1.4", "backbone": "10.0.3.4"}}}
+    found = filters()["cert_expiry"](hostvars, "320700-mq", str(tmp_path / "sites" / "320700"))
+    assert {c["name"] for c in found} == {"rabbitmq-320700-mq", "shovel"}
+    shovel = _cert(tmp_path, "320700", "shovel")
+    assert {c["name"]: c["not_after"] for c in found}["shovel"] == int(
+        shovel.not_valid_after_utc.timestamp())
+
+
+def test_the_rules_turn_expiry_into_days_and_alert_before_it() -> None:
+    import yaml
+
+    from sunlight.paths import repo_root
+
+    rules = yaml.safe_load((repo_root() / "playbooks/roles/monitoring/files/sunlight.rules.yml")
+                           .read_text())
+    (group,) = [g for g in rules["groups"] if g["name"] == "sunlight-certificates"]
+    by_name = {r.get("record") or r["alert"]: r for r in group["rules"]}
+    assert by_name["sunlight:certificate_expiry_days"]["expr"] == (
+        "(sunlight_certificate_expiry_timestamp_seconds - time()) / 86400")
+    assert by_name["CertificateExpiresSoon"]["expr"] == "sunlight:certificate_expiry_days < 21"
+    assert "sunlight certs renew" in by_name["CertificateExpiresSoon"]["annotations"][
+        "description"]
+    assert by_name["CertificateExpired"]["labels"]["severity"] == "critical"
