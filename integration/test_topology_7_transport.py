@@ -198,12 +198,13 @@ CLAIM = """groups:
     rules:
       - record: sunlight_transport_claim
         expr: vector(1)
-        labels: {site: "320000"}
+        labels: {site: "320000", job: "claim"}
 """
 
 
 def test_a_child_cannot_speak_for_another_site_through_federation(topology: Topology) -> None:
     county = topology.site(COUNTY)
+    # The series carries a job: the parent federates {job=~".+"} (monitoring_federate_match).
     _sudo(county, "mon", f"sh -c {shlex.quote(f'cat > {CLAIM_RULES} <<EOF{chr(10)}{CLAIM}EOF')}")
     try:
         _sudo(county, "mon", "systemctl reload prometheus")  # SIGHUP: no lifecycle API
