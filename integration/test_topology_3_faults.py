@@ -95,8 +95,8 @@ def test_county_core_killed_and_its_database_restarted(topology: Topology) -> No
         "citizens' submissions did not go on after the restart"
     receipts = submitter.stop()
     assert receipts and not submitter.errors, submitter.errors[:3]
-    ready = wait_until(lambda: httpx.get(f"{site.core_url}/readyz", timeout=3)
-                       .status_code == 200, 60)
+    ready = wait_until(lambda: httpx.get(f"{site.core_url}/readyz", timeout=3,
+                                         verify=site.tls()).status_code == 200, 60)
     assert ready, "core did not come back"
     _exactly_once_everywhere(topology, receipts, "core killed, database restarted")
     topology.scenarios.append(("county core killed, its database restarted", "pass"))

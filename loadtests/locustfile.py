@@ -123,6 +123,7 @@ class Clerk(HttpUser):
     roles = itertools.cycle(["clerk", "reviewer", "approver"])
 
     def on_start(self) -> None:
+        self.client.verify = TARGETS.ca_file  # core serves HTTPS from the deployment CA
         self.role = next(self.roles)
         token = _token(self.client, self.role, TARGETS.staff[self.role])
         self.client.headers["Authorization"] = f"Bearer {token}"
@@ -148,6 +149,7 @@ class Supervisor(HttpUser):
     wait_time = constant_throughput(0.5)
 
     def on_start(self) -> None:
+        self.client.verify = TARGETS.ca_file
         token = _token(self.client, *TARGETS.supervisor)
         self.client.headers["Authorization"] = f"Bearer {token}"
 
@@ -168,7 +170,8 @@ class Prober(_Portal):
         super().on_start()
         import httpx
 
-        self.province = httpx.Client(base_url=TARGETS.province_core, timeout=10)
+        self.province = httpx.Client(base_url=TARGETS.province_core, timeout=10,
+                                     verify=TARGETS.ca_file)
         token = self.province.post("/api/v1/auth/token", json=dict(zip(
             ("username", "password"), TARGETS.supervisor, strict=True))).json()["access_token"]
         self.province.headers["Authorization"] = f"Bearer {token}"

@@ -112,18 +112,19 @@ def test_status_json(monkeypatch: pytest.MonkeyPatch) -> None:
             Row("320703", "edge", "nginx,portal", "running", {}, 40443)]
     asked: list[str] = []
     monkeypatch.setattr(status, "host_rows", lambda client, name: rows)
-    monkeypatch.setattr(status, "answers", lambda url: asked.append(url) or "ready")
+    monkeypatch.setattr(status, "answers",
+                        lambda url, verify=True: asked.append(url) or "ready")
     monkeypatch.setattr(deployment, "docker_client", lambda: None)
     result = invoke("status", "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == {"deployment": "demo", "hosts": [
         {"site": "320703", "host": "app", "roles": ["core", "gateway"], "state": "running",
          "addresses": rows[0].addresses,
-         "core": {"url": "http://10.0.3.2:8003", "readiness": "ready"}, "portal": None},
+         "core": {"url": "https://10.0.3.2:8003", "readiness": "ready"}, "portal": None},
         {"site": "320703", "host": "edge", "roles": ["nginx", "portal"], "state": "running",
          "addresses": {}, "core": None, "portal": "https://127.0.0.1:40443/"},
     ]}
-    assert asked == ["http://10.0.3.2:8003/readyz"]
+    assert asked == ["https://10.0.3.2:8003/readyz"]  # core serves HTTPS
     table = invoke("status")
     assert "core ready" in table.stdout and "portal https://127.0.0.1:40443/" in table.stdout
 

@@ -77,7 +77,8 @@ def test_a_city_admits_its_childs_broker_but_never_scrapes_upward(
     hv = deployed(county, city)
     child_mq = hv["320703-int"]["sunlight_addresses"]["backbone"]
     city_mon = hv["320700-mon"]["sunlight_addresses"]["backbone"]
-    assert _rules(hv, "320700-mq")[("backbone", 5672)] == [child_mq]
+    assert _rules(hv, "320700-mq")[("backbone", 5671)] == [child_mq]  # TLS only
+    assert ("backbone", 5672) not in _rules(hv, "320700-mq")
     assert ("backbone", 9090) not in _rules(hv, "320700-mon")
     assert _rules(hv, "320703-int")[("backbone", 9090)] == [city_mon]
     federated = [p for p in hv["320700-mon"]["sunlight_peers"]["mon"]
@@ -85,10 +86,11 @@ def test_a_city_admits_its_childs_broker_but_never_scrapes_upward(
     assert [(p["host"], p["service"], p["port"], p["relation"]) for p in federated] == [
         ("320703-int", "prometheus", 9090, "child")]
     # ...and the child's broker shovels to its parent's, never the reverse
-    (parent,) = _peers(hv, "320703-int", "mq", "amqp")
+    (parent,) = _peers(hv, "320703-int", "mq", "amqps")
     assert (parent["host"], parent["relation"], parent["address"], parent["port"]) == (
-        "320700-mq", "parent", hv["320700-mq"]["sunlight_addresses"]["backbone"], 5672)
-    assert _peers(hv, "320700-mq", "mq", "amqp") == []
+        "320700-mq", "parent", hv["320700-mq"]["sunlight_addresses"]["backbone"], 5671)
+    assert _peers(hv, "320700-mq", "mq", "amqps") == []
+    assert _peers(hv, "320703-int", "mq", "amqp") == []
     assert hv["320700-mq"]["sunlight_child_codes"] == ["320703"]
     assert hv["320703-int"]["sunlight_child_codes"] == []
 
@@ -106,7 +108,8 @@ def test_every_source_is_on_the_rules_network(county: dict[str, Any],
 
 @pytest.mark.parametrize(("roles", "port", "networks"), [
     (("core", "core_db", "mq", "mon"), 5432, ["int"]),
-    (("core", "core_db", "mq", "mon"), 5672, ["int", "backbone"]),
+    (("core", "core_db", "mq", "mon"), 5672, ["int"]),  # core, plain, on int only
+    (("core", "core_db", "mq", "mon"), 5671, ["backbone"]),  # the shovels, TLS
     (("core", "core_db", "mq", "mon"), 9090, ["int", "backbone"]),
     (("nginx", "portal", "portal_db"), 443, ["ext"]),
     (("nginx", "portal", "portal_db"), 8001, ["ext"]),

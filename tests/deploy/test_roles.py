@@ -158,6 +158,7 @@ def test_no_role_default_or_template_computes_ports_or_addresses() -> None:
 
 
 def test_the_collection_keeps_only_filters_that_compute_no_port() -> None:
-    assert set(filters()) == {"secret_specs", "kin", "packages"}
+    assert set(filters()) == {"secret_specs", "kin", "packages", "server_name", "site_pattern",
+                              "cert_expiry"}
     used = " ".join(p.read_text() for p in PLAYBOOKS.rglob("*.yml"))
     assert all(f"sunlight.deploy.{name}" in used for name in filters())  # none is dead

@@ -59,10 +59,14 @@ SETTINGS = (
      "secrets directory)"),
     ("portal", "main.yml", "Work out the portal's settings (secrets from the deployment's "
      "secrets directory)"),
-    ("mq", "topology.yml", "Work out the parent link (this child's user on the parent's broker)"),
+    ("mq", "topology.yml", "Work out the parent link (TLS, this child's certificate on the "
+     "parent's broker)"),
+    ("mon", "tls.yml", "Work out the name this Prometheus's certificate carries"),
+    ("mon", "tls.yml", "Work out the name each child's certificate carries and the sites it "
+     "speaks for"),
 )
 ROLE_DIR = {"core": "sunlight_core", "gateway": "sunlight_gateway", "portal": "sunlight_portal",
-            "mq": "rabbitmq"}
+            "mq": "rabbitmq", "mon": "monitoring"}
 
 
 def _render_playbook() -> list[dict[str, Any]]:
@@ -210,7 +214,15 @@ def test_every_service_binds_flows_yaml_port_on_the_inventory_addresses(
     county, city_mq = hv["320703-int"]["sunlight_addresses"], hv["320700-mq"]["sunlight_addresses"]
     rabbit = rendered["320703-int"]["mq"]["rabbitmq"]
     assert f"listeners.tcp.1 = {county['int']}:{PORT('amqp')}" in rabbit
-    assert f"listeners.tcp.2 = {county['backbone']}:{PORT('amqp')}" in rabbit
+    assert "listeners.tcp.2" not in rabbit  # nothing plain on the backbone: TLS only
+    assert f"listeners.ssl.1 = {county['backbone']}:{PORT('amqps')}\n" in rabbit
+    city_rabbit = rendered["320700-mq"]["mq"]["rabbitmq"]
+    assert f"listeners.tcp.1 = {city_mq['int']}:{PORT('amqp')}\n" \
+           f"listeners.ssl.1 = {city_mq['backbone']}:{PORT('amqps')}\n" in city_rabbit
+    for line in ("ssl_options.verify = verify_peer", "ssl_options.fail_if_no_peer_cert = true",
+                 "ssl_cert_login_from = common_name", "auth_mechanisms.2 = EXTERNAL",
+                 "ssl_options.cacertfile = /etc/rabbitmq/tls/ca.crt"):
+        assert f"\n{line}\n" in city_rabbit, line
     assert f"management.tcp.ip = {county['int']}\nmanagement.tcp.port = " \
            f"{PORT('rabbitmq_management')}" in rabbit
     assert f"prometheus.tcp.port = {PORT('rabbitmq_prometheus')}" in rabbit
@@ -245,16 +257,33 @@ def test_monitoring_scrapes_its_site_and_federates_its_children(
     assert jobs["postgres"] == [f"{addr['320700-db']['int']}:{PORT('postgres_exporter')}"]
     assert jobs["rabbitmq"] == [f"{addr['320700-mq']['int']}:{PORT('rabbitmq_prometheus')}"]
     assert len(jobs["node"]) == 5  # every host on int (the external zone's are not)
-    assert jobs["federate"] == [f"{addr['320703-int']['backbone']}:{PORT('prometheus')}"]
+    assert jobs["federate-320703"] == [f"{addr['320703-int']['backbone']}:{PORT('prometheus')}"]
+    federate = next(j for j in prom["scrape_configs"] if j["job_name"] == "federate-320703")
+    # Over TLS, verified for the child's name; the child's labels are not honoured: `site` is
+    # ours unless the child reports a site below itself.
+    assert federate["scheme"] == "https" and federate["honor_labels"] is False
+    assert federate["tls_config"] == {"ca_file": "/etc/prometheus/tls/ca.crt",
+                                      "server_name": "prometheus.320703.sunlight"}
+    assert federate["static_configs"][0]["labels"] == {"child": "320703-int", "site": "320703"}
+    assert federate["relabel_configs"] == [{"target_label": "job", "replacement": "federate"}]
+    assert federate["metric_relabel_configs"][0] == {
+        "source_labels": ["exported_site"], "regex": "(320703)", "target_label": "site"}
+    assert federate["metric_relabel_configs"][-1] == {
+        "regex": "exported_(site|job|instance|child)", "action": "labeldrop"}
+    assert prom["scrape_configs"][0]["tls_config"]["server_name"] == "prometheus.320700.sunlight"
     assert prom["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] == [
         f"{addr['320700-mon']['int']}:{PORT('alertmanager')}"]
     assert f"--web.listen-address=0.0.0.0:{PORT('prometheus')} " in mon["prometheus_default"]
+    # HTTPS only; the lifecycle API (remote shutdown and reload) stays off.
+    assert "--web.config.file=/etc/prometheus/web-config.yml" in mon["prometheus_default"]
+    (args,) = [ln for ln in mon["prometheus_default"].splitlines() if ln.startswith("ARGS=")]
+    assert "lifecycle" not in args
     assert f"--web.listen-address={addr['320700-mon']['int']}:{PORT('alertmanager')} " in \
         mon["alertmanager_default"]
     assert rendered["320700-mon"]["targets_url"] == \
-        f"http://127.0.0.1:{PORT('prometheus')}/api/v1/targets?state=active"
+        f"https://localhost:{PORT('prometheus')}/api/v1/targets?state=active"
     county = yaml.safe_load(rendered["320703-int"]["mon"]["prometheus_yml"])
-    assert "federate" not in {j["job_name"] for j in county["scrape_configs"]}  # no children
+    assert not [j for j in county["scrape_configs"] if j["job_name"].startswith("federate")]
 
 
 def test_applications_reach_their_peers_and_listen_on_flows_yaml_ports(
@@ -269,7 +298,8 @@ def test_applications_reach_their_peers_and_listen_on_flows_yaml_ports(
     assert (core["core_mq"]["address"], core["core_mq"]["port"]) == (
         addr["320700-mq"]["int"], PORT("amqp"))
     gateway = rendered["320700-gw"]["gateway"]
-    assert gateway["gateway_core_url"] == f"http://{addr['320700-core']['int']}:{PORT('core_api')}"
+    assert gateway["gateway_core_url"] == \
+        f"https://{addr['320700-core']['int']}:{PORT('core_api')}"
     assert [(i["address"], int(i["port"])) for i in gateway["gateway_instances"]] == [
         (addr["320700-gw"]["int"], PORT("gateway_api"))]
     assert gateway["gateway_portal_db"]["address"] == addr["320700-portal-db"]["ext"]
@@ -287,8 +317,9 @@ def test_brokers_know_their_parent_and_children(rendered: dict[str, dict[str, An
     county, city = rendered["320703-int"]["mq"], rendered["320700-mq"]["mq"]
     assert county["children"] == [] and city["children"] == ["320703"]
     assert (county["parent"]["host"], county["parent"]["address"], county["parent"]["port"]) == (
-        "320700-mq", hv["320700-mq"]["sunlight_addresses"]["backbone"], PORT("amqp"))
-    assert (city["parent"]["address"], city["parent"]["port"]) == (PROVINCE.address, PORT("amqp"))
+        "320700-mq", hv["320700-mq"]["sunlight_addresses"]["backbone"], PORT("amqps"))
+    assert (city["parent"]["address"], city["parent"]["port"]) == (PROVINCE.address,
+                                                                   PORT("amqps"))
 
 
 def test_verify_and_restore_ask_each_service_on_its_own_address(
@@ -301,7 +332,8 @@ def test_verify_and_restore_ask_each_service_on_its_own_address(
         f"http://{ext}:{PORT('portal_api')}/readyz"
     assert rendered["320703-gw"]["verify_gateway"] == \
         f"http://{gw}:{PORT('gateway_api')}/readyz"
-    assert rendered["320703-int"]["verify_core"] == f"http://{int_}:{PORT('core_api')}/readyz"
+    # core serves HTTPS (the deployment CA); the others plain HTTP in their own zone
+    assert rendered["320703-int"]["verify_core"] == f"https://{int_}:{PORT('core_api')}/readyz"
     assert rendered["320703-ext"]["restore_portal"] == rendered["320703-ext"]["verify_portal"]
     assert rendered["320703-gw"]["restore_gateway"] == rendered["320703-gw"]["verify_gateway"]
     assert "restore_core" not in rendered["320703-int"]  # core does not use the portal DB
@@ -331,7 +363,10 @@ def test_settings_carry_the_peers_addresses_and_flows_yaml_ports(
     # A supervision drill shifts core's clock by this (root-owned, absent by default) file.
     assert core["clock_offset_file"] == "/etc/sunlight/clock-offset"
     gateway = rendered["320700-gw"]["_sunlight_gateway_env"]
-    assert gateway["core_url"] == f"http://{addr['320700-core']['int']}:{PORT('core_api')}"
+    assert gateway["core_url"] == f"https://{addr['320700-core']['int']}:{PORT('core_api')}"
+    assert gateway["tls_ca_file"] == "/etc/sunlight/ca.crt"
+    assert (core["tls_cert_file"], core["tls_key_file"], core["tls_ca_file"]) == (
+        "/etc/sunlight/tls/core.crt", "/etc/sunlight/tls/core.key", "/etc/sunlight/ca.crt")
     assert f"@{addr['320700-portal-db']['ext']}:{PORT('postgresql')}/portal?" in \
         gateway["portal_database_url"]
     assert (gateway["host"], int(gateway["port"])) == (addr["320700-gw"]["int"],
@@ -340,8 +375,15 @@ def test_settings_carry_the_peers_addresses_and_flows_yaml_ports(
     assert f"@{addr['320703-ext']['ext']}:{PORT('postgresql')}/portal?" in portal["database_url"]
     assert (portal["host"], int(portal["port"])) == (addr["320703-ext"]["ext"],
                                                      PORT("portal_api"))
+    # TLS to the parent's backbone listener, the child's certificate (no password in the URI),
+    # the parent verified for its name.
+    tls = ("auth_mechanism=external&cacertfile=%2Fetc%2Frabbitmq%2Ftls%2Fca.crt"
+           "&certfile=%2Fetc%2Frabbitmq%2Ftls%2Fshovel.crt&keyfile=%2Fetc%2Frabbitmq%2Ftls"
+           "%2Fshovel.key&verify=verify_peer&server_name_indication=rabbitmq.{}.sunlight")
     assert rendered["320703-int"]["_rabbitmq_parent_uri"] == (
-        f"amqp://child-320703:mq_shovel-320703@{addr['320700-mq']['backbone']}:{PORT('amqp')}"
-        "/sunlight")
+        f"amqps://{addr['320700-mq']['backbone']}:{PORT('amqps')}/sunlight?"
+        + tls.format("320700"))
     assert rendered["320700-mq"]["_rabbitmq_parent_uri"] == (
-        f"amqp://child-320700:mq_shovel-320700@{PROVINCE.address}:{PORT('amqp')}/sunlight")
+        f"amqps://{PROVINCE.address}:{PORT('amqps')}/sunlight?" + tls.format("320000"))
+    for uri in (rendered[h]["_rabbitmq_parent_uri"] for h in ("320703-int", "320700-mq")):
+        assert "mq_shovel" not in uri

@@ -114,7 +114,9 @@ def test_site_specs_issue_portal_and_database_certificates() -> None:
     specs = {s.code: s for s in site_specs(["320703", "320700"], hosts)}
     assert specs["320700"].certs == ()  # keys and passwords only for an unmanaged site
     certs = {c.name: c for c in specs["320703"].certs}
-    assert set(certs) == {"portal", "postgresql-320703-ext", "postgresql-320703-int"}
+    assert set(certs) == {"portal", "postgresql-320703-ext", "postgresql-320703-int",
+                          "rabbitmq-320703-int", "core-320703-int", "prometheus-320703-int",
+                          "shovel"}
     assert certs["portal"].ips == ("10.0.0.10", "10.0.2.10", "127.0.0.1")
 
 

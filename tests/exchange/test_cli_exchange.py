@@ -72,7 +72,7 @@ def _metrics(monkeypatch: pytest.MonkeyPatch, text: str | None) -> list[str]:
 
     asked: list[str] = []
 
-    def get(url: str, timeout: float) -> httpx.Response:
+    def get(url: str, timeout: float, verify: object = True) -> httpx.Response:
         asked.append(url)
         if text is None:
             raise httpx.ConnectError("refused")

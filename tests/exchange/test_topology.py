@@ -18,6 +18,7 @@ from sunlight.runtime.exchange.topology import (
     core_permissions,
     link_queue,
     next_hop_down,
+    parent_link_uri,
     route,
 )
 from sunlight.topology.division import DivisionError
@@ -150,3 +151,33 @@ def test_permissions_name_only_what_each_user_needs() -> None:
     assert child["read"] == child["configure"] == r"^sunlight\.down\.320703$"
     assert child["write"] == r"^sunlight\.up\.in$"
     assert core_permissions()["configure"] == "^$"
+
+
+TLS_URI = ("amqps://10.20.0.3:5671/sunlight?auth_mechanism=external&cacertfile=/ca.crt"
+           "&certfile=/s.crt&keyfile=/s.key&verify=verify_peer"
+           "&server_name_indication=rabbitmq.320700.sunlight")
+
+
+def test_a_tls_parent_link_logs_in_by_certificate_and_verifies_the_parent() -> None:
+    defs = broker_definitions("320703", parent="320700", parent_uri=TLS_URI)
+    up = _shovels(defs)["sunlight-up-to-320700"]["dest-uri"]
+    assert up.startswith("amqps://10.20.0.3:5671/sunlight?") and "@" not in up
+    query = parse_qs(urlsplit(up).query)
+    assert query["verify"] == ["verify_peer"] and query["auth_mechanism"] == ["external"]
+    assert query["server_name_indication"] == ["rabbitmq.320700.sunlight"]
+    assert query["heartbeat"] == ["10"] and "keyfile=/s.key&" in up  # paths as written
+    assert _shovels(defs)["sunlight-down-from-320700"]["src-uri"] == up
+    assert parent_link_uri("10.20.0.3", 5671, "sunlight", cacertfile="/ca.crt",
+                           certfile="/s.crt", keyfile="/s.key",
+                           server_name="rabbitmq.320700.sunlight") == TLS_URI
+    for weakened, missing in ((TLS_URI.replace("verify=verify_peer", "verify=verify_none"),
+                               "verify=verify_peer"),
+                              (TLS_URI.replace("&cacertfile=/ca.crt", ""), "cacertfile"),
+                              (TLS_URI.replace("auth_mechanism=external&", ""),
+                               "auth_mechanism"),
+                              (TLS_URI.replace("amqps://", "amqps://child-320703:pw@"),
+                               "no password"),
+                              (TLS_URI.replace("&server_name_indication=rabbitmq.320700.sunlight",
+                                               ""), "server_name_indication")):
+        with pytest.raises(ValueError, match=missing):
+            broker_definitions("320703", parent="320700", parent_uri=weakened)

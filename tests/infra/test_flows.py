@@ -22,7 +22,7 @@ MATRIX = load_flows()
     ("gateway", "core", Net.INT, 8003, "same"),
     ("portal", "portal_db", Net.EXT, 5432, "same"),
     ("core", "core_db", Net.INT, 5432, "same"),
-    ("mq", "mq", Net.BACKBONE, 5672, "up"),
+    ("mq", "mq", Net.BACKBONE, 5671, "up"),
     ("mon", "mon", Net.BACKBONE, 9090, "down"),
     ("mon", NODE, Net.INT, 9100, "same"),
 ])
@@ -32,7 +32,8 @@ def test_the_notable_rows_are_allowed(src: str, dst: str, net: Net, port: int,
 
 
 @pytest.mark.parametrize(("src", "dst", "net", "port", "relation"), [
-    ("mq", "mq", Net.BACKBONE, 5672, "down"),  # shovels run on the child
+    ("mq", "mq", Net.BACKBONE, 5671, "down"),  # shovels run on the child
+    ("mq", "mq", Net.BACKBONE, 5672, "up"),  # nothing plain on the backbone: TLS only
     ("mon", "mon", Net.BACKBONE, 9090, "up"),  # a child never scrapes its parent
     ("gateway", "core_db", Net.INT, 5432, "same"),
     ("portal", "core", Net.INT, 8003, "same"),

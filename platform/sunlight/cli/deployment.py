@@ -96,8 +96,9 @@ def up_cmd(
 
 def status_document(name: str, rows: list[Any]) -> dict[str, Any]:
     """What ``status --json`` prints; asks each core's /readyz."""
-    from sunlight.control.stack.status import answers, core_url
+    from sunlight.control.stack.status import answers, core_url, core_verify
 
+    verify = core_verify(name)
     hosts = []
     for row in rows:
         url = core_url(row)
@@ -105,7 +106,7 @@ def status_document(name: str, rows: list[Any]) -> dict[str, Any]:
             "site": row.site, "host": row.host,
             "roles": [r for r in row.roles.split(",") if r], "state": row.state,
             "addresses": dict(row.addresses),
-            "core": {"url": url, "readiness": answers(url + "/readyz")} if url else None,
+            "core": {"url": url, "readiness": answers(url + "/readyz", verify)} if url else None,
             "portal": f"https://127.0.0.1:{row.portal_port}/" if row.portal_port else None,
         })
     return {"deployment": name, "hosts": hosts}
@@ -148,7 +149,7 @@ def verify_cmd(name: str = typer.Option("demo", "--name", help="Deployment name.
     """Read-only checks of a running deployment: verify.yml on every host, then each core."""
     from sunlight.control.stack.ansible import PlaybookFailed, run_playbook
     from sunlight.control.stack.deployment import Deployment
-    from sunlight.control.stack.status import answers, core_url, host_rows
+    from sunlight.control.stack.status import answers, core_url, core_verify, host_rows
 
     dep = Deployment(name)
     if not dep.hosts_file.is_file():
@@ -161,8 +162,9 @@ def verify_cmd(name: str = typer.Option("demo", "--name", help="Deployment name.
     if result.total_changed:
         raise fail(f"verify.yml changed {result.total_changed} things: it must be read-only "
                    f"(log {result.log})")
-    cores = [(row.site, answers(url + "/readyz")) for row in host_rows(docker_client(), name)
-             if (url := core_url(row))]
+    verify = core_verify(name)
+    cores = [(row.site, answers(url + "/readyz", verify))
+             for row in host_rows(docker_client(), name) if (url := core_url(row))]
     bad = [f"{site}: {state}" for site, state in cores if state != "ready"]
     if bad or not cores:
         raise fail("core not ready: " + ("; ".join(bad) or "no core host found"))

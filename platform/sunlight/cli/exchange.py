@@ -79,7 +79,17 @@ def _core_url(url: str | None) -> str:
     port = os.environ.get("SUNLIGHT_PORT")
     if not port:
         raise fail("give --url (or set SUNLIGHT_PORT to core's port)", ExitCode.USAGE)
-    return f"http://127.0.0.1:{port}"
+    # On core's host, with core's settings: HTTPS when core serves it, on its own address.
+    scheme = "https" if os.environ.get("SUNLIGHT_TLS_CERT_FILE") else "http"
+    return f"{scheme}://{os.environ.get('SUNLIGHT_HOST') or '127.0.0.1'}:{port}"
+
+
+def _core_verify() -> Any:
+    """The deployment CA (SUNLIGHT_TLS_CA_FILE) when set, else the system's trust store."""
+    import ssl
+
+    ca = os.environ.get("SUNLIGHT_TLS_CA_FILE")
+    return ssl.create_default_context(cafile=ca) if ca else True
 
 
 @exchange_app.command("status")
@@ -100,7 +110,7 @@ def status(url: str = typer.Option(None, "--url", help="Core's base URL "
     from sunlight.runtime.exchange.status import parse
 
     try:
-        response = httpx.get(f"{_core_url(url)}/metrics", timeout=10)
+        response = httpx.get(f"{_core_url(url)}/metrics", timeout=10, verify=_core_verify())
         response.raise_for_status()
     except httpx.HTTPError as exc:
         raise fail(f"core's /metrics did not answer: {exc}", ExitCode.ENVIRONMENT) from exc

@@ -64,9 +64,13 @@ def serve(role: ServeRole, host: str = typer.Option(None, help="Bind address."),
     module = {"portal": "sunlight.runtime.portal.app", "gateway": "sunlight.runtime.gateway.app",
               "core": "sunlight.runtime.core.app"}[role.value]
     create_app = __import__(module, fromlist=["create_app"]).create_app
+    # core serves HTTPS when it has a certificate (the deployment CA's; both or neither).
+    certfile = str(settings.tls_cert_file) if settings.tls_cert_file else None
+    keyfile = str(settings.tls_key_file) if settings.tls_key_file else None
     # As uvicorn.run, and ready/watchdog notifications to systemd (runtime/watchdog.py).
     run(uvicorn.Config(create_app(settings), host=settings.host, port=settings.port,
-                       log_config=None, proxy_headers=True, access_log=False))
+                       log_config=None, proxy_headers=True, access_log=False,
+                       ssl_certfile=certfile, ssl_keyfile=keyfile))
 
 
 def migrate(database: DbRole,

@@ -35,6 +35,7 @@ Example::
 
 from __future__ import annotations
 
+import ssl
 from pathlib import Path
 from typing import Literal
 
@@ -69,6 +70,12 @@ class Settings(BaseSettings):
     database_url: SecretStr | None = None
     portal_database_url: SecretStr | None = None
     core_url: str | None = None
+    # core: serve HTTPS with this certificate and key (from the deployment CA; both or
+    # neither). Every client of core (the gateway, core's own CLI on the host) verifies an
+    # https:// core against tls_ca_file, the deployment CA.
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    tls_ca_file: Path | None = None
 
     # core: signs staff tokens. gateway and core share the exchange token.
     token_secret: SecretStr | None = None
@@ -180,6 +187,23 @@ class Settings(BaseSettings):
                     raise SettingsError(f"SUNLIGHT_{name.upper()} is required with "
                                         "SUNLIGHT_AMQP_URL")
         return self
+
+    @model_validator(mode="after")
+    def _tls_needs(self) -> Settings:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise SettingsError("SUNLIGHT_TLS_CERT_FILE and SUNLIGHT_TLS_KEY_FILE go together "
+                                "(core serves HTTPS with both)")
+        if self.core_url and self.core_url.startswith("https://") and self.tls_ca_file is None:
+            raise SettingsError("SUNLIGHT_TLS_CA_FILE is required with an https:// "
+                                "SUNLIGHT_CORE_URL (the deployment CA that verifies core)")
+        return self
+
+    def core_verify(self) -> ssl.SSLContext | bool:
+        """How a client of core verifies it: the deployment CA when one is set, else the
+        system's trust store."""
+        if self.tls_ca_file is None:
+            return True
+        return ssl.create_default_context(cafile=str(self.tls_ca_file))
 
     @property
     def exchange_enabled(self) -> bool:

@@ -10,10 +10,17 @@ see :func:`sunlight.control.deploy.inventory.default_secrets_dir`). Layout::
     sites/<code>/signing/ed25519.key|.pub    the site's event-signing key pair (PEM)
     sites/<code>/signing/retiring.json       its former public keys, each valid until a time
                                              (written by ``sunlight keys rotate``)
-    sites/<code>/tls/<name>.key|.crt         server certificates from the CA (CertSpec)
+    sites/<code>/tls/<name>.key|.crt         certificates from the CA (CertSpec)
 
-Directories are 0700 and files 0600. A server certificate is issued again only when it no
-longer covers the requested names, was not signed by the CA, or is about to expire.
+Directories are 0700 and files 0600. A certificate is issued again only when it no longer
+covers the requested names, subject or usage, was not signed by the CA, or is about to expire
+(:data:`RENEW_BEFORE`; ``sunlight certs renew --within DAYS`` widens that window).
+
+Certificates per site (:func:`site_specs`): the portal's nginx and each database host (server);
+the broker (``rabbitmq-<host>``: its TLS listener on the backbone); core (``core-<host>``: its
+HTTPS API); Prometheus (``prometheus-<host>``: its HTTPS listener, which the parent federates);
+and, at a site with a parent, the broker's shovel client certificate (``shovel``, subject
+``child-<code>``: the user name the parent's broker takes from it, EXTERNAL authentication).
 
 Example::
 
@@ -56,16 +63,29 @@ RENEW_BEFORE = dt.timedelta(days=30)
 PORTAL_CERT = "portal"
 DB_ROLES = ("portal_db", "core_db")
 LOOPBACK = "127.0.0.1"
+#: A host of this role gets a server certificate for this service (service_cert_name()).
+SERVICE_CERTS = {"mq": "rabbitmq", "core": "core", "mon": "prometheus"}
+SHOVEL_CERT = "shovel"
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 @dataclass(frozen=True)
 class CertSpec:
-    """A server certificate: its file name and the names it must cover."""
+    """A certificate: its file name, the names it must cover, its subject and usage.
+
+    ``client`` makes it a client certificate (clientAuth); otherwise it is a server one
+    (serverAuth). ``common_name`` is the subject's CN (default ``"<name> <code>"``): a client
+    certificate's CN is the user name the server takes from it.
+    """
 
     name: str
     dns: tuple[str, ...] = ()
     ips: tuple[str, ...] = ()
+    client: bool = False
+    common_name: str = ""
+
+    def subject_cn(self, code: str) -> str:
+        return self.common_name or f"{self.name} {code}"
 
 
 @dataclass(frozen=True)
@@ -246,28 +266,42 @@ def _sans(spec: CertSpec) -> list[x509.GeneralName]:
     return names
 
 
+def _usage(spec: CertSpec) -> x509.ObjectIdentifier:
+    return x509.OID_CLIENT_AUTH if spec.client else x509.OID_SERVER_AUTH
+
+
 def certificate_current(cert: x509.Certificate, ca: x509.Certificate,
-                        spec: CertSpec, now: dt.datetime) -> bool:
-    """Whether ``cert`` is the CA's, covers every requested name, and is not expiring."""
-    if cert.issuer != ca.subject or cert.not_valid_after_utc - RENEW_BEFORE < now:
+                        spec: CertSpec, now: dt.datetime, code: str | None = None,
+                        renew_before: dt.timedelta = RENEW_BEFORE) -> bool:
+    """Whether ``cert`` is the CA's, covers every requested name (and, given ``code``, has
+    the spec's subject), has the spec's usage, and does not expire within ``renew_before``."""
+    if cert.issuer != ca.subject or cert.not_valid_after_utc - renew_before < now:
         return False
     try:
         cert.verify_directly_issued_by(ca)
-        have = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        usage = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+        have: list[x509.GeneralName] = (
+            list(cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value)
+            if _sans(spec) else [])
     except (ValueError, TypeError, x509.ExtensionNotFound,
             exceptions.InvalidSignature):
         return False
-    return all(name in have for name in _sans(spec))
+    if code is not None:
+        cns = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+        if [a.value for a in cns] != [spec.subject_cn(code)]:
+            return False
+    return list(usage) == [_usage(spec)] and all(name in have for name in _sans(spec))
 
 
 def _ensure_tls(root: Path, code: str, spec: CertSpec,
                 ca: tuple[ec.EllipticCurvePrivateKey, x509.Certificate] | None,
-                created: list[Path], dry_run: bool) -> None:
+                created: list[Path], dry_run: bool,
+                renew_before: dt.timedelta = RENEW_BEFORE) -> None:
     key_path, cert_path = tls_paths(root, code, spec.name)
     now = dt.datetime.now(dt.UTC)
     if ca is not None and key_path.exists() and cert_path.exists():
         current = x509.load_pem_x509_certificate(cert_path.read_bytes())
-        if certificate_current(current, ca[1], spec, now):
+        if certificate_current(current, ca[1], spec, now, code, renew_before):
             return
     if ca is None:  # dry run with no CA yet: the key and certificate would be made too
         created.extend(p for p in (key_path, cert_path) if p == cert_path or not p.exists())
@@ -280,13 +314,13 @@ def _ensure_tls(root: Path, code: str, spec: CertSpec,
         key = ec.generate_private_key(ec.SECP256R1())
         _write(key_path, _pem_private(key), created, dry_run)
     ca_key, ca_cert = ca
-    builder = (x509.CertificateBuilder().subject_name(_name(f"{spec.name} {code}"))
+    builder = (x509.CertificateBuilder().subject_name(_name(spec.subject_cn(code)))
                .issuer_name(ca_cert.subject).public_key(key.public_key())
                .serial_number(x509.random_serial_number())
                .not_valid_before(now - dt.timedelta(minutes=5))
                .not_valid_after(now + dt.timedelta(days=CERT_DAYS))
                .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-               .add_extension(x509.ExtendedKeyUsage([x509.OID_SERVER_AUTH]), critical=False))
+               .add_extension(x509.ExtendedKeyUsage([_usage(spec)]), critical=False))
     if spec.dns or spec.ips:
         builder = builder.add_extension(x509.SubjectAlternativeName(_sans(spec)),
                                         critical=False)
@@ -311,8 +345,12 @@ def _ensure_signing(root: Path, code: str, created: list[Path], dry_run: bool) -
 
 
 def ensure_secrets(root: Path, sites: Sequence[SiteSecretsSpec], *, deployment: str = "",
-                   dry_run: bool = False) -> list[str]:
-    """Create whatever is missing; return the paths (relative to ``root``) made or due."""
+                   dry_run: bool = False,
+                   renew_before: dt.timedelta = RENEW_BEFORE) -> list[str]:
+    """Create whatever is missing; return the paths (relative to ``root``) made or due.
+
+    A certificate expiring within ``renew_before`` is issued again (same key).
+    """
     created: list[Path] = []
     if not dry_run:
         _private_dirs(root)
@@ -325,7 +363,7 @@ def ensure_secrets(root: Path, sites: Sequence[SiteSecretsSpec], *, deployment: 
                 _write(path, new_password().encode(), created, dry_run)
         _ensure_signing(root, spec.code, created, dry_run)
         for cert in spec.certs:
-            _ensure_tls(root, spec.code, cert, ca, created, dry_run)
+            _ensure_tls(root, spec.code, cert, ca, created, dry_run, renew_before)
     return [str(p.relative_to(root)) for p in created]
 
 
@@ -334,11 +372,28 @@ def db_cert_name(host: str) -> str:
     return f"postgresql-{host}"
 
 
-def site_specs(codes: Iterable[str], hosts: Sequence[HostView]) -> list[SiteSecretsSpec]:
-    """Every site's secrets; certificates for the portal's nginx and each database host.
+def service_cert_name(service: str, host: str) -> str:
+    """The file name of a host's server certificate for ``service`` (rabbitmq, core,
+    prometheus)."""
+    return f"{service}-{host}"
 
-    A certificate covers all of its host's addresses and the loopback (the portal's is
-    reached on a loopback port of the engine for local topologies).
+
+def server_name(service: str, code: str) -> str:
+    """The DNS name a site's ``service`` certificate carries, which clients verify (SNI)."""
+    return f"{service}.{code}.sunlight"
+
+
+def shovel_user(code: str) -> str:
+    """The user a child's shovels are on the parent's broker (the client certificate's CN)."""
+    return f"child-{code}"
+
+
+def site_specs(codes: Iterable[str], hosts: Sequence[HostView]) -> list[SiteSecretsSpec]:
+    """Every site's secrets and certificates (see the module docstring for which).
+
+    A server certificate covers all of its host's addresses, the loopback and its service's
+    name (:func:`server_name`; the portal's is reached on a loopback port of the engine for
+    local topologies).
     """
     specs = []
     for code in sorted(set(codes)):
@@ -351,5 +406,49 @@ def site_specs(codes: Iterable[str], hosts: Sequence[HostView]) -> list[SiteSecr
                 certs.append(CertSpec(PORTAL_CERT, ("localhost", f"portal.{code}.sunlight"), ips))
             if any(role in host.roles for role in DB_ROLES):
                 certs.append(CertSpec(db_cert_name(host.name), ("localhost",), ips))
+            for role, service in SERVICE_CERTS.items():
+                if role in host.roles:
+                    certs.append(CertSpec(service_cert_name(service, host.name),
+                                          ("localhost", server_name(service, code)), ips))
+            if "mq" in host.roles and host.parent:
+                certs.append(CertSpec(SHOVEL_CERT, client=True, common_name=shovel_user(code)))
         specs.append(SiteSecretsSpec(code, tuple(certs)))
     return specs
+
+
+@dataclass(frozen=True)
+class CertStatus:
+    """One issued certificate: where, for whom, until when."""
+
+    site: str
+    name: str
+    subject: str
+    not_after: dt.datetime
+    days_left: float
+    issued_by_ca: bool
+
+
+def certificate_status(root: Path, *, now: dt.datetime | None = None,
+                       site: str | None = None) -> list[CertStatus]:
+    """Every certificate under ``root``'s sites (optionally one site's), soonest expiry first.
+
+    ``issued_by_ca`` is False for a certificate the deployment's CA did not sign.
+    """
+    now = now or dt.datetime.now(dt.UTC)
+    ca_cert = x509.load_pem_x509_certificate(ca_paths(root)[1].read_bytes())
+    found = []
+    for path in sorted((root / "sites").glob("*/tls/*.crt")):
+        code = path.parent.parent.name
+        if site is not None and code != site:
+            continue
+        cert = x509.load_pem_x509_certificate(path.read_bytes())
+        try:
+            cert.verify_directly_issued_by(ca_cert)
+            ours = True
+        except (ValueError, TypeError, exceptions.InvalidSignature):
+            ours = False
+        cns = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+        found.append(CertStatus(code, path.stem, str(cns[0].value) if cns else "",
+                                cert.not_valid_after_utc,
+                                (cert.not_valid_after_utc - now).total_seconds() / 86400, ours))
+    return sorted(found, key=lambda c: (c.days_left, c.site, c.name))

@@ -3,7 +3,7 @@
 Example (targets.json)::
 
     {"portal": "https://127.0.0.1:32792", "ca_file": ".../ca.crt",
-     "core": "http://10.200.13.3:8003", "province_core": "http://10.200.4.3:8003",
+     "core": "https://10.200.13.3:8003", "province_core": "https://10.200.4.3:8003",
      "county": "320703", "staff": {"clerk": "...", ...}, "supervisor": ["admin", "..."]}
 """
 
@@ -20,7 +20,7 @@ ENV_TARGETS = "SUNLIGHT_LOAD_TARGETS"
 @dataclass(frozen=True)
 class Targets:
     portal: str  # the county's portal, through nginx (TLS)
-    ca_file: str  # the deployment's CA, to verify nginx's certificate
+    ca_file: str  # the deployment's CA, to verify nginx's and core's certificates
     core: str  # the county's core staff API (the control node stands for the staff LAN)
     province_core: str  # the province's core: supervision queries and propagation probes
     county: str  # the county's division code

@@ -8,7 +8,7 @@ Example::
 
     >>> site = DeploymentAccess(Deployment("demo")).site("320703")  # doctest: +SKIP
     >>> site.core_url  # doctest: +SKIP
-    'http://10.200.13.12:<core_api port of infra/flows.yaml>'
+    'https://10.200.13.12:<core_api port of infra/flows.yaml>'
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ class SiteAccess:
     @property
     def core_url(self) -> str:
         port = load_flows().port(CORE_SERVICE)
-        return f"http://{self.host_with('core')['sunlight_addresses']['int']}:{port}"
+        return f"https://{self.host_with('core')['sunlight_addresses']['int']}:{port}"
 
     @property
     def portal_url(self) -> str:
@@ -70,7 +70,7 @@ class SiteAccess:
         return str(ca_paths(self.secrets)[1])
 
     def tls(self) -> ssl.SSLContext:
-        """Verifies the portal's certificate against the deployment's own CA."""
+        """Verifies the portal's and core's certificates against the deployment's own CA."""
         return ssl.create_default_context(cafile=self.ca_file)
 
     def ssh(self, role: str) -> HostSSH:

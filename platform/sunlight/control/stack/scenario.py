@@ -55,7 +55,7 @@ def wait_for(what: str, check: Callable[[], Any], timeout: float = 60.0) -> Any:
 
 
 def staff_client(site: SiteAccess, username: str, password: str) -> httpx.Client:
-    client = httpx.Client(base_url=site.core_url, timeout=30)
+    client = httpx.Client(base_url=site.core_url, timeout=30, verify=site.tls())
     token = client.post("/api/v1/auth/token", json={"username": username, "password": password})
     token.raise_for_status()
     client.headers["Authorization"] = f"Bearer {token.json()['access_token']}"

@@ -7,6 +7,7 @@ Example::
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass
 
 import docker
@@ -43,7 +44,7 @@ def host_rows(client: docker.DockerClient, name: str) -> list[HostRow]:
     return sorted(rows, key=lambda r: (r.site, r.host))
 
 
-def answers(url: str, verify: str | bool = True) -> str:
+def answers(url: str, verify: ssl.SSLContext | str | bool = True) -> str:
     """'ready', 'not ready' (503) or why it did not answer."""
     try:
         response = httpx.get(url, timeout=3, verify=verify)
@@ -57,4 +58,14 @@ def core_url(row: HostRow) -> str | None:
     if "core" not in row.roles.split(","):
         return None
     ip = next((ip for net, ip in row.addresses.items() if net.endswith("-int-net")), None)
-    return f"http://{ip}:{load_flows().port(CORE_SERVICE)}" if ip else None
+    return f"https://{ip}:{load_flows().port(CORE_SERVICE)}" if ip else None
+
+
+def core_verify(deployment: str) -> ssl.SSLContext | bool:
+    """How the control node verifies a core of ``deployment``: its deployment CA (core
+    serves HTTPS with a certificate from it); the system's trust store if there is none."""
+    from sunlight.control.deploy.inventory import default_secrets_dir
+    from sunlight.control.deploy.secrets import ca_paths
+
+    ca = ca_paths(default_secrets_dir(deployment))[1]
+    return ssl.create_default_context(cafile=str(ca)) if ca.is_file() else True

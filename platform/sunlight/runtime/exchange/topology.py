@@ -1,7 +1,9 @@
 """Where events go: the next hop between tiers, and each site's broker as data.
 
 Backbone connections are made by the child only (the firewall lets child mq reach parent
-mq on 5672, never the reverse), so the child's broker runs both shovels: upward, its local
+mq's TLS listener, ``amqps`` in flows.yaml, never the reverse), so the child's broker runs
+both shovels (over TLS, logging in with the child's client certificate,
+:func:`parent_link_uri`): upward, its local
 ``sunlight.up.out`` queue → the parent's ``sunlight.up.in`` exchange; downward, the queue
 ``sunlight.down.<child>`` on the parent → the child's ``sunlight.down.in`` exchange. Core
 publishes to ``sunlight.up`` (routing key ``up``) and ``sunlight.down`` (routing key = the
@@ -25,8 +27,9 @@ test keeps them equal).
 :func:`broker_definitions` returns a RabbitMQ definitions document (what
 ``rabbitmqctl import_definitions`` and ``POST /api/definitions`` accept) without users,
 passwords or permissions: the deployment creates those (:func:`core_permissions`,
-:func:`child_permissions` say which) and passes the per-child user's credentials in
-``parent_uri``.
+:func:`child_permissions` say which) and passes ``parent_uri``: on a deployment an
+``amqps://`` URI naming the child's certificate files (no secret in it), for test brokers
+an ``amqp://`` one with the per-child user's password.
 
 Example::
 
@@ -154,19 +157,57 @@ def _binding(source: str, queue: str, key: str, vhost: str) -> dict[str, Any]:
             "destination_type": "queue", "routing_key": key, "arguments": {}}
 
 
+#: What an ``amqps://`` parent URI must say: the child authenticates with its client
+#: certificate (EXTERNAL, no password in the URI) and verifies the parent's certificate.
+TLS_QUERY_REQUIRED = ("cacertfile", "certfile", "keyfile", "server_name_indication")
+
+
+def parent_link_uri(host: str, port: int, vhost: str, *, cacertfile: str, certfile: str,
+                    keyfile: str, server_name: str) -> str:
+    """The shovels' URI of the parent broker over TLS: the child's client certificate
+    (EXTERNAL: the parent takes the user name from its CN), the parent's certificate
+    verified against the deployment's CA and for ``server_name``.
+
+    Example::
+
+        >>> parent_link_uri("10.9.0.3", 1234, "sunlight", cacertfile="/t/ca.crt",
+        ...                 certfile="/t/c.crt", keyfile="/t/c.key",
+        ...                 server_name="rabbitmq.320700.sunlight")  # doctest: +ELLIPSIS
+        'amqps://10.9.0.3:1234/sunlight?auth_mechanism=external&cacertfile=/t/ca.crt&...'
+    """
+    query = {"auth_mechanism": "external", "cacertfile": cacertfile, "certfile": certfile,
+             "keyfile": keyfile, "verify": "verify_peer", "server_name_indication": server_name}
+    return f"amqps://{host}:{port}/{quote(vhost, safe='')}?{urlencode(query, safe='/')}"
+
+
 def _with_link_options(uri: str, heartbeat_s: int, connect_timeout_s: int) -> str:
     """Add heartbeat and connect timeout unless set: a cut WAN link sends no RST, so only
-    heartbeats notice it, and a reconnect must not wait forever on a dropped SYN."""
+    heartbeats notice it, and a reconnect must not wait forever on a dropped SYN.
+
+    An ``amqps://`` URI must authenticate by certificate and verify the peer
+    (:func:`parent_link_uri`); a plain ``amqp://`` one (test brokers) carries credentials.
+    """
     parts = urlsplit(uri)
     if parts.scheme not in ("amqp", "amqps"):
         raise ValueError("parent_uri must be an amqp:// or amqps:// URI")
-    if not parts.username or parts.password is None:
-        raise ValueError("parent_uri must carry the credentials of this child's user on the "
-                         "parent broker (amqp://USER:PASSWORD@HOST:5672/VHOST)")
     query = dict(parse_qsl(parts.query))
+    if parts.scheme == "amqps":
+        missing = [k for k in TLS_QUERY_REQUIRED if not query.get(k)]
+        if query.get("verify") != "verify_peer":
+            missing.append("verify=verify_peer")
+        if query.get("auth_mechanism") != "external" or parts.password is not None:
+            missing.append("auth_mechanism=external (and no password)")
+        if missing:
+            raise ValueError("an amqps:// parent_uri must verify the parent and log in with "
+                             "the child's certificate; missing: " + ", ".join(missing))
+    elif not parts.username or parts.password is None:
+        raise ValueError("parent_uri must carry the credentials of this child's user on the "
+                         "parent broker (amqp://USER:PASSWORD@HOST:5672/VHOST), or be an "
+                         "amqps:// URI with the child's certificate")
     query.setdefault("heartbeat", str(heartbeat_s))
     query.setdefault("connection_timeout", str(connect_timeout_s * 1000))
-    return urlunsplit(parts._replace(query=urlencode(query)))
+    # File paths stay as they are ('/' unescaped), as RabbitMQ's URI examples write them.
+    return urlunsplit(parts._replace(query=urlencode(query, safe="/")))
 
 
 def _shovels(site: str, parent: str, uri: str, vhost: str, reconnect_delay_s: int,

@@ -91,6 +91,7 @@ def core_client(settings: Settings) -> httpx.Client:
     assert settings.core_url and settings.exchange_token
     return httpx.Client(
         base_url=settings.core_url, timeout=httpx.Timeout(30.0, connect=5.0),
+        verify=settings.core_verify(),  # https: core's certificate, from the deployment CA
         headers={"Authorization": f"Bearer {settings.exchange_token.get_secret_value()}"})
 
 
