@@ -43,6 +43,9 @@ def test_the_gateway_gets_only_what_it_carries_and_nobody_truncates() -> None:
                        "penalty_disclosures", "inbox", "gateway_cursors", "gateway_parked",
                        "crossings"}
     assert 'GRANT SELECT, INSERT ON TABLE "crossings" TO "gateway"' in gateway
+    # A table with two entries (read it, update some columns) is revoked once, before both.
+    outbox = [line for line in portal.splitlines() if '"outbox"' in line and "gateway" in line]
+    assert [line.split()[0] for line in outbox] == ["REVOKE", "GRANT", "GRANT"]
     assert not any("ALL TABLES" in line or "DEFAULT" in line for line in gateway)
     assert 'GRANT SELECT ON TABLE "crossings" TO "portal"' in portal
     assert "TRUNCATE" not in portal + _sql("core")

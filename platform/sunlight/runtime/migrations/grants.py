@@ -59,7 +59,8 @@ class Grant:
 
 
 #: Application roles per database, with what the database's owner grants them. Entries are
-#: applied in order: a later entry for the same (role, table) replaces an ALL-table grant.
+#: applied in order: the first entry for a (role, table) replaces what an ALL-table grant
+#: gave, later ones for it add to it.
 GRANTS: dict[Database, tuple[Grant, ...]] = {
     "core": (
         Grant("core", ALL, READ_WRITE),
@@ -114,6 +115,7 @@ def statements(database: Database, owner: str, present: set[str],
         out += [f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {_ident(role)}",
                 f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM {_ident(role)}",
                 f"GRANT USAGE ON SCHEMA public TO {_ident(role)}"]
+    revoked: set[tuple[str, str]] = set()
     for g in GRANTS[database]:
         if g.role not in granted:
             continue
@@ -122,7 +124,9 @@ def statements(database: Database, owner: str, present: set[str],
         if g.table == ALL:
             out.append(f"GRANT {privileges} ON ALL TABLES IN SCHEMA public TO {_ident(g.role)}")
         else:
-            out.append(f"REVOKE ALL ON TABLE {_ident(g.table)} FROM {_ident(g.role)}")
+            if (g.role, g.table) not in revoked:  # once: later entries add to the first
+                revoked.add((g.role, g.table))
+                out.append(f"REVOKE ALL ON TABLE {_ident(g.table)} FROM {_ident(g.role)}")
             out.append(f"GRANT {privileges} ON TABLE {_ident(g.table)} TO {_ident(g.role)}")
     for role in DEFAULT_READ_WRITE[database]:
         if role in granted:
