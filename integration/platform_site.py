@@ -2,7 +2,9 @@
 
 PostgreSQL runs in a throwaway container from the node image (its packaged postgresql-15,
 started directly, not through systemd) with a generated superuser password; the portal
-and core databases are owned by their own roles with their own generated passwords. The
+and core databases are owned by their owner roles (``portal_owner``, ``core_owner``: they run
+the migrations, which grant the application roles ``portal``, ``gateway`` and ``core`` what
+they may do), each with its own generated password. The
 roles run on the control node on loopback ports, the way a developer runs them.
 """
 
@@ -64,6 +66,21 @@ class Postgres:
             conn.execute(f'CREATE ROLE "{name}" LOGIN PASSWORD \'{password}\'')
             conn.execute(f'CREATE DATABASE "{name}" OWNER "{name}"')
         return password
+
+    def create_site_databases(self) -> dict[str, str]:
+        """The portal and core databases as the playbooks make them: owned by
+        ``portal_owner``/``core_owner`` (they run the migrations, which grant the rest),
+        and the application roles ``portal``, ``gateway`` and ``core``, owning nothing;
+        returns every role's password by name."""
+        passwords = {name: secrets.token_urlsafe(18) for name in
+                     ("portal_owner", "core_owner", "portal", "gateway", "core")}
+        with self.admin() as conn:
+            for name, password in passwords.items():
+                conn.execute(f'CREATE ROLE "{name}" LOGIN PASSWORD \'{password}\'')
+            for db in ("portal", "core"):
+                conn.execute(f'CREATE DATABASE "{db}" OWNER "{db}_owner"')
+                conn.execute(f'REVOKE CONNECT ON DATABASE "{db}" FROM PUBLIC')
+        return passwords
 
     def restart(self) -> None:
         wrapped = self.container.get_wrapped_container()
@@ -156,6 +173,9 @@ class Site:
     portal_db_url: str
     roles: dict[str, Role]
     passwords: dict[str, str] = field(default_factory=dict)
+    # The owner roles' URLs (the migrations' role: an insider with the tables' ownership)
+    # and the gateway's own, by database role name.
+    db_urls: dict[str, str] = field(default_factory=dict)
 
     @property
     def portal(self) -> str:
@@ -202,7 +222,10 @@ STAFF = {  # username: (roles, department)
 def start_site(image: str, run: Run, logs: Path, code: str = "320703") -> Iterator[Site]:
     pg = start_postgres(image, run)
     try:
-        urls = {db: pg.url(db, pg.create_database(db), db) for db in ("portal", "core")}
+        db_passwords = pg.create_site_databases()
+        db_urls = {role: pg.url(role, password, role.split("_")[0] if role != "gateway"
+                                else "portal") for role, password in db_passwords.items()}
+        urls = {db: db_urls[db] for db in ("portal", "core")}
         exchange_token, token_secret = secrets.token_urlsafe(24), secrets.token_urlsafe(32)
         base = {**os.environ, "SUNLIGHT_SITE_CODE": code, "SUNLIGHT_LOG_LEVEL": "INFO",
                 "SUNLIGHT_CLOCK_OFFSET_FILE": str(logs / "clock-offset"),
@@ -215,14 +238,14 @@ def start_site(image: str, run: Run, logs: Path, code: str = "320703") -> Iterat
                          logs / "core.log"),
             "portal": Role("portal", {**base, "SUNLIGHT_DATABASE_URL": urls["portal"]},
                            free_port(), logs / "portal.log"),
-            "gateway": Role("gateway", {**base, "SUNLIGHT_PORTAL_DATABASE_URL": urls["portal"],
+            "gateway": Role("gateway", {**base, "SUNLIGHT_PORTAL_DATABASE_URL": db_urls["gateway"],
                                         "SUNLIGHT_CORE_URL": f"http://127.0.0.1:{core_port}"},
                             free_port(), logs / "gateway.log"),
         }
-        site = Site(code, pg, urls["core"], urls["portal"], roles)
-        for db in ("portal", "core"):
+        site = Site(code, pg, urls["core"], urls["portal"], roles, db_urls=db_urls)
+        for db in ("portal", "core"):  # as the owner, as the playbooks' migrate step does
             done = subprocess.run([sys.executable, "-m", "sunlight.cli", "migrate", db],
-                                  env={**base, "SUNLIGHT_DATABASE_URL": urls[db]},
+                                  env={**base, "SUNLIGHT_DATABASE_URL": db_urls[f"{db}_owner"]},
                                   capture_output=True, text=True, check=False)
             assert done.returncode == 0, done.stderr
         imported = site.cli("catalogue", "import", "--sample")

@@ -232,6 +232,9 @@ def test_every_service_binds_flows_yaml_port_on_the_inventory_addresses(
     gw_ext = hv["320703-gw"]["sunlight_addresses"]["ext"]
     assert f"hostssl    portal  gateway  {gw_ext}/32  scram-sha-256" in pg["pg_hba"]
     assert f"hostssl    portal  portal  {ext}/32  scram-sha-256" in pg["pg_hba"]
+    # The owner role (migrations) logs in from the portal's host only, never the gateway's.
+    assert f"hostssl    portal  portal_owner  {ext}/32  scram-sha-256" in pg["pg_hba"]
+    assert f"portal_owner  {gw_ext}/32" not in pg["pg_hba"]
     assert pg["pg_exporter_enabled"] is False and "listen-address" not in pg["pg_exporter"]
     core_db = rendered["320700-db"]["db"]
     assert core_db["pg_exporter_enabled"] is True

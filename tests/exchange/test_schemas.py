@@ -78,6 +78,9 @@ SAMPLES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
         "kind": "reconsideration", "filed_on": "2026-04-10", "body": "连云港市海州区人民政府",
         "filed_by": "lg.fa", "outcome": "upheld", "decided_on": "2026-05-20",
         "decided_by": "lg.fa", "at": NOW}, {}),
+    "sunlight.audit.anchor": ({
+        "site": "320703", "seq": 42, "hash": "ab" * 32, "at": NOW,
+        "signature": "A" * 86 + "=="}, {}),
 }
 
 
@@ -121,6 +124,9 @@ def test_every_type_has_a_sample_and_the_sample_is_valid() -> None:
     ("sunlight.enforcement.refusal", {"refusal_id": 0}, "/refusal_id"),
     ("sunlight.enforcement.refusal", {"month": "2026-13"}, "/month"),
     ("sunlight.enforcement.refusal", {"reason": "金额超出裁量基准"}, "/"),
+    ("sunlight.audit.anchor", {"hash": "AB" * 32}, "/hash"),
+    ("sunlight.audit.anchor", {"seq": 0}, "/seq"),
+    ("sunlight.audit.anchor", {"signature": "not base64"}, "/signature"),
     ("sunlight.enforcement.challenge", {"kind": "appeal"}, "/kind"),
     ("sunlight.enforcement.challenge", {"outcome": "dismissed"}, "/outcome"),
     ("sunlight.enforcement.challenge", {"decided_on": None}, "/decided_on"),

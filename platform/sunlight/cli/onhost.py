@@ -106,17 +106,96 @@ def site_code() -> str:
     return site
 
 
+def _signing_key(path: Path | None) -> Any:
+    """The site's Ed25519 key (``--key-file`` or ``SUNLIGHT_SIGNING_KEY_FILE``), or None."""
+    from sunlight.runtime.exchange.signing import KeyFileError, load_private_key
+
+    given = path or os.environ.get("SUNLIGHT_SIGNING_KEY_FILE")
+    if not given:
+        return None
+    try:
+        return load_private_key(Path(given))
+    except KeyFileError as exc:
+        raise fail(f"--key-file: {exc}", ExitCode.USAGE) from exc
+
+
+_KEY_FILE = typer.Option(None, "--key-file", help="The site's Ed25519 signing key (PEM); "
+                         "default SUNLIGHT_SIGNING_KEY_FILE.")
+
+
 @audit_app.command("verify")
-def audit_verify() -> None:
-    """Verify the site's audit chain; exit 1 naming the first broken record."""
+def audit_verify(
+    anchors_file: Path = typer.Option(None, "--anchors", exists=True, dir_okay=False,
+                                      help="Anchors of this site as its parent kept them "
+                                      "(JSON of `sunlight audit anchors` at the parent)."),
+    key_file: Path = _KEY_FILE,
+) -> None:
+    """Verify the site's audit chain, against its signed anchors; exit 1 naming the first
+    broken record (a rewritten, re-hashed history fails with "anchor mismatch")."""
+    import json
+
+    from sunlight.runtime.core import audit_anchor
     from sunlight.runtime.core.audit_store import verify
 
-    verdict = verify(core_engine(), site_code())
+    engine, site, key = core_engine(), site_code(), _signing_key(key_file)
+    given = None
+    if anchors_file is not None:
+        if key is None:
+            raise fail("--anchors needs the site's key to check their signatures "
+                       "(--key-file or SUNLIGHT_SIGNING_KEY_FILE)", ExitCode.USAGE)
+        try:
+            given = audit_anchor.from_json(json.loads(anchors_file.read_text("utf-8")))
+        except (ValueError, audit_anchor.BadAnchor) as exc:
+            raise fail(f"--anchors {anchors_file}: {exc}", ExitCode.USAGE) from exc
+    try:
+        if key is not None:
+            verdict = audit_anchor.verify(engine, site, key.public_key(), given)
+            n = len(given) if given is not None else len(audit_anchor.anchors(engine, site))
+            checked = f"{n} signed anchors"
+        else:  # the anchors' hashes still pin the chain; their signatures are not checked
+            kept = audit_anchor.anchors(engine, site)
+            verdict = verify(engine, site, anchors=[(a.seq, a.hash) for a in kept])
+            checked = f"{len(kept)} anchors, signatures not checked (no key)"
+    except audit_anchor.BadAnchor as exc:
+        raise fail(f"audit anchors refused: {exc}") from exc
     if verdict.ok:
-        console.print(f"[green]audit chain intact[/]: {verdict.checked} records")
+        console.print(f"[green]audit chain intact[/]: {verdict.checked} records, {checked}")
         return
     raise fail(f"audit chain broken at record {verdict.first_broken_seq}: {verdict.reason} "
-               f"({verdict.checked} records checked)")
+               f"({verdict.checked} records checked, {checked})")
+
+
+@audit_app.command("anchor")
+def audit_anchor_now(key_file: Path = _KEY_FILE) -> None:
+    """Sign the chain's head now, keep it and send it up (core does it every hour too)."""
+    from sunlight.runtime.core import audit_anchor
+
+    key = _signing_key(key_file)
+    if key is None:
+        raise fail("the site's key is required (--key-file or SUNLIGHT_SIGNING_KEY_FILE)",
+                   ExitCode.USAGE)
+    try:
+        anchor = audit_anchor.anchor_now(core_engine(), site_code(), key)
+    except audit_anchor.BadAnchor as exc:
+        raise fail(str(exc)) from exc
+    if anchor is None:
+        console.print("nothing to anchor: the head is anchored already (or the chain is empty)")
+        return
+    console.print(f"anchored record {anchor.seq} ({anchor.hash})")
+
+
+@audit_app.command("anchors")
+def audit_anchors(source: str = typer.Option(None, "--source",
+                                             help="Whose anchors (a subordinate's code); "
+                                             "default this site's.")) -> None:
+    """Print the anchors kept here (JSON), e.g. a subordinate's, for its `audit verify
+    --anchors`."""
+    import json
+
+    from sunlight.runtime.core import audit_anchor
+
+    kept = audit_anchor.anchors(core_engine(), source or site_code())
+    print(json.dumps([a.data() for a in kept], ensure_ascii=False, indent=1))
 
 
 @catalogue_app.command("import")

@@ -193,7 +193,8 @@ def _defect(record: AuditRecord, site: str, expected_prev: str, expected_seq: in
 
 
 def verify_chain(
-    records: Iterable[AuditRecord], site: str, *, anchor: tuple[int, str] | None = None
+    records: Iterable[AuditRecord], site: str, *, anchor: tuple[int, str] | None = None,
+    anchors: Iterable[tuple[int, str]] = (),
 ) -> ChainVerdict:
     """Check a site's chain from seq 1, in order; streams, holding one record at a time.
 
@@ -201,20 +202,26 @@ def verify_chain(
     removed, inserted or reordered), "sequence gap" (seq numbers skip or repeat though the
     hashes link), "site mismatch" (another site's record). With ``anchor=(seq, hash)``
     from an earlier verification, also "anchor mismatch" (that record differs or the chain
-    now ends before it — a cut-off tail).
+    now ends before it — a cut-off tail). ``anchors`` are more such heads (signed ones kept
+    by the site and its parent, :mod:`sunlight.runtime.core.audit_anchor`): a history that was
+    rewritten and re-hashed consistently links again, but no longer holds an anchored hash.
     """
+    pinned: dict[int, str] = dict(anchors)
+    if anchor is not None:
+        pinned[anchor[0]] = anchor[1]
+    furthest = max(pinned, default=0)
     expected_prev, expected_seq = genesis_hash(site), 1
     checked = 0
     last: AuditRecord | None = None
     for record in records:
         checked += 1
         defect = _defect(record, site, expected_prev, expected_seq)
-        if defect is None and anchor is not None and record.seq == anchor[0]:
-            defect = None if record.hash == anchor[1] else "anchor mismatch"
+        if defect is None and pinned.get(record.seq, record.hash) != record.hash:
+            defect = "anchor mismatch"
         if defect is not None:
             return _verdict(checked, last, record.seq, defect)
         expected_prev, expected_seq, last = record.hash, record.seq + 1, record
-    if anchor is not None and (last is None or last.seq < anchor[0]):
+    if furthest and (last is None or last.seq < furthest):
         return _verdict(checked, last, expected_seq, "anchor mismatch")
     return _verdict(checked, last, None, None)
 

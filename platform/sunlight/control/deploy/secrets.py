@@ -53,8 +53,9 @@ if TYPE_CHECKING:
     from sunlight.control.deploy.firewall import HostView
 
 # Per site: database roles, broker users, the app's token secrets.
-PASSWORDS = ("db_portal", "db_gateway", "db_core", "mq_core", "mq_admin", "mq_shovel",
-             "token_secret", "exchange_token")
+# db_<database>_owner: the role that owns a database's tables and runs its migrations.
+PASSWORDS = ("db_portal", "db_gateway", "db_core", "db_portal_owner", "db_core_owner",
+             "mq_core", "mq_admin", "mq_shovel", "token_secret", "exchange_token")
 PASSWORD_LENGTH = 32  # letters and digits only: safe in URLs and on command lines
 _PASSWORD_ALPHABET = string.ascii_letters + string.digits
 CA_DAYS = 3650

@@ -1,5 +1,6 @@
 """``create_app`` for the core role, with its periodic tick (:mod:`.periodic`: overdue
-marks, e-supervision lights, 督办 escalation, the open-case gauge) on core's clock.
+marks, e-supervision lights, 督办 escalation, the open-case gauge) on core's clock, and, with
+the exchange, the audit chain's signed anchors (:mod:`.audit_anchor`).
 
 Example::
 
@@ -22,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 import sunlight
 from sunlight.runtime.bodylimit import BodyLimit
 from sunlight.runtime.clock import Clock
-from sunlight.runtime.core import cross_tier, periodic
+from sunlight.runtime.core import audit_anchor, cross_tier, periodic
 from sunlight.runtime.core.api_admin import router as admin_router
 from sunlight.runtime.core.api_enforcement import router as enforcement_router
 from sunlight.runtime.core.api_exchange import router as exchange_router
@@ -61,16 +62,20 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(_tick_loop(engine, settings, app.state.clock,
-                                              app.state.tick_metrics))
+        tasks = [asyncio.create_task(_tick_loop(engine, settings, app.state.clock,
+                                                app.state.tick_metrics))]
         if app.state.exchange is not None:
             app.state.exchange.start()
+            # The audit chain's head, signed with the exchange key, kept and sent up.
+            tasks.append(asyncio.create_task(audit_anchor.anchor_loop(
+                engine, settings.site_code, app.state.exchange.key)))
         yield
         if app.state.exchange is not None:
             await app.state.exchange.stop()
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         engine.dispose()
 
     app = FastAPI(title=f"Sunlight core {settings.site_code}", version=sunlight.__version__,

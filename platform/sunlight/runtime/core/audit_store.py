@@ -10,7 +10,7 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict
 from datetime import UTC, datetime
 
@@ -63,6 +63,9 @@ def _stream(engine: Engine, batch: int = 1000) -> Iterator[AuditRecord]:
             yield _to_record(row)
 
 
-def verify(engine: Engine, site: str) -> ChainVerdict:
-    """Walk the whole chain in order; the verdict names the first broken record."""
-    return verify_chain(_stream(engine), site)
+def verify(engine: Engine, site: str, anchors: Iterable[tuple[int, str]] = ()) -> ChainVerdict:
+    """Walk the whole chain in order; the verdict names the first broken record. With
+    ``anchors`` ((seq, hash) heads signed earlier, see
+    :mod:`sunlight.runtime.core.audit_anchor`), a chain that no longer holds one of them —
+    rewritten and re-hashed, or cut off — fails with "anchor mismatch"."""
+    return verify_chain(_stream(engine), site, anchors=anchors)

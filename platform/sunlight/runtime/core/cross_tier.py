@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from sunlight.runtime.core import (
+    audit_anchor,
     baselines,
     enforcement_exchange,
     statistics,
@@ -29,6 +30,7 @@ from sunlight.runtime.exchange.handlers import Applied, Handlers
 from sunlight.runtime.exchange.schemas import (
     ADOPTION,
     ANSWER,
+    AUDIT_ANCHOR,
     BASELINE,
     CASE_EVENT,
     CASE_LIGHT,
@@ -70,6 +72,7 @@ def register(handlers: Handlers) -> Handlers:
     handlers.on(ENFORCEMENT_STEP, enforcement_exchange.receive_step)
     handlers.on(ENFORCEMENT_REFUSAL, enforcement_exchange.receive_refusal)
     handlers.on(ENFORCEMENT_CHALLENGE, enforcement_exchange.receive_challenge)
+    handlers.on(AUDIT_ANCHOR, audit_anchor.receive)
     handlers.gaps_from(subordinates.gaps, subordinates.mark_reported)
     handlers.statistics_from(statistics.snapshot)
     return handlers

@@ -11,7 +11,7 @@ Example::
     >>> spec = event_type("sunlight.case.event", 1)
     >>> spec.direction, spec.sequenced, spec.addressing
     ('up', True, 'none')
-    >>> sorted(known_types())[:2]
+    >>> sorted(t for t in known_types() if t.startswith("sunlight.case."))
     ['sunlight.case.event', 'sunlight.case.light']
 """
 
@@ -53,6 +53,9 @@ ENFORCEMENT_REFUSAL = "sunlight.enforcement.refusal"
 #: A 行政复议 or 行政诉讼 against an enforcement decision in its current state (up, outside
 #: the per-case sequence: an ancestor keeps the latest state, decided over pending).
 ENFORCEMENT_CHALLENGE = "sunlight.enforcement.challenge"
+#: A signed head of a site's audit chain (up, outside the per-case sequence: an ancestor
+#: keeps each (source, seq) once; :mod:`sunlight.runtime.core.audit_anchor`).
+AUDIT_ANCHOR = "sunlight.audit.anchor"
 
 
 class UnknownType(ValueError):

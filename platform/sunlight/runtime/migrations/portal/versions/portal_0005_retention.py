@@ -1,7 +1,7 @@
 """retention: when an application's materials were deleted and its numbers masked
 
 Revision ID: portal_0005
-Revises: portal_0003
+Revises: portal_0004
 Create Date: 2026-12-01 21:00:00.000000
 
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = "portal_0005"
-down_revision: str | Sequence[str] | None = "portal_0003"
+down_revision: str | Sequence[str] | None = "portal_0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
