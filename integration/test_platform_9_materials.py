@@ -68,7 +68,7 @@ def _draft(portal: httpx.Client, rng: random.Random) -> tuple[str, dict[str, str
                                                   "name": "材料上限测试企业"},
         "form": annual_report_form(code, "材料上限测试企业")})
     assert created.status_code == 201, created.text
-    return created.json()["receipt"], {"X-Tracking-Secret": created.json()["secret"]}
+    return created.json()["draft_id"], {"X-Tracking-Secret": created.json()["secret"]}
 
 
 def _upload(portal: httpx.Client, receipt: str, headers: dict[str, str],
