@@ -115,6 +115,13 @@ def next_receipt(session: Session, site: str, max_seq: int = MAX_DAILY_SEQ) -> s
     return format_receipt(site, today, seq)
 
 
+def receipts_issued_today(session: Session) -> int:
+    """How many receipt numbers the site issued today (China's day), of ``MAX_DAILY_SEQ``."""
+    today = datetime.now(CHINA).date()
+    seq = session.scalar(select(ReceiptCounter.last_seq).where(ReceiptCounter.day == today))
+    return int(seq or 0)
+
+
 def create_application(session: Session, body: ApplicationIn) -> tuple[Application, str]:
     """A draft named by a fresh draft id; its receipt number comes at :func:`submit`."""
     entry = get_item(session, body.item_code)
