@@ -279,14 +279,14 @@ def apply_annual_report(portal: str, credit_code: str, name: str = ENTERPRISE,
     created = http.post(f"{portal}/api/v1/applications",
                         json=annual_report_application(credit_code, name))
     assert created.status_code == 201, created.text
-    receipt, secret = created.json()["receipt"], created.json()["secret"]
+    draft, secret = created.json()["draft_id"], created.json()["secret"]
     headers = {"X-Tracking-Secret": secret}
-    uploaded = http.post(f"{portal}/api/v1/applications/{receipt}/materials", headers=headers,
+    uploaded = http.post(f"{portal}/api/v1/applications/{draft}/materials", headers=headers,
                          **annual_report_material())
     assert uploaded.status_code == 201, uploaded.text
-    submitted = http.post(f"{portal}/api/v1/applications/{receipt}/submit", headers=headers)
+    submitted = http.post(f"{portal}/api/v1/applications/{draft}/submit", headers=headers)
     assert submitted.status_code == 200, submitted.text
-    return receipt, secret
+    return submitted.json()["receipt"], secret
 
 
 def _describe(predicate: Any) -> str:

@@ -46,7 +46,7 @@ def _draft(portal: httpx.Client, rng: random.Random,
                                                   "name": name},
         "form": annual_report_form(code, name)})
     assert created.status_code == 201, created.text
-    return created.json()["receipt"], {"X-Tracking-Secret": created.json()["secret"]}
+    return created.json()["draft_id"], {"X-Tracking-Secret": created.json()["secret"]}
 
 
 def test_schema_violation_names_the_json_pointer(portal: httpx.Client) -> None:

@@ -104,11 +104,11 @@ def _draft(known: Known, with_material: bool) -> tuple[str, str]:
         "item_code": ANNUAL_REPORT, "form": annual_report_form(code),
         "applicant": {"kind": "enterprise", "id_number": code, "name": "甲"}}).json()
     if with_material:
-        httpx.post(f"{known.portal}/api/v1/applications/{created['receipt']}/materials",
+        httpx.post(f"{known.portal}/api/v1/applications/{created['draft_id']}/materials",
                    headers={"X-Tracking-Secret": created["secret"]},
                    data={"name": ANNUAL_REPORT_MATERIAL},
                    files={"file": ("r.pdf", PDF, "application/pdf")}).raise_for_status()
-    return created["receipt"], created["secret"]
+    return created["draft_id"], created["secret"]
 
 
 def _seed_application(case: Any, known: Known) -> None:

@@ -7,10 +7,18 @@ row is retried and parked while the applications behind it reach core, and
 `sunlight gateway parked list|replay` shows and replays it; a forged feed record is parked
 and the cursor moves past it.
 
+Point 3's portal part and point 4's drafts: an upload waiting for the application's row lock
+(held as a submit holds it) leaves the portal answering; a draft has an opaque draft id and
+its receipt number comes with the submission; drafts never submitted are purged after the
+retention, submitted ones never.
+
 How these fail on the code before issue 15: a draft accepted all 60 materials (no cap); core
 read any body (a 12 MiB record answered 422, not 413); a poison row was rejected at once or
 held the batch, there was no ``parked_at`` column and no ``sunlight gateway`` command; a
-forged feed record held the cursor, so no later status reached the portal.
+forged feed record held the cursor, so no later status reached the portal. The upload ran
+``SELECT … FOR UPDATE`` on the event loop: while the row was held, /healthz did not answer;
+``POST /applications`` answered a receipt number (no ``draft_id``, KeyError) and nothing
+purged drafts.
 """
 
 from __future__ import annotations
@@ -21,9 +29,12 @@ import random
 import re
 import subprocess
 import sys
+import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import psycopg
@@ -38,7 +49,10 @@ from platform_site import (
     apply_annual_report,
     wait_for,
 )
+from sunlight.runtime.db import make_engine
+from sunlight.runtime.portal.app import purge_once
 from sunlight.workflow.identity import generate_credit_code
+from sunlight.workflow.receipts import DRAFT_ID_PATTERN, RECEIPT_PATTERN, format_receipt
 
 MIB = 2**20
 
@@ -68,7 +82,7 @@ def _draft(portal: httpx.Client, rng: random.Random) -> tuple[str, dict[str, str
                                                   "name": "材料上限测试企业"},
         "form": annual_report_form(code, "材料上限测试企业")})
     assert created.status_code == 201, created.text
-    return created.json()["receipt"], {"X-Tracking-Secret": created.json()["secret"]}
+    return created.json()["draft_id"], {"X-Tracking-Secret": created.json()["secret"]}
 
 
 def _upload(portal: httpx.Client, receipt: str, headers: dict[str, str],
@@ -105,7 +119,8 @@ def _parked_gauge(site: Site, direction: str = "in") -> float:
 
 def test_sixty_large_materials_are_capped_and_what_was_accepted_crosses(
         site: Site, portal: httpx.Client, clerk: httpx.Client) -> None:
-    receipt, headers = _draft(portal, random.Random(901))
+    draft, headers = _draft(portal, random.Random(901))
+    receipt = draft  # materials, tracking and submit take the draft id
     big = [PDF + bytes([i % 251]) * (3 * MIB) for i in range(60)]
     answers = [_upload(portal, receipt, headers, data) for data in big]
     accepted = [a.json()["sha256"] for a in answers if a.status_code == 201]
@@ -120,7 +135,7 @@ def test_sixty_large_materials_are_capped_and_what_was_accepted_crosses(
     # The capped draft is submitted: its 48 MiB cross one material per request.
     submitted = portal.post(f"/api/v1/applications/{receipt}/submit", headers=headers)
     assert submitted.status_code == 200, submitted.text
-    case = _case(clerk, receipt)
+    case = _case(clerk, submitted.json()["receipt"])
     assert sorted(m["sha256"] for m in case["materials"]) == sorted(accepted)
     # ... and a normal application behind it still reaches core.
     normal, _ = apply_annual_report(site.portal, generate_credit_code(random.Random(902)))
@@ -162,11 +177,14 @@ def test_a_poison_row_is_parked_the_rows_behind_flow_and_replay_delivers_it(
         site: Site, portal: httpx.Client, clerk: httpx.Client) -> None:
     # A real draft with its material, staged by hand with a material id that does not exist:
     # the gateway cannot expand it. It is on its last attempt (8th, the default).
-    receipt, headers = _draft(portal, random.Random(904))
-    material = _upload(portal, receipt, headers, PDF).json()
-    app = portal.get(f"/api/v1/applications/{receipt}", headers=headers).json()
-    [(code, form)] = _portal_sql(site, "SELECT applicant_id, form FROM applications "
-                                 "WHERE receipt = %s", receipt)
+    draft, headers = _draft(portal, random.Random(904))
+    material = _upload(portal, draft, headers, PDF).json()
+    app = portal.get(f"/api/v1/applications/{draft}", headers=headers).json()
+    # Staged by hand, so the receipt a submission would have issued is given by hand too.
+    receipt = format_receipt(site.code, datetime.now(ZoneInfo("Asia/Shanghai")).date(),
+                             900_000 + random.Random(904).randrange(99_999))
+    [(code, form)] = _portal_sql(site, "UPDATE applications SET receipt = %s WHERE draft_id = "
+                                 "%s RETURNING applicant_id, form", receipt, draft)
     payload = {"receipt": receipt, "item_code": ANNUAL_REPORT, "item_version": 1,
                "applicant": {"kind": "enterprise", "id_number": code,
                              "name": "材料上限测试企业", "phone": ""},
@@ -238,3 +256,100 @@ def test_a_forged_feed_record_is_parked_and_the_cursor_moves_on(
         d["party_name"] != "张三" for d in portal.get("/api/v1/disclosure/penalties").json())
     still = _gateway_cli(site, "replay", str(forged))
     assert still.returncode == 1 and "still fails" in still.stderr + still.stdout
+
+
+def _waiting_on_locks(site: Site) -> int:
+    [(n,)] = _portal_sql(site, "SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                         "current_database() AND wait_event_type = 'Lock'")
+    return int(n)
+
+
+def test_uploads_and_a_submit_waiting_on_the_row_leave_the_portal_answering(
+        site: Site, portal: httpx.Client) -> None:
+    """Point 3: no blocking database call on the event loop. The application's row is held
+    (as a submit holds it) while four uploads and a submit wait for it: /healthz and the
+    catalogue still answer; once released, every upload before the submit is in it and
+    every one after is refused 409."""
+    draft, headers = _draft(portal, random.Random(907))
+    assert _upload(portal, draft, headers, PDF).status_code == 201
+
+    def upload(i: int) -> httpx.Response:
+        return httpx.post(f"{site.portal}/api/v1/applications/{draft}/materials",
+                          headers=headers, data={"name": f"补充材料{i}"},
+                          files={"file": (f"m{i}.pdf", PDF + str(i).encode(), "application/pdf")},
+                          timeout=60)
+
+    with ThreadPoolExecutor(6) as pool, \
+            psycopg.connect(site.portal_db_url.replace("+psycopg", "")) as holder:
+        holder.execute("SELECT id FROM applications WHERE draft_id = %s FOR UPDATE", (draft,))
+        uploads = [pool.submit(upload, i) for i in range(4)]
+        wait_for(lambda: _waiting_on_locks(site) >= 1, timeout=30,
+                 what="an upload waiting for the application's row")
+        for _ in range(3):  # the loop is free: answered at once, not after the lock
+            started = time.monotonic()
+            health = httpx.get(f"{site.portal}/healthz", timeout=3)
+            assert health.status_code == 200 and time.monotonic() - started < 2
+        submitting = pool.submit(lambda: httpx.post(
+            f"{site.portal}/api/v1/applications/{draft}/submit", headers=headers, timeout=60))
+        wait_for(lambda: _waiting_on_locks(site) >= 5, timeout=30,
+                 what="four uploads and the submit waiting for the row")
+        assert portal.get(f"/api/v1/catalogue/{ANNUAL_REPORT}", timeout=3).status_code == 200
+    answers = [u.result(60) for u in uploads]
+    submitted = submitting.result(60)
+    assert submitted.status_code == 200, submitted.text
+    assert {a.status_code for a in answers} <= {201, 409}, [a.text for a in answers]
+    accepted = [a.json()["sha256"] for a in answers if a.status_code == 201]
+    assert all(a.json()["error"] == "not_editable" for a in answers if a.status_code == 409)
+    shown = portal.get(f"/api/v1/applications/{submitted.json()['receipt']}",
+                       headers=headers).json()
+    assert shown["status"] == "sent" and shown["submissions"] == 1
+    assert sorted(m["sha256"] for m in shown["materials"]) == sorted(
+        [hashlib.sha256(PDF).hexdigest(), *accepted])
+
+
+def test_a_draft_has_an_opaque_id_and_the_receipt_comes_with_the_submission(
+        site: Site, portal: httpx.Client, clerk: httpx.Client) -> None:
+    """Point 4: a draft takes no receipt number; the submission issues it, and the case
+    is tracked and reaches core under it."""
+    today = "(now() AT TIME ZONE 'Asia/Shanghai')::date"
+    counter = f"SELECT coalesce(max(last_seq), 0) FROM receipt_counters WHERE day = {today}"
+    [(before,)] = _portal_sql(site, counter)
+    draft, headers = _draft(portal, random.Random(908))
+    assert re.fullmatch(DRAFT_ID_PATTERN, draft), draft
+    shown = portal.get(f"/api/v1/applications/{draft}", headers=headers).json()
+    assert shown["receipt"] is None and shown["status"] == "draft"
+    assert _portal_sql(site, counter) == [(before,)]  # no receipt number taken
+    assert _upload(portal, draft, headers, PDF).status_code == 201
+    submitted = portal.post(f"/api/v1/applications/{draft}/submit", headers=headers)
+    assert submitted.status_code == 200, submitted.text
+    receipt = submitted.json()["receipt"]
+    assert re.fullmatch(RECEIPT_PATTERN, receipt) and receipt != draft
+    assert receipt.endswith(f"-{before + 1:06d}")
+    tracked = portal.get(f"/api/v1/applications/{receipt}", headers=headers).json()
+    assert tracked["receipt"] == receipt and tracked["status"] in ("sent", "submitted")
+    assert _case(clerk, receipt)["receipt"] == receipt
+
+
+def test_drafts_never_submitted_are_purged_after_the_retention(
+        site: Site, portal: httpx.Client) -> None:
+    """Point 4: a draft older than the retention goes, with its materials; a fresh draft and
+    a submitted application of the same age stay."""
+    old, old_headers = _draft(portal, random.Random(909))
+    assert _upload(portal, old, old_headers, PDF).status_code == 201
+    fresh, fresh_headers = _draft(portal, random.Random(910))
+    receipt, secret = apply_annual_report(site.portal, generate_credit_code(random.Random(911)))
+    [(old_id,)] = _portal_sql(site, "SELECT id FROM applications WHERE draft_id = %s", old)
+    _portal_sql(site, "UPDATE applications SET created_at = now() - interval '8 days' "
+                "WHERE draft_id = %s OR receipt = %s", old, receipt)
+    engine = make_engine(site.portal_db_url)
+    try:
+        assert purge_once(engine, timedelta(days=7)) >= 1
+    finally:
+        engine.dispose()
+    assert portal.get(f"/api/v1/applications/{old}", headers=old_headers).status_code == 404
+    assert _portal_sql(site, "SELECT count(*) FROM materials WHERE application_id = %s",
+                       old_id) == [(0,)]
+    assert portal.get(f"/api/v1/applications/{fresh}", headers=fresh_headers).status_code == 200
+    kept = portal.get(f"/api/v1/applications/{receipt}",
+                      headers={"X-Tracking-Secret": secret})
+    assert kept.status_code == 200 and kept.json()["status"] != "draft"

@@ -6,14 +6,19 @@ Runs on the session's province → city → county topology (see conftest.py `to
 
 from __future__ import annotations
 
+import collections
 import dataclasses
+import json
 import re
+import shlex
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
+import yaml
 
 from site_fixtures import (
     Lab,
@@ -25,15 +30,18 @@ from site_fixtures import (
     stop_all_listeners,
     verdict,
 )
+from sunlight.catalogue.journey import annual_report_application
 from sunlight.control.stack.scenario import (
     apply_at_portal,
     portal_status,
     run_scenario,
     seen_upstream,
 )
+from sunlight.paths import repo_root
 from sunlight.topology.flows import load_flows
 from sunlight.topology.layout import Net
 from sunlight.topology.matrix import Basis, Expect, control_endpoint, site_endpoints
+from sunlight.workflow.identity import generate_credit_code
 from topology_suite import CITY, COUNTY, PROVINCE, Topology, wait_until
 
 
@@ -118,6 +126,66 @@ def test_the_portals_operations_endpoints_are_not_served_through_nginx(
         assert portal.get("/api/v1/catalogue").status_code == 200  # the rest still answers
     topology.scenarios.append(("the portal's /metrics, /docs, /openapi.json refused at nginx",
                                "pass"))
+
+
+RATE_LIMITS = yaml.safe_load((repo_root() / "playbooks" / "group_vars" / "all.yml")
+                            .read_text())["sunlight_rate_limits"]
+# Sent from the nginx host itself (its ext address is no trusted proxy): many writes, each
+# naming a different client in X-Forwarded-For; prints how many got each status.
+UNTRUSTED_BURST = """
+import collections, concurrent.futures, json, ssl, sys, urllib.error, urllib.request
+url, n = sys.argv[1], int(sys.argv[2])
+tls = ssl.create_default_context()
+tls.check_hostname, tls.verify_mode = False, ssl.CERT_NONE
+def post(i):
+    request = urllib.request.Request(url, data=b"{}", method="POST", headers={
+        "Content-Type": "application/json", "X-Forwarded-For": "203.0.113.%d" % (i % 250 + 1)})
+    try:
+        return urllib.request.urlopen(request, context=tls, timeout=30).status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+with concurrent.futures.ThreadPoolExecutor(8) as pool:
+    print(json.dumps(collections.Counter(pool.map(post, range(n)))))
+"""
+
+
+def test_a_burst_of_writes_from_one_client_gets_429_and_others_go_on(
+        topology: Topology) -> None:
+    """Issue 15, point 4: past a client's write limit nginx answers 429 with Retry-After and
+    a reason; another client (its own X-Forwarded-For through the trusted control node)
+    still creates its draft; an untrusted sender's X-Forwarded-For is ignored, so naming a
+    new client on each request gains nothing. Before: no limit, every request reached the
+    portal (422 for these empty bodies), and nginx passed any X-Forwarded-For on."""
+    site = topology.site(COUNTY)
+    burst, retry = RATE_LIMITS["writes"]["burst"], RATE_LIMITS["retry_after_s"]
+    n = 4 * burst
+    with httpx.Client(base_url=site.portal_url, verify=site.tls(), timeout=30) as portal:
+        noisy = {"X-Forwarded-For": "198.51.100.7"}
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(lambda _i: portal.post("/api/v1/applications", json={},
+                                                           headers=noisy), range(n)))
+        statuses = collections.Counter(a.status_code for a in answers)
+        assert set(statuses) == {422, 429} and statuses[429] >= n - 2 * burst, statuses
+        limited = next(a for a in answers if a.status_code == 429)
+        assert limited.headers["Retry-After"] == str(retry)
+        assert limited.headers["X-Content-Type-Options"] == "nosniff"
+        assert limited.json()["error"] == "rate_limited" and "请求过于频繁" in \
+            limited.json()["detail"] and limited.json()["request_id"]
+        other = portal.post("/api/v1/applications", headers={"X-Forwarded-For": "198.51.100.8"},
+                            json=annual_report_application(generate_credit_code(topology.rng)))
+        assert other.status_code == 201, other.text
+        assert other.json()["draft_id"].startswith("draft-")
+    nginx = site.host_with("nginx")
+    url = (f"https://{nginx['sunlight_addresses'][Net.EXT.value]}:"
+           f"{load_flows().port('https')}/api/v1/applications")
+    with site.ssh("nginx") as ssh:
+        done = ssh.run(f"python3 -c {shlex.quote(UNTRUSTED_BURST)} {shlex.quote(url)} {n}",
+                       timeout=120)
+    assert done.exit_code == 0, done.stderr
+    spoofed = {int(k): v for k, v in json.loads(done.stdout.splitlines()[-1]).items()}
+    assert spoofed.get(429, 0) >= n - 2 * burst, spoofed
+    topology.scenarios.append(("nginx limits writes per client (429 + Retry-After), "
+                               "X-Forwarded-For only from trusted proxies", "pass"))
 
 
 def test_only_the_note_for_the_applicant_reaches_the_tracking_page(topology: Topology) -> None:

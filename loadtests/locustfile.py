@@ -11,6 +11,10 @@ probe's own submissions, not counted as offered load) and ``propagation/countyâ†
 (a probe case's time from submission at the county portal to its appearance in the
 province's view of the county).
 
+Each portal user presents its own address in ``X-Forwarded-For`` (nginx believes it from the
+control node, a trusted proxy, and limits requests per client address). A draft is named by
+its draft id until it is submitted; the receipt number comes with the submission.
+
 Profiles, gates, targets and test data live in :mod:`sunlight.control.load`, imported like
 any installed package (run Locust from the virtual environment where ``sunlight`` is).
 """
@@ -26,7 +30,7 @@ from typing import Any
 from locust import HttpUser, User, constant_throughput, events, task
 
 from sunlight.catalogue.journey import annual_report_material
-from sunlight.control.load.data import Applications
+from sunlight.control.load.data import Applications, client_address
 from sunlight.control.load.shapes import PROFILES, Profile
 from sunlight.control.load.targets import Targets
 from sunlight.control.load.verdict import ProfileShape, install_gates
@@ -38,6 +42,9 @@ PROFILE: Profile = PROFILES[os.environ.get("SUNLIGHT_LOAD_PROFILE", "smoke")].sc
     rate_factor=float(os.environ.get("SUNLIGHT_LOAD_RATE_FACTOR", "1")))
 RECEIPTS: deque[tuple[str, str]] = deque(maxlen=500)  # (receipt, secret) for status reads
 _seeds = itertools.count(1)
+# Workers of a distributed run count seeds from 1 each: their users' addresses differ by
+# this process's block of 1000 (Locust runs a few processes, their pids seldom collide).
+_ADDRESS_BLOCK = 1000 * (os.getpid() % 4000)
 
 
 class _Portal(HttpUser):
@@ -46,7 +53,10 @@ class _Portal(HttpUser):
 
     def on_start(self) -> None:
         self.client.verify = TARGETS.ca_file
-        self.data = Applications(seed=next(_seeds))
+        seed = next(_seeds)
+        self.data = Applications(seed=seed)
+        # One client address per simulated user, as a trusted front proxy would pass it.
+        self.client.headers["X-Forwarded-For"] = client_address(_ADDRESS_BLOCK + seed)
 
     def submit(self, group: str = "submit") -> tuple[str, str] | None:
         """Create, upload, send; requests are named ``<group>/create|upload|send``."""
@@ -55,19 +65,20 @@ class _Portal(HttpUser):
             if r.status_code != 201:
                 r.failure(f"{r.status_code}: {r.text[:200]}")
                 return None
-            receipt, secret = r.json()["receipt"], r.json()["secret"]
+            draft, secret = r.json()["draft_id"], r.json()["secret"]
         headers = {"X-Tracking-Secret": secret}
-        with self.client.post(f"/api/v1/applications/{receipt}/materials", headers=headers,
+        with self.client.post(f"/api/v1/applications/{draft}/materials", headers=headers,
                               **annual_report_material(), name=f"{group}/upload",
                               catch_response=True) as r:
             if r.status_code != 201:
                 r.failure(f"{r.status_code}: {r.text[:200]}")
                 return None
-        with self.client.post(f"/api/v1/applications/{receipt}/submit", headers=headers,
+        with self.client.post(f"/api/v1/applications/{draft}/submit", headers=headers,
                               name=f"{group}/send", catch_response=True) as r:
             if r.status_code != 200:
                 r.failure(f"{r.status_code}: {r.text[:200]}")
                 return None
+            receipt = str(r.json()["receipt"])
         RECEIPTS.append((receipt, secret))
         return receipt, secret
 

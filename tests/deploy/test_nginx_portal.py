@@ -1,5 +1,7 @@
 """The portal's front door (issue 15, point 6): the app's ``/metrics``, ``/docs``,
-``/redoc`` and ``/openapi.json`` are refused at nginx; everything else is proxied.
+``/redoc`` and ``/openapi.json`` are refused at nginx; everything else is proxied. And
+(point 4) per-client limits on writes and tracking look-ups, 429 with Retry-After, the
+client's address believed from X-Forwarded-For only for trusted proxies.
 
 The nginx role's template is rendered with Jinja2 and the role's defaults, and each path is
 given to the ``location`` that nginx would pick for it (exact ``=``, then the longest
@@ -19,6 +21,7 @@ import yaml
 from sunlight.paths import repo_root
 
 ROLE = repo_root() / "playbooks" / "roles" / "nginx"
+GROUP_VARS = repo_root() / "playbooks" / "group_vars" / "all.yml"
 REFUSED = ["/metrics", "/metrics/", "/docs", "/docs/", "/docs/oauth2-redirect", "/redoc",
            "/openapi.json", "/openapi.json/"]
 PROXIED = ["/", "/api/v1/catalogue", "/api/v1/applications/320703-20261201-000001",
@@ -27,8 +30,9 @@ PROXIED = ["/", "/api/v1/catalogue", "/api/v1/applications/320703-20261201-00000
            "/openapi.jsonx"]
 
 
-def _render() -> str:
+def _render(trusted: list[str] | None = None) -> str:
     defaults: dict[str, Any] = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
+    group: dict[str, Any] = yaml.safe_load(GROUP_VARS.read_text())
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(ROLE / "templates"),
                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     return env.get_template("portal.conf.j2").render(
@@ -37,7 +41,9 @@ def _render() -> str:
         nginx_portal_upstreams=["10.1.0.6:8001", "127.0.0.1:8011"],
         nginx_server_names=["portal.320703.sunlight", "localhost"],
         nginx_tls_dir=defaults["nginx_tls_dir"], nginx_client_max_body_size=10485760,
-        nginx_security_headers=defaults["nginx_security_headers"])
+        nginx_security_headers=defaults["nginx_security_headers"],
+        nginx_rate_limits=group["sunlight_rate_limits"],
+        nginx_trusted_proxies=["10.1.0.1"] if trusted is None else trusted)
 
 
 _LOCATION = re.compile(r"^\s*location\s+(?:(=|\^~|~\*|~)\s+)?(\S+)\s*\{(.*?)^\s*\}",
@@ -93,3 +99,82 @@ def test_the_refusal_keeps_the_security_headers() -> None:
     assert "always;" in conf.split("location", 1)[0]
     refusing = [b for m, _p, b in _locations(conf) if "return 404;" in b]
     assert refusing and all("add_header" not in b for b in refusing)
+
+
+# --- per-client limits (issue 15, point 4); before it, none of these directives existed ---
+
+def _directives(conf: str, name: str) -> list[str]:
+    return [line.strip().rstrip(";") for line in conf.splitlines()
+            if line.strip().startswith(name + " ")]
+
+
+def test_writes_and_lookups_are_limited_per_client_at_the_group_vars_rates() -> None:
+    conf = _render()
+    limits = yaml.safe_load(GROUP_VARS.read_text())["sunlight_rate_limits"]
+    zones = _directives(conf, "limit_req_zone")
+    assert zones == [
+        f"limit_req_zone $sunlight_write_client zone=sunlight_writes:10m "
+        f"rate={limits['writes']['rate_per_s']}r/s",
+        f"limit_req_zone $sunlight_lookup_client zone=sunlight_lookups:10m "
+        f"rate={limits['lookups']['rate_per_s']}r/s"]
+    for path in PROXIED:
+        body = _chosen(_locations(conf), path)
+        assert f"limit_req zone=sunlight_writes burst={limits['writes']['burst']} nodelay;" in body
+        assert (f"limit_req zone=sunlight_lookups burst={limits['lookups']['burst']} nodelay;"
+                in body)
+
+
+def test_the_write_key_counts_every_method_but_reads() -> None:
+    conf = _render()
+    block = conf.split("map $request_method $sunlight_write_client {", 1)[1].split("}", 1)[0]
+    assert 'GET "";' in block and 'HEAD "";' in block and "default $binary_remote_addr;" in block
+    assert "POST" not in block and "DELETE" not in block  # counted by the default
+
+
+@pytest.mark.parametrize(("request_line", "counted"), [
+    ("GET /api/v1/applications/320703-20261201-000001", True),
+    ("GET /api/v1/applications/draft-AAAAAAAAAAAAAAAAAAAAAAAA", True),
+    ("GET /api/v1/applications/320703-20261201-000001/materials", False),
+    ("GET /api/v1/catalogue", False),
+    ("POST /api/v1/applications/320703-20261201-000001", False),  # a write: the other zone
+])
+def test_tracking_look_ups_have_their_own_zone(request_line: str, counted: bool) -> None:
+    conf = _render()
+    block = conf.split('map "$request_method $uri" $sunlight_lookup_client {', 1)[1]
+    pattern = re.search(r'"~(\^[^"]+)" \$binary_remote_addr;', block)
+    assert pattern is not None
+    assert bool(re.search(pattern.group(1), request_line)) is counted
+
+
+def test_past_the_limit_is_429_with_retry_after_and_the_security_headers() -> None:
+    conf = _render()
+    retry = yaml.safe_load(GROUP_VARS.read_text())["sunlight_rate_limits"]["retry_after_s"]
+    assert _directives(conf, "limit_req_status") == ["limit_req_status 429"]
+    assert _directives(conf, "error_page") == ["error_page 429 = @sunlight_rate_limited"]
+    named = conf.split("location @sunlight_rate_limited {", 1)[1].split("\n    }", 1)[0]
+    assert f'add_header Retry-After "{retry}" always;' in named
+    assert "return 429 " in named and "rate_limited" in named and "请求过于频繁" in named
+    defaults = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
+    for header in defaults["nginx_security_headers"]:  # add_header here drops the inherited
+        assert f"add_header {header} " in named
+
+
+def test_only_trusted_proxies_name_the_client() -> None:
+    conf = _render(["10.1.0.1", "192.0.2.0/24"])
+    assert _directives(conf, "set_real_ip_from") == ["set_real_ip_from 10.1.0.1",
+                                                     "set_real_ip_from 192.0.2.0/24"]
+    assert _directives(conf, "real_ip_header") == ["real_ip_header X-Forwarded-For"]
+    assert _directives(conf, "real_ip_recursive") == ["real_ip_recursive on"]
+    # The portal gets the client so worked out, never what the client wrote itself.
+    assert _directives(conf, "proxy_set_header X-Forwarded-For") == [
+        "proxy_set_header X-Forwarded-For $remote_addr"]
+    alone = _render([])
+    assert not _directives(alone, "set_real_ip_from") and not _directives(alone,
+                                                                           "real_ip_header")
+
+
+def test_the_control_node_is_a_trusted_proxy_by_default() -> None:
+    group = yaml.safe_load(GROUP_VARS.read_text())
+    assert group["sunlight_trusted_proxies"] == []
+    defaults = (ROLE / "defaults" / "main.yml").read_text()
+    assert "selectattr('roles', 'contains', 'control')" in defaults

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import ipaddress
 import json
 import os
 import subprocess
@@ -60,3 +61,16 @@ def test_applications_walk_the_sample_journey_with_valid_forms() -> None:
     assert [e.message for b in bodies for e in validator.iter_errors(b["form"])] == []
     replay = Applications(seed=3)
     assert [replay.annual_report() for _ in range(20)] == bodies  # reproducible by seed
+
+
+def test_each_simulated_user_presents_its_own_client_address() -> None:
+    """nginx limits requests per client address (issue 15, point 4) and believes
+    X-Forwarded-For from the control node: each portal user sends its own, so the load is many
+    clients (before, every user was the control node's one address)."""
+    from sunlight.control.load.data import CLIENT_NETWORK, client_address
+
+    addresses = {client_address(seed) for seed in range(1, 5001)}
+    assert len(addresses) == 5000
+    assert all(ipaddress.IPv4Address(a) in CLIENT_NETWORK for a in addresses)
+    source = LOCUSTFILE.read_text(encoding="utf-8")
+    assert 'self.client.headers["X-Forwarded-For"] = client_address(' in source

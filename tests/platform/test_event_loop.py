@@ -1,4 +1,4 @@
-"""No blocking database call on the event loop in core, the gateway or the exchange.
+"""No blocking database call on the event loop in core, the gateway, the exchange or the portal.
 
 A synchronous SQLAlchemy call made inside an ``async def`` runs on the event loop: while it
 waits (on a row lock another request holds, say) the whole process stops answering —
@@ -33,8 +33,8 @@ from sunlight.runtime.settings import Settings
 
 TOKEN = "x" * 32
 RUNTIME = Path(runtime_pkg.__file__).resolve().parent
-# Where the loop must never block on the database (the portal's own audit is its helper's).
-PACKAGES = ("core", "gateway", "exchange")
+# Where the loop must never block on the database.
+PACKAGES = ("core", "gateway", "exchange", "portal")
 # Calls that reach the database synchronously.
 DB_FUNCTIONS = frozenset({"transaction", "database_ready", "handle", "dead_letter"})
 DB_METHODS = frozenset({"execute", "scalar", "scalars", "commit", "flush", "connect",
@@ -46,7 +46,8 @@ def _settings(role: str) -> Settings:
     urls = {"core": {"database_url": "postgresql+psycopg://u:p@127.0.0.1:1/core",
                      "token_secret": TOKEN, "exchange_token": TOKEN},
             "gateway": {"portal_database_url": "postgresql+psycopg://u:p@127.0.0.1:1/portal",
-                        "core_url": "http://127.0.0.1:1", "exchange_token": TOKEN}}[role]
+                        "core_url": "http://127.0.0.1:1", "exchange_token": TOKEN},
+            "portal": {"database_url": "postgresql+psycopg://u:p@127.0.0.1:1/portal"}}[role]
     return Settings(role=role, site_code="320703", **urls)  # type: ignore[arg-type]
 
 
@@ -73,7 +74,7 @@ def _api_routes(routes: Iterable[Any]) -> Iterator[APIRoute]:
             yield from _api_routes(inner.routes)
 
 
-@pytest.mark.parametrize("role", ["core", "gateway"])
+@pytest.mark.parametrize("role", ["core", "gateway", "portal"])
 def test_no_async_route_takes_a_database_session(role: str) -> None:
     module = __import__(f"sunlight.runtime.{role}.app", fromlist=["create_app"])
     app = module.create_app(_settings(role))

@@ -2,12 +2,15 @@
 
 One item of the sample catalogue drives the demo scenario, the integration tests and the
 load tests alike: its code, its required material, a small PDF and the form. The apply
-steps are create the application → upload the material → submit; each caller makes the
+steps are create the draft → upload the material → submit; each caller makes the
 HTTP calls with its own client, the request bodies come from here::
 
-    POST /api/v1/applications                      json=annual_report_application(...)
-    POST /api/v1/applications/{receipt}/materials  **annual_report_material()
-    POST /api/v1/applications/{receipt}/submit
+    POST /api/v1/applications                       json=annual_report_application(...)
+                                                    -> {"draft_id", "secret", ...}
+    POST /api/v1/applications/{draft_id}/materials  **annual_report_material()
+    POST /api/v1/applications/{draft_id}/submit     -> {"receipt", ...}
+
+The receipt number (受理回执号) is issued at submission; the case is tracked with it.
 
 Pure data: no web client, no database (a unit test checks it against the sample catalogue).
 

@@ -101,6 +101,10 @@ class Settings(BaseSettings):
     # all; an upload past either is refused (422 / 413) and what was accepted stays.
     material_max_count: int = Field(default=20, ge=1, le=1000)
     material_max_total_bytes: int = Field(default=50 * 2**20, ge=1024)
+    # portal: a draft never submitted is purged this long after it was started (its
+    # materials with it), checked every draft_purge_interval_s by each portal process.
+    draft_retention_days: float = Field(default=7.0, gt=0)
+    draft_purge_interval_s: float = Field(default=3600.0, gt=0)
     # Largest request body a role reads (413 above it); unset: the role's default,
     # :meth:`body_limit`.
     max_body_bytes: int | None = Field(default=None, ge=1024)

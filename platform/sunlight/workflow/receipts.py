@@ -6,6 +6,10 @@ applicant also gets a random tracking secret, of which the site stores only the 
 The secret has 128 random bits, so an unsalted fast hash is enough: there is nothing to
 brute-force that a salt or a slow hash would protect.
 
+A receipt number is issued at submission, not when a draft is started (issue 15, point 4):
+a draft is named by an opaque, random draft id (:func:`new_draft_id`), so drafts that are
+never submitted use up none of the day's receipt space and name nothing guessable.
+
 Example::
 
     >>> from datetime import date
@@ -17,6 +21,9 @@ Example::
     >>> secret = new_tracking_secret()
     >>> secret_matches(secret, hash_secret(secret)), secret_matches("guess", hash_secret(secret))
     (True, False)
+    >>> draft = new_draft_id()
+    >>> draft.startswith("draft-"), is_receipt(draft), is_receipt(text)
+    (True, False, True)
 """
 
 from __future__ import annotations
@@ -28,10 +35,13 @@ import secrets
 from datetime import date, datetime
 
 __all__ = [
+    "DRAFT_ID_PATTERN",
     "MAX_DAILY_SEQ",
     "RECEIPT_PATTERN",
     "format_receipt",
     "hash_secret",
+    "is_receipt",
+    "new_draft_id",
     "new_tracking_secret",
     "parse_receipt",
     "secret_matches",
@@ -41,6 +51,8 @@ __all__ = [
 MAX_DAILY_SEQ = 999_999
 #: The shape of a receipt number, for API schemas (the date is checked separately).
 RECEIPT_PATTERN = r"^[0-9]{6}-[0-9]{8}-[0-9]{6}$"
+#: The shape of a draft id: ``draft-`` and 144 random bits, URL-safe (24 characters).
+DRAFT_ID_PATTERN = r"^draft-[A-Za-z0-9_-]{24}$"
 _SITE = re.compile(r"[0-9]{6}")
 _RECEIPT = re.compile(r"([0-9]{6})-([0-9]{8})-([0-9]{6})")
 
@@ -78,6 +90,16 @@ def parse_receipt(text: str) -> tuple[str, date, int]:
     if seq == 0:
         raise ValueError(f"receipt {text!r} has sequence 000000; sequences start at 1")
     return site, day, seq
+
+
+def is_receipt(text: str) -> bool:
+    """Whether ``text`` has the shape of a receipt number (a draft id never has)."""
+    return _RECEIPT.fullmatch(text) is not None
+
+
+def new_draft_id() -> str:
+    """A fresh opaque draft id (144 random bits): not a count, not a date, not guessable."""
+    return "draft-" + secrets.token_urlsafe(18)
 
 
 def new_tracking_secret() -> str:

@@ -70,12 +70,13 @@ def apply_at_portal(site: SiteAccess, rng: random.Random,
         created = portal.post("/api/v1/applications",
                               json=annual_report_application(code, name))
         created.raise_for_status()
-        receipt, secret = created.json()["receipt"], created.json()["secret"]
+        draft, secret = created.json()["draft_id"], created.json()["secret"]
         headers = {"X-Tracking-Secret": secret}
-        portal.post(f"/api/v1/applications/{receipt}/materials", headers=headers,
+        portal.post(f"/api/v1/applications/{draft}/materials", headers=headers,
                     **annual_report_material()).raise_for_status()
-        portal.post(f"/api/v1/applications/{receipt}/submit", headers=headers).raise_for_status()
-    return receipt, secret
+        submitted = portal.post(f"/api/v1/applications/{draft}/submit", headers=headers)
+        submitted.raise_for_status()
+    return submitted.json()["receipt"], secret
 
 
 def portal_status(site: SiteAccess, receipt: str, secret: str) -> dict[str, Any]:

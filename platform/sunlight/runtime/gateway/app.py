@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 import sunlight
 from sunlight.runtime.bodylimit import BodyLimit
-from sunlight.runtime.db import database_ready, db_timeouts, make_engine
+from sunlight.runtime.db import database_ready, db_timeouts, make_engine, transaction
 from sunlight.runtime.gateway.service import (
     Moved,
     Retry,
@@ -32,7 +32,9 @@ from sunlight.runtime.gateway.service import (
     push_inward,
 )
 from sunlight.runtime.observability import instrument
+from sunlight.runtime.portal.service import receipts_issued_today
 from sunlight.runtime.settings import Settings
+from sunlight.workflow.receipts import MAX_DAILY_SEQ
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,12 @@ class GatewayMetrics:
                               ["direction"], registry=registry)
         self.pending = Gauge("sunlight_gateway_outbox_pending",
                              "Portal outbox records not yet delivered", registry=registry)
+        # The portal's day of receipt numbers (alert PortalReceiptsRunningOut): read here, as
+        # the gateway is scraped and the portal (external zone) is not.
+        self.receipts = Gauge("sunlight_gateway_receipts_issued_today",
+                              "Receipt numbers the portal issued today", registry=registry)
+        Gauge("sunlight_gateway_receipt_space", "Receipt numbers a portal can issue a day",
+              registry=registry).set(MAX_DAILY_SEQ)
         self.parked = Gauge("sunlight_gateway_parked",
                             "Records the gateway parked after failing to carry them, not yet "
                             "replayed", ["direction"], registry=registry)
@@ -76,6 +84,8 @@ def one_pass(portal: Engine, core: httpx.Client, settings: Settings,
         metrics.pending.set(pending(portal))
         for direction, count in parked_counts(portal).items():
             metrics.parked.labels(direction).set(count)
+    with contextlib.suppress(Exception), transaction(portal) as session:
+        metrics.receipts.set(receipts_issued_today(session))
     return total
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from sunlight.runtime.db import transaction
 from sunlight.runtime.deps import SessionDep, SettingsDep
-from sunlight.runtime.errors import responses
+from sunlight.runtime.errors import ApiError, responses
 from sunlight.runtime.materials import check_size, check_type, sha256_hex
 from sunlight.runtime.portal import service
 from sunlight.runtime.portal.models import (
@@ -31,6 +31,7 @@ from sunlight.runtime.portal.schemas import (
     MaterialOut,
     PenaltyDisclosureOut,
     RatingIn,
+    Submitted,
 )
 from sunlight.runtime.settings import Settings
 
@@ -39,6 +40,8 @@ ERRORS = responses(404, 409, 413, 415, 422)
 
 
 Code = Annotated[str, Path(min_length=3, max_length=40)]
+# An application: its receipt number once submitted, or its draft id (either is accepted
+# wherever an application is named; a draft has only its draft id).
 Receipt = Annotated[str, Path(min_length=1, max_length=40)]
 SecretHeader = Annotated[str | None, Header(alias="X-Tracking-Secret",
                                              description="The secret issued at submission")]
@@ -76,10 +79,11 @@ def guide(code: Code, session: SessionDep) -> ItemGuide:
 
 @router.post("/applications", tags=["applications"], status_code=201,
              response_model=ApplicationCreated, responses=ERRORS)
-def apply(body: ApplicationIn, session: SessionDep, settings: SettingsDep) -> ApplicationCreated:
-    """Start an application: returns the receipt number and the tracking secret (shown once)."""
-    application, secret = service.create_application(session, settings.site_code, body)
-    return ApplicationCreated(receipt=application.receipt, secret=secret,
+def apply(body: ApplicationIn, session: SessionDep) -> ApplicationCreated:
+    """Start a draft: returns its opaque draft id and the tracking secret (shown once); the
+    receipt number is issued when the draft is submitted."""
+    application, secret = service.create_application(session, body)
+    return ApplicationCreated(draft_id=application.draft_id, secret=secret,
                               status=application.status)
 
 
@@ -90,14 +94,18 @@ def _material_out(m: Material) -> MaterialOut:
 
 @router.post("/applications/{receipt}/materials", tags=["applications"], status_code=201,
              response_model=MaterialOut, responses=ERRORS)
-async def upload_material(receipt: Receipt, request: Request,
-                          name: Annotated[str, Form(min_length=1, max_length=200)],
-                          file: Annotated[UploadFile, File()],
-                          secret: SecretHeader = None) -> MaterialOut:
-    """Upload one material (申报材料); size, type and content are checked, sha256 recorded."""
+def upload_material(receipt: Receipt, request: Request,
+                    name: Annotated[str, Form(min_length=1, max_length=200)],
+                    file: Annotated[UploadFile, File()],
+                    secret: SecretHeader = None) -> MaterialOut:
+    """Upload one material (申报材料); size, type and content are checked, sha256 recorded.
+
+    A plain ``def``: it runs in the thread pool, so waiting for the application's row lock
+    (held by a concurrent submit or upload) never blocks the event loop. The upload was
+    already spooled to a temporary file by the form parser; it is read from there."""
     settings: Settings = request.app.state.settings
     limit = settings.material_max_bytes
-    data = await file.read(limit + 1)
+    data = file.file.read(limit + 1)
     check_size(len(data), limit)
     content_type = check_type(file.content_type, data[:16], settings.material_types)
     digest = sha256_hex(data)
@@ -110,13 +118,22 @@ async def upload_material(receipt: Receipt, request: Request,
         return _material_out(material)
 
 
-@router.post("/applications/{receipt}/submit", tags=["applications"], response_model=Accepted,
+@router.post("/applications/{receipt}/submit", tags=["applications"], response_model=Submitted,
              responses=ERRORS)
-def submit(receipt: Receipt, session: SessionDep, secret: SecretHeader = None) -> Accepted:
-    """Submit (or resubmit after a correction request); the gateway carries it inward."""
+def submit(receipt: Receipt, request: Request, session: SessionDep, settings: SettingsDep,
+           secret: SecretHeader = None) -> Submitted:
+    """Submit (or resubmit after a correction request); the gateway carries it inward. The
+    first submission issues the receipt number; 503 when the day's are used up."""
     application = service.find_application(session, receipt, secret, for_update=True)
-    service.submit(session, application)
-    return Accepted(status=application.status)
+    try:
+        service.submit(session, application, settings.site_code,
+                       request.app.state.receipt_max_seq)
+    except ApiError as exc:
+        if exc.code == service.RECEIPTS_EXHAUSTED:
+            request.app.state.receipts_exhausted.inc()
+        raise
+    assert application.receipt is not None
+    return Submitted(status=application.status, receipt=application.receipt)
 
 
 def _application_out(session: Session, a: Application) -> ApplicationOut:

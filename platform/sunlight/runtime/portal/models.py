@@ -56,11 +56,19 @@ class ReceiptCounter(PortalBase):
 
 
 class Application(PortalBase):
-    """An application and the status the public sees."""
+    """An application and the status the public sees.
+
+    A draft is named by ``draft_id`` (opaque, random); ``receipt`` is issued when it is
+    submitted (portal_0004), so a draft never submitted takes no receipt number. Drafts not
+    submitted within ``Settings.draft_retention_days`` are purged
+    (:func:`sunlight.runtime.portal.service.purge_drafts`).
+    """
 
     __tablename__ = "applications"
+    __table_args__ = (Index("ix_applications_status_created", "status", "created_at"),)
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    receipt: Mapped[str] = mapped_column(String(40), unique=True)
+    draft_id: Mapped[str] = mapped_column(String(40), unique=True)
+    receipt: Mapped[str | None] = mapped_column(String(40), unique=True, nullable=True)
     item_code: Mapped[str] = mapped_column(String(40))
     item_version: Mapped[int] = mapped_column(Integer)
     applicant_kind: Mapped[str] = mapped_column(String(12))

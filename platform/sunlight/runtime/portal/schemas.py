@@ -46,9 +46,17 @@ class ApplicationIn(BaseModel):
 
 
 class ApplicationCreated(BaseModel):
-    receipt: str
+    draft_id: str = Field(description=(
+        "The draft's opaque id: upload materials and submit with it (and the secret). The "
+        "receipt number (受理回执号) is issued at submission."))
     secret: str = Field(description="Shown once: needed with the receipt to track the case.")
     status: str
+
+
+class Submitted(BaseModel):
+    status: str
+    receipt: str = Field(description="The receipt number (受理回执号), issued at the first "
+                         "submission: track, complain and rate with it.")
 
 
 class MaterialOut(BaseModel):
@@ -62,7 +70,7 @@ class MaterialOut(BaseModel):
 
 
 class ApplicationOut(BaseModel):
-    receipt: str
+    receipt: str | None = Field(description="None while the application is a draft.")
     item_code: str
     item_name: str
     status: str

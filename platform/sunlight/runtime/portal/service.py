@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import jsonschema
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -43,8 +43,11 @@ from sunlight.runtime.records import (
 from sunlight.runtime.records import Complaint as ComplaintRecord
 from sunlight.workflow.identity import ApplicantIdError, validate_applicant_id
 from sunlight.workflow.receipts import (
+    MAX_DAILY_SEQ,
     format_receipt,
     hash_secret,
+    is_receipt,
+    new_draft_id,
     new_tracking_secret,
     secret_matches,
 )
@@ -53,6 +56,8 @@ CHINA = ZoneInfo("Asia/Shanghai")
 # Portal-side statuses before core has seen the application.
 DRAFT, SENT = "draft", "sent"
 EDITABLE = {DRAFT, "correction_requested"}
+#: The error code of a submission refused because the day's receipt numbers are used up.
+RECEIPTS_EXHAUSTED = "receipts_exhausted"
 
 
 def list_items(session: Session, category: str | None, department: str | None,
@@ -90,16 +95,35 @@ def validate_form(schema: dict[str, object], form: dict[str, object]) -> None:
         raise ApiError(422, "form_invalid", f"form: {exc}", field="form") from exc
 
 
-def _next_receipt(session: Session, site: str) -> str:
+def next_receipt(session: Session, site: str, max_seq: int = MAX_DAILY_SEQ) -> str:
+    """The day's next receipt number (China's day), from the day's counter row.
+
+    When the day's sequence is used up, 503 ``receipts_exhausted`` with a reason in Chinese
+    (never a 500): the caller's transaction rolls back, so the draft stays a draft and the
+    counter does not move; the portal counts it (``sunlight_portal_receipts_exhausted_total``,
+    alert ``PortalReceiptsExhausted``).
+    """
     today = datetime.now(CHINA).date()
     stmt = insert(ReceiptCounter).values(day=today, last_seq=1).on_conflict_do_update(
         index_elements=[ReceiptCounter.day], set_={"last_seq": ReceiptCounter.last_seq + 1},
     ).returning(ReceiptCounter.last_seq)
-    seq = session.execute(stmt).scalar_one()
+    seq = int(session.execute(stmt).scalar_one())
+    if seq > max_seq:
+        raise ApiError(503, RECEIPTS_EXHAUSTED,
+                       f"本站今日受理编号（{max_seq} 个）已用尽，暂不能提交；草稿已保存，"
+                       "请于次日再提交。(today's receipt numbers are used up; the draft is kept)")
     return format_receipt(site, today, seq)
 
 
-def create_application(session: Session, site: str, body: ApplicationIn) -> tuple[Application, str]:
+def receipts_issued_today(session: Session) -> int:
+    """How many receipt numbers the site issued today (China's day), of ``MAX_DAILY_SEQ``."""
+    today = datetime.now(CHINA).date()
+    seq = session.scalar(select(ReceiptCounter.last_seq).where(ReceiptCounter.day == today))
+    return int(seq or 0)
+
+
+def create_application(session: Session, body: ApplicationIn) -> tuple[Application, str]:
+    """A draft named by a fresh draft id; its receipt number comes at :func:`submit`."""
     entry = get_item(session, body.item_code)
     try:
         applicant_id = validate_applicant_id(body.applicant.kind, body.applicant.id_number,
@@ -111,7 +135,8 @@ def create_application(session: Session, site: str, body: ApplicationIn) -> tupl
     validate_form(schema, body.form)
     secret = new_tracking_secret()
     application = Application(
-        receipt=_next_receipt(session, site), item_code=entry.code, item_version=entry.version,
+        draft_id=new_draft_id(), receipt=None, item_code=entry.code,
+        item_version=entry.version,
         applicant_kind=body.applicant.kind, applicant_id=applicant_id,
         applicant_name=body.applicant.name, applicant_phone=body.applicant.phone,
         form=body.form, secret_hash=hash_secret(secret), status=DRAFT,
@@ -121,15 +146,17 @@ def create_application(session: Session, site: str, body: ApplicationIn) -> tupl
     return application, secret
 
 
-def find_application(session: Session, receipt: str, secret: str | None,
+def find_application(session: Session, ref: str, secret: str | None,
                      for_update: bool = False) -> Application:
-    """The application, only for the holder of its secret (same 404 either way)."""
-    stmt = select(Application).where(Application.receipt == receipt)
+    """The application named by ``ref`` — its receipt number, or its draft id (a draft has
+    no receipt yet) — only for the holder of its secret (same 404 either way)."""
+    key = Application.receipt if is_receipt(ref) else Application.draft_id
+    stmt = select(Application).where(key == ref)
     if for_update:
         stmt = stmt.with_for_update()
     application = session.scalars(stmt).first()
     if application is None or not secret or not secret_matches(secret, application.secret_hash):
-        raise not_found(f"application {receipt} (or the secret does not match)")
+        raise not_found(f"application {ref} (or the secret does not match)")
     return application
 
 
@@ -167,11 +194,14 @@ def _required_missing(entry: CatalogueEntry, uploaded: set[str]) -> list[str]:
             if isinstance(m, dict) and m.get("required", True) and m["name"] not in uploaded]
 
 
-def submit(session: Session, application: Application) -> None:
-    """Hand the application (first time or after 补正) to the gateway via the outbox."""
+def submit(session: Session, application: Application, site: str,
+           max_seq: int = MAX_DAILY_SEQ) -> None:
+    """Hand the application (first time or after 补正) to the gateway via the outbox; the
+    first submission issues its receipt number (:func:`next_receipt`)."""
     if application.status not in EDITABLE:
         raise ApiError(409, "already_submitted",
-                       f"application {application.receipt} is {application.status}; "
+                       f"application {application.receipt or application.draft_id} is "
+                       f"{application.status}; "
                        "it can be submitted as a draft or after a correction request")
     batch = application.submissions
     current = [m for m in materials_of(session, application) if m.batch == batch]
@@ -186,6 +216,8 @@ def submit(session: Session, application: Application) -> None:
         raise ApiError(422, "materials_missing",
                        "a resubmission needs at least one corrected material", field="materials")
     refs = [m.id for m in current]
+    if application.receipt is None:
+        application.receipt = next_receipt(session, site, max_seq)
     now = utcnow()
     with _invalid_as_422():
         record: Record
@@ -208,12 +240,28 @@ def submit(session: Session, application: Application) -> None:
     application.updated_at = now
 
 
+def purge_drafts(session: Session, now: datetime, retention: timedelta) -> int:
+    """Delete drafts never submitted that were started before ``now - retention``, with
+    their materials; returns how many. A draft that was submitted has a receipt and a status
+    other than draft, so submitted, accepted and later applications are never touched."""
+    stale = (select(Application.id)
+             .where(Application.status == DRAFT, Application.receipt.is_(None),
+                    Application.submissions == 0, Application.created_at < now - retention)
+             .with_for_update(skip_locked=True))
+    ids = list(session.scalars(stale))
+    if not ids:
+        return 0
+    session.execute(delete(Material).where(Material.application_id.in_(ids)))
+    session.execute(delete(Application).where(Application.id.in_(ids)))
+    return len(ids)
+
+
 def complain(session: Session, application: Application, text: str) -> None:
     if application.status == DRAFT:
         raise ApiError(409, "not_submitted", "complaints are about submitted applications")
     session.add(Complaint(application_id=application.id, text=text))
     with _invalid_as_422():
-        _stage(session, ComplaintRecord.build(receipt=application.receipt, text=text))
+        _stage(session, ComplaintRecord.build(receipt=_receipt(application), text=text))
 
 
 def rate(session: Session, application: Application, score: int, comment: str) -> None:
@@ -223,8 +271,15 @@ def rate(session: Session, application: Application, score: int, comment: str) -
         raise ApiError(409, "already_rated", f"application {application.receipt} was rated")
     session.add(Rating(application_id=application.id, score=score, comment=comment))
     with _invalid_as_422():
-        _stage(session, RatingRecord.build(receipt=application.receipt, score=score,
+        _stage(session, RatingRecord.build(receipt=_receipt(application), score=score,
                                            comment=comment))
+
+
+def _receipt(application: Application) -> str:
+    """The receipt of an application past its draft (every submitted one has one)."""
+    if application.receipt is None:
+        raise ApiError(409, "not_submitted", "the application has not been submitted")
+    return application.receipt
 
 
 @contextmanager
