@@ -41,7 +41,7 @@ def test_the_gateway_gets_only_what_it_carries_and_nobody_truncates() -> None:
                if " ON TABLE " in line}
     assert granted == {"outbox", "materials", "applications", "catalogue_entries",
                        "penalty_disclosures", "inbox", "gateway_cursors", "gateway_parked",
-                       "crossings"}
+                       "crossings", "receipt_counters"}
     assert 'GRANT SELECT, INSERT ON TABLE "crossings" TO "gateway"' in gateway
     # A table with two entries (read it, update some columns) is revoked once, before both.
     outbox = [line for line in portal.splitlines() if '"outbox"' in line and "gateway" in line]

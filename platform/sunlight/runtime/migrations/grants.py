@@ -12,9 +12,10 @@ migrations and nothing else. The application roles log in to serve and own nothi
 - **gateway** (portal database): exactly what :mod:`sunlight.runtime.gateway.service` does —
   read and mark the outbox, read the applications and materials it carries inward, apply
   core's records outward (an application's status columns, catalogue entries, penalty
-  disclosures), keep its inbox, cursor and parked records, and **append** crossings. Nothing
-  else: no complaints, ratings or receipt counters, no DELETE except on catalogue entries
-  (a retired item leaves the portal), no TRUNCATE.
+  disclosures), keep its inbox, cursor and parked records, **append** crossings, and read
+  the receipt counters (its gauge of the day's receipt numbers, alert PortalReceiptsRunningOut).
+  Nothing else: no complaints or ratings, no DELETE except on catalogue entries (a retired
+  item leaves the portal), no TRUNCATE.
 
 :func:`apply` states this for a database, inside a migration (``core_0014``,
 ``portal_0006``), as the owner: it revokes everything the application roles held, grants
@@ -84,6 +85,7 @@ GRANTS: dict[Database, tuple[Grant, ...]] = {
         Grant("gateway", "gateway_cursors", ("SELECT", "INSERT", "UPDATE")),
         Grant("gateway", "gateway_parked", ("SELECT", "INSERT", "UPDATE")),
         Grant("gateway", "crossings", ("SELECT", "INSERT")),
+        Grant("gateway", "receipt_counters", ("SELECT",)),
     ),
 }
 
