@@ -230,8 +230,9 @@ def _refused(county: Tier, city: Tier, receipt: str) -> dict[str, list[bytes]]:
     tampered = json.loads(seal(_county_event(receipt, 1, "submit"), key))
     tampered["data"]["to_status"] = "closed"
     return {
-        "bad_signature": [json.dumps(tampered).encode(),  # changed after signing
-                          seal(_county_event(receipt, 1, "submit"), city.private_key)],
+        "bad_signature": [json.dumps(tampered).encode()],  # changed after signing
+        # signed by another site's key: its key id is none of the county's
+        "unknown_key": [seal(_county_event(receipt, 1, "submit"), city.private_key)],
         "unknown_source": [seal(Envelope.new("320706", "sunlight.case.event",
                                              _county_event(receipt, 1).data, subject=receipt,
                                              sequence=1), key)],
