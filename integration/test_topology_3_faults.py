@@ -132,7 +132,8 @@ def test_a_stopped_core_is_restarted_by_its_watchdog(topology: Topology) -> None
 
     def answers() -> bool:
         try:
-            return httpx.get(f"{site.core_url}/readyz", timeout=3).status_code == 200
+            return httpx.get(f"{site.core_url}/readyz", timeout=3,
+                             verify=site.tls()).status_code == 200
         except httpx.HTTPError:
             return False
 
