@@ -34,8 +34,9 @@ import pytest
 import yaml
 
 from ansible_runner import PLAYBOOKS, PlaybookRun, run_playbook
-from platform_site import apply_annual_report, wait_for
+from platform_site import apply_annual_report, poll, wait_for
 from sunlight.control.deploy.firewall import listen_addresses
+from sunlight.control.load.data import client_address
 from sunlight.control.realizer.apply import Realized
 from sunlight.control.ssh import ControlKey, HostSSH
 from sunlight.paths import repo_root
@@ -328,7 +329,12 @@ class Submissions(threading.Thread):
     def run(self) -> None:
         rng = random.Random(2026)
         with httpx.Client(verify=self.ca, timeout=60) as http:
+            citizen = 0
             while not self.stop.is_set():
+                # Each submission is another citizen (the control node is a trusted front
+                # proxy): nginx's per-client write limit applies to each, as in production.
+                citizen += 1
+                http.headers["X-Forwarded-For"] = client_address(citizen)
                 try:
                     apply_annual_report(self.portal, generate_credit_code(rng), client=http)
                     self.done.append(time.monotonic())
@@ -346,8 +352,8 @@ def test_rolling_upgrade_while_submissions_run(deployed: Deployed) -> None:
     upgrade = deployed.playbook("upgrade.yml", "-e", f"sunlight_app_wheelhouse={wheels}",
                                 "-e", f"sunlight_app_version={UPGRADE_VERSION}")
     finished = time.monotonic()
-    wait_for(lambda: len([t for t in load.done if t > finished]) >= 3,
-             what="three submissions after the upgrade")
+    after = poll(lambda: len([t for t in load.done if t > finished]) >= 3, 60, 0.2)
+    assert after, f"not three submissions within 60 s of the upgrade; failed: {load.failed[-3:]}"
     load.stop.set()
     load.join(90)
     deployed.runs["upgrade"] = upgrade

@@ -47,7 +47,9 @@ COMPONENT_TYPE = "sunlight:infra:Host"
 # 150 MiB. The budgets leave room for bursts (a 10 MiB material in flight per request, a
 # busy database's work memory) on the 2-core CI machine. No swap: memory_swap = memory.
 NODE_MEMORY_MIB = 128
-NODE_PIDS = 150
+# The node's own share covers systemd, journald, sshd sessions, Ansible's runs and an
+# operator's tools (the segregation probes run a thread per target: 150 was too few).
+NODE_PIDS = 512
 ROLE_MEMORY_MIB: dict[str, int] = {
     "nginx": 64, "portal": 384, "portal_db": 384, "gateway": 256,
     "core": 768, "core_db": 512, "mq": 512, "mon": 384,
