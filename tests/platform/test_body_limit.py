@@ -15,10 +15,9 @@ from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 
 from sunlight.runtime.bodylimit import BodyLimit
-from sunlight.runtime.settings import Settings
+from tests.platform.role_settings import role_settings
 
 LIMIT = 4096
-TOKEN = "x" * 32
 
 
 def _app() -> FastAPI:
@@ -61,20 +60,12 @@ def test_a_chunked_body_is_counted_and_refused_past_the_limit(path: str) -> None
     assert str(LIMIT) in response.json()["detail"]
 
 
-def _settings(role: str, **extra: Any) -> Settings:
-    urls = {"portal": {"database_url": "postgresql+psycopg://u:p@127.0.0.1:1/portal"},
-            "core": {"database_url": "postgresql+psycopg://u:p@127.0.0.1:1/core",
-                     "token_secret": TOKEN, "exchange_token": TOKEN},
-            "gateway": {"portal_database_url": "postgresql+psycopg://u:p@127.0.0.1:1/portal",
-                        "core_url": "http://127.0.0.1:1", "exchange_token": TOKEN}}[role]
-    return Settings(role=role, site_code="320703", **urls, **extra)  # type: ignore[arg-type]
-
 
 def test_each_role_has_a_limit_from_its_settings() -> None:
-    assert _settings("portal").body_limit() == 10 * 2**20 + 2**20
-    assert _settings("core").body_limit() == 10 * 2**20 + 2**20  # one material a request
-    assert _settings("gateway").body_limit() == 2**20
-    assert _settings("core", max_body_bytes=5000).body_limit() == 5000
+    assert role_settings("portal").body_limit() == 10 * 2**20 + 2**20
+    assert role_settings("core").body_limit() == 10 * 2**20 + 2**20  # one material a request
+    assert role_settings("gateway").body_limit() == 2**20
+    assert role_settings("core", max_body_bytes=5000).body_limit() == 5000
 
 
 @pytest.mark.parametrize(("role", "path"), [
@@ -84,7 +75,7 @@ def test_each_role_has_a_limit_from_its_settings() -> None:
 ])
 def test_every_role_app_refuses_a_body_above_its_limit(role: str, path: str) -> None:
     module = __import__(f"sunlight.runtime.{role}.app", fromlist=["create_app"])
-    app = module.create_app(_settings(role, max_body_bytes=2048))
+    app = module.create_app(role_settings(role, max_body_bytes=2048))
     response = TestClient(app).post(path, content=b"{" + b" " * 4096 + b"}",
                                     headers={"content-type": "application/json"})
     assert response.status_code == 413, response.text

@@ -26,24 +26,12 @@ from sunlight.runtime.db import (
     make_engine,
 )
 from sunlight.runtime.errors import BUSY_REASONS, install_error_handlers
-from sunlight.runtime.settings import Settings
-
-TOKEN = "x" * 32
-ROLES = ("portal", "gateway", "core")
-
-
-def _settings(role: str, **extra: Any) -> Settings:
-    urls = {"portal": {"database_url": "postgresql+psycopg://u:p@127.0.0.1:1/portal"},
-            "core": {"database_url": "postgresql+psycopg://u:p@127.0.0.1:1/core",
-                     "token_secret": TOKEN, "exchange_token": TOKEN},
-            "gateway": {"portal_database_url": "postgresql+psycopg://u:p@127.0.0.1:1/portal",
-                        "core_url": "http://127.0.0.1:1", "exchange_token": TOKEN}}[role]
-    return Settings(role=role, site_code="320703", **urls, **extra)  # type: ignore[arg-type]
+from tests.platform.role_settings import ROLES, role_settings
 
 
 @pytest.mark.parametrize("role", ROLES)
 def test_every_role_has_all_three_time_outs(role: str) -> None:
-    timeouts = db_timeouts(_settings(role))
+    timeouts = db_timeouts(role_settings(role))
     assert timeouts == ROLE_TIMEOUTS[role]
     # A lock wait is short (a client is waiting); a statement may run longer than a lock
     # wait; no time-out is "none" for a role's own connections.
@@ -52,14 +40,14 @@ def test_every_role_has_all_three_time_outs(role: str) -> None:
 
 
 def test_a_setting_replaces_one_time_out_and_keeps_the_others() -> None:
-    got = db_timeouts(_settings("core", db_lock_timeout_ms=750))
+    got = db_timeouts(role_settings("core", db_lock_timeout_ms=750))
     assert got == DbTimeouts(750, ROLE_TIMEOUTS["core"].statement_ms,
                              ROLE_TIMEOUTS["core"].idle_in_transaction_ms)
 
 
 def test_a_negative_time_out_is_refused_naming_the_variable() -> None:
     with pytest.raises(ValueError, match="db_statement_timeout_ms"):
-        _settings("portal", db_statement_timeout_ms=-1)
+        role_settings("portal", db_statement_timeout_ms=-1)
 
 
 def test_the_engine_starts_each_connection_with_the_time_outs() -> None:

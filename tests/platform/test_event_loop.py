@@ -29,9 +29,8 @@ from fastapi.routing import APIRoute
 
 import sunlight.runtime as runtime_pkg
 from sunlight.runtime.deps import get_session
-from sunlight.runtime.settings import Settings
+from tests.platform.role_settings import role_settings
 
-TOKEN = "x" * 32
 RUNTIME = Path(runtime_pkg.__file__).resolve().parent
 # Where the loop must never block on the database.
 PACKAGES = ("core", "gateway", "exchange", "portal")
@@ -41,14 +40,6 @@ DB_METHODS = frozenset({"execute", "scalar", "scalars", "commit", "flush", "conn
                         "begin", "get", "merge", "refresh"})
 DB_RECEIVERS = frozenset({"session", "engine", "conn", "connection_db", "db"})
 
-
-def _settings(role: str) -> Settings:
-    urls = {"core": {"database_url": "postgresql+psycopg://u:p@127.0.0.1:1/core",
-                     "token_secret": TOKEN, "exchange_token": TOKEN},
-            "gateway": {"portal_database_url": "postgresql+psycopg://u:p@127.0.0.1:1/portal",
-                        "core_url": "http://127.0.0.1:1", "exchange_token": TOKEN},
-            "portal": {"database_url": "postgresql+psycopg://u:p@127.0.0.1:1/portal"}}[role]
-    return Settings(role=role, site_code="320703", **urls)  # type: ignore[arg-type]
 
 
 def _async_with_session(dependant: Dependant, chain: tuple[str, ...] = ()) -> list[str]:
@@ -77,7 +68,7 @@ def _api_routes(routes: Iterable[Any]) -> Iterator[APIRoute]:
 @pytest.mark.parametrize("role", ["core", "gateway", "portal"])
 def test_no_async_route_takes_a_database_session(role: str) -> None:
     module = __import__(f"sunlight.runtime.{role}.app", fromlist=["create_app"])
-    app = module.create_app(_settings(role))
+    app = module.create_app(role_settings(role))
     routes = list(_api_routes(app.routes))
     assert routes, "the app has no routes to check"
     offenders = [f"{sorted(r.methods)} {r.path}: {hit}" for r in routes

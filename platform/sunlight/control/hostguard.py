@@ -247,12 +247,16 @@ def _tags(chains: Sequence[str], rules: Sequence[Rule]) -> dict[str, Tag]:
     return out
 
 
+def _host_runner() -> Runner | None:
+    """The host's iptables, when this process may use it (else nothing to read or remove)."""
+    return _run if available() else None
+
+
 def remove(run_id: str, runner: Runner | None = None) -> list[str]:
     """Remove the run's guard (its jumps and chain); return the chains removed."""
+    runner = runner or _host_runner()
     if runner is None:
-        if not available():
-            return []
-        runner = _run
+        return []
     chains, rules = _listing(runner)
     name = chain_name(run_id)
     found = [name] if name in chains else []
@@ -262,10 +266,9 @@ def remove(run_id: str, runner: Runner | None = None) -> list[str]:
 
 def sweep(run_id: str, runner: Runner | None = None) -> list[str]:
     """Remove the guard of ``run_id`` and of every ephemeral run whose owner is dead."""
+    runner = runner or _host_runner()
     if runner is None:
-        if not available():
-            return []
-        runner = _run
+        return []
     chains, rules = _listing(runner)
     doomed = [c for c, tag in _tags(chains, rules).items() if tag.reapable(run_id)]
     if chain_name(run_id) in chains and chain_name(run_id) not in doomed:
@@ -276,10 +279,9 @@ def sweep(run_id: str, runner: Runner | None = None) -> list[str]:
 
 def leftovers(run_id: str, runner: Runner | None = None) -> list[str]:
     """Every rule or chain of the host still carrying ``run_id`` (empty after teardown)."""
+    runner = runner or _host_runner()
     if runner is None:
-        if not available():
-            return []
-        runner = _run
+        return []
     chains, rules = _listing(runner)
     name = chain_name(run_id)
     out = [f"iptables chain {name}"] if name in chains else []
