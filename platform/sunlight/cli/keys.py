@@ -2,17 +2,18 @@
 
 Run on the control node. ``rotate --site CODE [--overlap-days N]`` makes a new Ed25519 key
 pair for the site in the secrets directory and keeps the former public key as retiring at
-now + N days (default :data:`DEFAULT_OVERLAP_DAYS`); the configuration step (``sunlight up``,
-or ``site.yml`` on the site and its kin) then installs the new private key on the site, which
-signs with it from its restart, and both public keys on every ancestor and descendant, which
-accept the former key until its time and refuse it after (dead letter ``retired_key``).
-``list --site CODE`` shows each key id with its state (current, retiring until T, retired).
-The procedure: docs/operations.md, "Rotating a site's signing key".
+now + N days (default :data:`DEFAULT_OVERLAP_DAYS`); the configuration step (``sunlight
+up``, or ``site.yml --tags keys`` on the site's and its kin's cores) then installs the new
+private key on the site, which signs with it from its restart, and both public keys on every
+ancestor and descendant, which accept the former key until its time and refuse it after
+(dead letter ``retired_key``). ``list --site CODE`` shows each key id with its state
+(current, retiring until T, retired). The procedure: playbooks/README.md, "Rotating a site's
+signing key".
 
 Example::
 
     $ sunlight keys rotate --site 320703 --overlap-days 7
-    $ sunlight up                      # or: ansible-playbook site.yml (the site and its kin)
+    $ sunlight up          # or: ansible-playbook site.yml --tags keys --limit (kin's cores)
     $ sunlight keys list --site 320703 --json
 """
 
