@@ -233,6 +233,9 @@ def hosts_boot(
 def hosts_list(as_json: bool = JSON_OPTION) -> None:
     """List Sunlight containers on this engine, with their run and lifetime.
 
+    An engine-level view (standalone hosts of `hosts boot`, and the hosts the realizer made);
+    a deployment's hosts and their state are `sunlight status`, from its inventory.
+
     --json: {"hosts": [{"name", "run", "lifetime", "status", "image"}]} (run, lifetime and
     image null when unknown).
     """

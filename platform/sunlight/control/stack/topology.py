@@ -19,9 +19,9 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from sunlight.control.resources import validate_run_id
 from sunlight.topology.division import DivisionError, check_parent
 from sunlight.topology.layout import Profile
+from sunlight.topology.runs import validate_run_id
 
 
 class SiteSpec(BaseModel):

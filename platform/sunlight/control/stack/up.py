@@ -3,8 +3,10 @@
 ``up``: the node image, the backbone (the existing government network, stood in for
 locally), every site realized from the Pulumi program — or attached to, if already
 running — the control node's guard on every bridge (:mod:`sunlight.control.hostguard`),
-then the playbooks, then readiness. Re-running converges. A failure names the site, host
-and step, and the log. ``down`` removes the guard with the rest.
+then the inventory (with the pinned host keys and each portal's public URL), then the
+playbooks from that inventory alone (:mod:`.configure`), then readiness. Re-running
+converges. A failure names the site, host and step, and the log. ``down`` removes the
+guard with the rest.
 
 Example::
 
@@ -34,7 +36,8 @@ from sunlight.control.realizer.apply import (
 )
 from sunlight.control.resources import Run
 from sunlight.control.ssh import ControlKey, control_key
-from sunlight.control.stack.ansible import PlaybookResult, run_playbook
+from sunlight.control.stack.ansible import PlaybookResult
+from sunlight.control.stack.configure import configure as configure_from_inventory
 from sunlight.control.stack.deployment import Deployment
 from sunlight.control.stack.topology import TopologySpec
 from sunlight.topology.addressing import DeploymentPlan, plan_in_block
@@ -142,13 +145,13 @@ def up(spec: TopologySpec, progress: Progress, *, configure: bool = True,
     progress(f"control node guarded from {len(guarded)} bridges "
              f"(iptables chain {hostguard.chain_name(run.run_id)})")
     stages["realize"] = time.monotonic() - t
-    files = write_inventory(dep.inventory_dir, sites, control_key=key.path,
-                            deployment=spec.name, secrets_dir=dep.secrets_dir)
+    # The hand-off: from here on the deployment is its inventory and pinned host keys.
+    write_inventory(dep.inventory_dir, sites, control_key=key.path,
+                    deployment=spec.name, secrets_dir=dep.secrets_dir)
     result = None
     if configure:
         t = time.monotonic()
-        result = run_playbook(playbook, files.hosts, dep.log(playbook.removesuffix(".yml")),
-                              progress=progress, extra_args=extra_args)
+        result = configure_from_inventory(dep, playbook, progress, extra_args)
         stages["configure"] = time.monotonic() - t
     return UpResult(dep, sites, result, stages)
 
