@@ -85,11 +85,11 @@ class CommandResult:
 
 
 class HostSSH:
-    """A pinned-key SSH session to one host as the admin user."""
+    """A pinned-key SSH session to one host as the admin user (or ``user``)."""
 
     def __init__(self, ip: str, key: ControlKey, host_key_line: str,
-                 user: str = ADMIN_USER, timeout: float = 10.0) -> None:
-        self.ip, self.user, self.timeout = ip, user, timeout
+                 user: str = ADMIN_USER, timeout: float = 10.0, port: int = 22) -> None:
+        self.ip, self.user, self.timeout, self.port = ip, user, timeout, port
         self._key = key
         keytype, blob = host_key_line.split()[:2]
         self.host_key = paramiko.Ed25519Key(data=base64.b64decode(blob))
@@ -97,10 +97,11 @@ class HostSSH:
         self.client = paramiko.SSHClient()
 
     def __enter__(self) -> HostSSH:
-        self.client.get_host_keys().add(self.ip, self._keytype, self.host_key)
+        known_as = self.ip if self.port == 22 else f"[{self.ip}]:{self.port}"  # as OpenSSH
+        self.client.get_host_keys().add(known_as, self._keytype, self.host_key)
         self.client.set_missing_host_key_policy(paramiko.RejectPolicy())
         self.client.connect(
-            self.ip, username=self.user, pkey=self._key.pkey(), timeout=self.timeout,
+            self.ip, port=self.port, username=self.user, pkey=self._key.pkey(), timeout=self.timeout,
             allow_agent=False, look_for_keys=False,
         )
         return self
