@@ -24,8 +24,10 @@ from sunlight.control.byoh.hostkeys import (
 from sunlight.control.byoh.hostsfile import Target
 from sunlight.control.ssh import ControlKey
 
-KEY_A = HostKey("ssh-ed25519", "AAAAC3NzaC1lZDI1NTE5AAAAIJTnK9JyXm1gGp9oUkqeuofQoqaUprIfp8fYzK/CXggu")
-KEY_B = HostKey("ssh-ed25519", "AAAAC3NzaC1lZDI1NTE5AAAAINTHOAI4XTk76q7yxCS61Hdqdk0rTq80/z5e70fEeq34")
+from ..deploy.conftest import HOST_KEY, KEY
+
+KEY_A = HostKey.from_line(HOST_KEY)
+KEY_B = HostKey.from_line(KEY)
 INT = Target("320703", "int", "320703-int", "10.32.23.12", "admin", 22)
 GW = Target("320703", "gw", "320703-gw", "10.32.23.11", "admin", 22)
 

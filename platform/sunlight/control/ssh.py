@@ -25,6 +25,7 @@ from typing import Any
 import paramiko
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from paramiko.config import SSH_PORT  # OpenSSH's default, as known_hosts names it
 
 from sunlight.control.hosts import ADMIN_USER
 from sunlight.paths import state_dir
@@ -88,7 +89,7 @@ class HostSSH:
     """A pinned-key SSH session to one host as the admin user (or ``user``)."""
 
     def __init__(self, ip: str, key: ControlKey, host_key_line: str,
-                 user: str = ADMIN_USER, timeout: float = 10.0, port: int = 22) -> None:
+                 user: str = ADMIN_USER, timeout: float = 10.0, port: int = SSH_PORT) -> None:
         self.ip, self.user, self.timeout, self.port = ip, user, timeout, port
         self._key = key
         keytype, blob = host_key_line.split()[:2]
@@ -97,12 +98,12 @@ class HostSSH:
         self.client = paramiko.SSHClient()
 
     def __enter__(self) -> HostSSH:
-        known_as = self.ip if self.port == 22 else f"[{self.ip}]:{self.port}"  # as OpenSSH
+        known_as = self.ip if self.port == SSH_PORT else f"[{self.ip}]:{self.port}"  # as OpenSSH
         self.client.get_host_keys().add(known_as, self._keytype, self.host_key)
         self.client.set_missing_host_key_policy(paramiko.RejectPolicy())
         self.client.connect(
-            self.ip, port=self.port, username=self.user, pkey=self._key.pkey(), timeout=self.timeout,
-            allow_agent=False, look_for_keys=False,
+            self.ip, port=self.port, username=self.user, pkey=self._key.pkey(),
+            timeout=self.timeout, allow_agent=False, look_for_keys=False,
         )
         return self
 

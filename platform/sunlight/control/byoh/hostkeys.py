@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import paramiko
+from paramiko.config import SSH_PORT  # OpenSSH's default, as known_hosts names it
 
 from sunlight.control.byoh.hostsfile import Target
 from sunlight.control.deploy.inventory import known_hosts_line
@@ -124,7 +125,7 @@ def write_pins(path: Path, pins: dict[str, HostKey]) -> None:
 
 def operator_key(known: paramiko.HostKeys, target: Target) -> HostKey | None:
     """The Ed25519 key the operator's known_hosts file gives ``target`` (hashed names too)."""
-    name = target.address if target.port == 22 else f"[{target.address}]:{target.port}"
+    name = target.address if target.port == SSH_PORT else f"[{target.address}]:{target.port}"
     entry = known.lookup(name)
     if entry is None or KEY_TYPE not in entry:
         return None

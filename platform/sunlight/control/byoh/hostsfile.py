@@ -47,7 +47,6 @@ from sunlight.control.deploy.inventory import (
     deployment_inventory,
     write_inventory_files,
 )
-from sunlight.topology import inventory as topo_inventory
 from sunlight.topology.division import DivisionError, check_code, check_parent, tier_of
 from sunlight.topology.flows import FlowMatrix, load_flows
 from sunlight.topology.layout import (

@@ -148,6 +148,9 @@ class Limits:
     max_clock_offset_s: float = MAX_CLOCK_OFFSET_S
 
 
+DEFAULT_LIMITS = Limits()
+
+
 @dataclass
 class Report:
     checks: list[Check]
@@ -304,7 +307,7 @@ def clock_offset(samples: Sequence[tuple[float, float, float]]) -> tuple[float, 
     return host - (before + after) / 2, (after - before) / 2
 
 
-def evaluate(plan: HostPlan, facts: HostFacts, limits: Limits = Limits(),
+def evaluate(plan: HostPlan, facts: HostFacts, limits: Limits = DEFAULT_LIMITS,
              key_file: str = "the control key's .pub") -> list[Check]:
     """Judge one host's recorded answers: one :class:`Check` per check (and per row)."""
     h = plan.name
@@ -475,7 +478,7 @@ def evaluate_control(rows: Sequence[Reach], results: Sequence[Mapping[str, Any]]
 
 
 def run_prechecks(inventory: Mapping[str, Any], pins: Mapping[str, str], key: ControlKey,
-                  limits: Limits = Limits(), progress: Progress | None = None,
+                  limits: Limits = DEFAULT_LIMITS, progress: Progress | None = None,
                   gatherer: Callable[[HostPlan], HostFacts] | None = None,
                   reacher: Callable[[str, int, float], dict[str, Any]] = probe.reach,
                   ) -> Report:
