@@ -217,3 +217,35 @@ def test_targets_carry_the_ssh_user_and_port(hosts_doc: dict[str, Any]) -> None:
     hf = parse_hosts_file(hosts_doc)
     assert Target("320700", "int", "320700-int", "10.32.13.12", "sunlight-ops", 22) in \
         list(hf.hosts())
+
+
+def test_cli_prechecks_prints_the_table_and_fails_naming_host_check_and_remedy(
+        hosts_doc: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sunlight.control.byoh import hostkeys, prechecks, probe
+    from sunlight.control.byoh.prechecks import HostFacts
+
+    monkeypatch.setattr(hostkeys, "collect_host_key", lambda _t: KEY)
+    def gathered(plan: Any, _key: Any, host_key: str | None) -> HostFacts:
+        assert host_key == HOST_KEY  # pinned from --known-hosts
+        facts = HostFacts(os_release='ID=debian\nVERSION_ID="12"\n', sudo=True,
+                          clock=[(1.0, 1.0, 1.0)],
+                          probe={"python": "3.11.2", "listening": [], "reach": [],
+                                 "disk": [{"path": "/", "device": 1, "free": 9 * 2**30,
+                                           "total": 9 * 2**30}]})
+        if plan.name == "320700-gw":
+            facts.os_release = 'PRETTY_NAME="Ubuntu 22.04.4 LTS"\nID=ubuntu\n'
+        return facts
+
+    monkeypatch.setattr(prechecks, "gather", gathered)
+    monkeypatch.setattr(probe, "reach", lambda a, p, _t: {"address": a, "port": p,
+                                                          "result": "closed", "errno": None,
+                                                          "detail": ""})
+    known = tmp_path / "centre_known_hosts"
+    hf = parse_hosts_file(hosts_doc)
+    known.write_text("".join(f"{t.address} {HOST_KEY}\n" for t in hf.hosts()))
+    result = runner.invoke(app, ["prechecks", "--hosts", str(_write(tmp_path, hosts_doc)),
+                                 "--known-hosts", str(known)], env={"COLUMNS": "250"})
+    assert result.exit_code == 1, result.output
+    row = next(line for line in result.stdout.splitlines() if "Ubuntu" in line)
+    assert "320700-gw" in row and "os" in row and "fail" in row and "Debian 12" in row
+    assert "1 precheck(s) failed" in result.stderr

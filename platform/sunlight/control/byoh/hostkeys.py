@@ -150,13 +150,15 @@ class Pins:
 
 
 def pin_host_keys(targets: Sequence[Target], pinned_path: Path, *,
-                  collect: Collect = collect_host_key, confirm: Confirm | None = None,
+                  collect: Collect | None = None, confirm: Confirm | None = None,
                   operator_file: Path | None = None) -> Pins:
     """Collect, check and pin every target's host key (see the module doc).
 
-    ``confirm`` asks the operator (None: nobody to ask). Raises :class:`HostKeyError`
-    naming every refused host, after writing the keys that were accepted.
+    ``collect`` replaces the SSH handshake (default :func:`collect_host_key`); ``confirm``
+    asks the operator (None: nobody to ask). Raises :class:`HostKeyError` naming every
+    refused host, after writing the keys that were accepted.
     """
+    collect = collect or collect_host_key
     pinned = read_pins(pinned_path)
     known = load_operator_file(operator_file) if operator_file else None
     refusals: list[tuple[str, str]] = []

@@ -480,10 +480,14 @@ def evaluate_control(rows: Sequence[Reach], results: Sequence[Mapping[str, Any]]
 def run_prechecks(inventory: Mapping[str, Any], pins: Mapping[str, str], key: ControlKey,
                   limits: Limits = DEFAULT_LIMITS, progress: Progress | None = None,
                   gatherer: Callable[[HostPlan], HostFacts] | None = None,
-                  reacher: Callable[[str, int, float], dict[str, Any]] = probe.reach,
+                  reacher: Callable[[str, int, float], dict[str, Any]] | None = None,
                   ) -> Report:
-    """Check every host of ``inventory`` (pinned keys: ``pins``, address -> key line)."""
+    """Check every host of ``inventory`` (pinned keys: ``pins``, address -> key line).
+
+    ``gatherer`` and ``reacher`` replace SSH and the control node's connection attempts
+    (default: :func:`gather`, :func:`probe.reach`)."""
     plans = plan_hosts(inventory)
+    reach = reacher or probe.reach
 
     def one(plan: HostPlan) -> HostFacts:
         if progress:
@@ -499,5 +503,5 @@ def run_prechecks(inventory: Mapping[str, Any], pins: Mapping[str, str], key: Co
               for c in evaluate(plan, f, limits, key_file)]
     rows = control_rows(inventory)
     with ThreadPoolExecutor(max_workers=16) as pool:
-        results = list(pool.map(lambda r: reacher(r.address, r.port, REACH_TIMEOUT_S), rows))
+        results = list(pool.map(lambda r: reach(r.address, r.port, REACH_TIMEOUT_S), rows))
     return Report(checks + evaluate_control(rows, results))

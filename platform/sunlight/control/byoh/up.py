@@ -34,7 +34,7 @@ from typing import Any
 
 import yaml
 
-from sunlight.control.byoh.hostkeys import Collect, Confirm, Pins, collect_host_key, pin_host_keys
+from sunlight.control.byoh.hostkeys import Collect, Confirm, Pins, pin_host_keys
 from sunlight.control.byoh.hostsfile import HostsFile, inventory_of, write_hosts_inventory
 from sunlight.control.byoh.prechecks import DEFAULT_LIMITS, Limits, Report, run_prechecks
 from sunlight.control.deploy.inventory import KNOWN_HOSTS_FILE, SITE_GROUP_PREFIX
@@ -91,7 +91,7 @@ def playbook_runs(hf: HostsFile, previous: list[str]) -> list[tuple[str, tuple[s
 def up_hosts(hf: HostsFile, *, progress: Progress, confirm: Confirm | None,
              known_hosts: Path | None = None, configure: bool = True,
              limits: Limits = DEFAULT_LIMITS, key: ControlKey | None = None,
-             collect: Collect = collect_host_key,
+             collect: Collect | None = None,
              prechecker: Callable[..., Report] = run_prechecks,
              runner: Callable[..., PlaybookResult] = run_playbook) -> HostsUpResult:
     """Validate → pin → precheck → configure the hosts of ``hf`` (see the module doc)."""
