@@ -240,3 +240,13 @@ def test_the_inventory_is_written_by_the_one_writer(doc: dict[str, Any], tmp_pat
     assert files.known_hosts.read_text().splitlines()[0] == f"10.32.13.10 {HOST_KEY}"
     user = inv["all"]["children"]["site_320700"]["hosts"]["320700-int"]["ansible_user"]
     assert user == "sunlight-ops"
+
+
+def test_an_unquoted_division_code_is_refused_with_the_fix(doc: dict[str, Any]) -> None:
+    doc["sites"][1]["code"] = 320700
+    doc["sites"][1]["parent"] = 320000
+    assert _refused(doc) == [
+        'site 320700, field code: 320700 is not a string: quote division codes in YAML '
+        '("320703")',
+        'site 320700, field parent: 320000 is not a string: quote division codes in YAML '
+        '("320703")']

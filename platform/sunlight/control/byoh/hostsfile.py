@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from sunlight.control.deploy.inventory import (
     InventoryFiles,
@@ -113,6 +113,15 @@ class SiteEntry(BaseModel):
     subnets: dict[str, IPv4Network]  # ext, int, mgmt
     control: dict[str, list[IPv4Address]]  # network -> the control node's addresses there
     hosts: list[HostEntry] = Field(min_length=1)
+
+    @field_validator("code", "parent", mode="before")
+    @classmethod
+    def _quoted(cls, value: Any) -> Any:
+        # Unquoted, YAML reads 320703 as a number and 010105 as an octal one.
+        if value is not None and not isinstance(value, str):
+            raise ValueError(f"{value!r} is not a string: quote division codes in YAML "
+                             "(\"320703\")")
+        return value
 
 
 class HostsFile(BaseModel):
