@@ -12,10 +12,11 @@ same networks, addresses and flags — :func:`sunlight.control.hosts.start_host`
 hosts file describing them (:func:`hosts_document`) is the one an operator of those
 networks would write, and its inventory equals the realizer's (tests/byoh).
 
-Example (the once-off try; Docker serialized with flock)::
+Example (the once-off try; Docker serialized with flock; ``--refusals`` then squats a port
+and regenerates a host key, and expects both refused)::
 
     flock /var/tmp/sunlight-docker.lock env PYTHONPATH=platform:infra:integration \\
-        .venv/bin/python integration/bare_hosts.py try-prechecks
+        .venv/bin/python integration/bare_hosts.py try-prechecks --refusals
 """
 
 from __future__ import annotations
@@ -170,7 +171,49 @@ def hosts_document(sites: list[BareSite], others: dict[str, Any] | None = None,
     return document_from_inventory(merged)
 
 
-def _try_prechecks() -> int:
+def _try_refusals(site: BareSite, work: Path, app: Any) -> int:
+    """On the same bare hosts: a port squatted on the int host fails ``ports`` naming it;
+    a host key regenerated on the gw host is refused as changed, never re-pinned."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from sunlight.topology.flows import load_flows
+
+    args = ["prechecks", "--hosts", str(work / "hosts.yaml"), "--json"]
+    port = load_flows().port("core_api")
+    squat = site.containers["int"].exec_run(
+        ["systemd-run", "--unit=squatter", "python3", "-m", "http.server", str(port)])
+    assert squat.exit_code == 0, squat.output
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # until it listens
+        if site.containers["int"].exec_run(["python3", "-c", f"import socket; socket."
+                                            f"create_connection(('127.0.0.1', {port}), 1)"]
+                                           ).exit_code == 0:
+            break
+    result = CliRunner().invoke(app, args)
+    failed = [c for c in json.loads(result.stdout)["checks"] if c["status"] == "fail"]
+    print("squatted:", result.exit_code, json.dumps(failed, ensure_ascii=False, indent=1))
+    ok_port = result.exit_code == 1 and [(c["host"], c["name"]) for c in failed] == \
+        [("320000-int", "ports")]
+    gw = site.containers["gw"]
+    regen = gw.exec_run(["sh", "-c", "rm -f /etc/ssh/ssh_host_* && ssh-keygen -A && "
+                         "systemctl restart ssh"])
+    assert regen.exit_code == 0, regen.output
+    pinned = (work / "state" / "sunlight" / "deployments" / site.config.run_id / "inventory" /
+              "known_hosts").read_text()
+    result = CliRunner().invoke(app, args)
+    print("changed key:", result.exit_code, result.stderr)
+    after = (work / "state" / "sunlight" / "deployments" / site.config.run_id / "inventory" /
+             "known_hosts").read_text()
+    ok_key = result.exit_code == 1 and "host 320000-gw: its host key CHANGED" in \
+        " ".join(result.stderr.split()) and after == pinned
+    print(f"refusals: ports {'as expected' if ok_port else 'WRONG'}, changed key "
+          f"{'as expected' if ok_key else 'WRONG'}")
+    return 0 if ok_port and ok_key else 1
+
+
+def _try_prechecks(refusals: bool = False) -> int:
     """Start one bare compact province, pin its keys from the engine, run the prechecks."""
     import yaml
     from typer.testing import CliRunner
@@ -205,7 +248,9 @@ def _try_prechecks() -> int:
         print(result.stdout)
         print(result.stderr, file=sys.stderr)
         say(f"prechecks exit {result.exit_code} after {time.monotonic() - started:.0f} s")
-        return int(result.exit_code)
+        if result.exit_code or not refusals:
+            return int(result.exit_code)
+        return _try_refusals(site, work, app)
     finally:
         unrealize(client, run)
         sweep(client, run.run_id)
@@ -213,6 +258,6 @@ def _try_prechecks() -> int:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] == ["try-prechecks"]:
-        sys.exit(_try_prechecks())
-    sys.exit("usage: bare_hosts.py try-prechecks")
+    if sys.argv[1:2] == ["try-prechecks"] and sys.argv[2:] in ([], ["--refusals"]):
+        sys.exit(_try_prechecks(refusals=sys.argv[2:] == ["--refusals"]))
+    sys.exit("usage: bare_hosts.py try-prechecks [--refusals]")
