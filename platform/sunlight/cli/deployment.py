@@ -82,15 +82,32 @@ def up_cmd(
                                   help="Topology YAML (default: 320000 → 320700 → 320703)."),
     configure: bool = typer.Option(True, "--configure/--no-configure",
                                    help="Run the playbooks after realizing."),
+    hosts: Path = typer.Option(None, "--hosts", exists=True, dir_okay=False,
+                               help="Configure existing machines of a hosts file instead "
+                                    "(docs/hosts-file.md)."),
+    known_hosts: Path = typer.Option(None, "--known-hosts", exists=True, dir_okay=False,
+                                     help="With --hosts: pin new hosts' keys from this file."),
+    yes: bool = typer.Option(False, "--yes", help="With --hosts: do not ask before "
+                             "configuring (fingerprints are still confirmed)."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Stand up (or converge) a deployment: backbone, sites, playbooks, readiness.
 
     --json: {"deployment", "sites": [{"site", "tier", "profile", "portal" (URL or null),
     "hosts" (list of names)}], "stages": {stage: seconds}, "playbook_log" (or null), "secrets",
-    "ca", "inventory"}; progress goes to stderr.
+    "ca", "inventory"}; progress goes to stderr. With --hosts: validate, pin host keys,
+    prechecks, then the playbooks (`sunlight.cli.byoh`; its --json adds "configured",
+    "host_keys", "prechecks" and has "playbook_logs").
     """
     from sunlight.control.stack.topology import TopologyError, load_topology
+
+    if hosts is not None:
+        if topology is not None:
+            raise fail("give --topology or --hosts, not both", ExitCode.USAGE)
+        from sunlight.cli.byoh import up_from_hosts
+
+        up_from_hosts(hosts, known_hosts, yes, configure, as_json)
+        return
 
     try:
         spec = load_topology(topology)

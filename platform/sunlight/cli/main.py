@@ -3,7 +3,8 @@
 ``sunlight --help`` shows the commands in four panels:
 
 Deployment — a whole deployment on the local engine (:mod:`sunlight.cli.deployment`)
-    ``up``, ``status``, ``verify``, ``scenario``, ``down``, ``node add``, ``keys list|rotate``
+    ``up``, ``status``, ``verify``, ``scenario``, ``down``, ``node add``, ``keys list|rotate``,
+    ``prechecks`` (:mod:`sunlight.cli.byoh`, with ``up --hosts``)
 Operations — this machine, the control node (here)
     ``doctor``, ``engine ensure``, ``images build|tag``, ``hosts boot|list|remove``,
     ``certs status|renew``
@@ -31,7 +32,7 @@ and progress lines: :mod:`sunlight.cli.common`.
 
 Commands with ``--json`` (one JSON document on stdout, nothing else there; the shape is in
 each command's help): ``doctor``, ``hosts boot``, ``hosts list``, ``up``, ``node add``,
-``status``, ``keys list``, ``exchange status``, ``exchange dead-letters list``,
+``status``, ``keys list``, ``prechecks``, ``exchange status``, ``exchange dead-letters list``,
 ``supervision rules check|import``,
 ``supervision orders list``, ``supervision inspection draw|list|summary``,
 ``enforcement officers import|list``, ``gateway parked list``.
@@ -52,6 +53,7 @@ from rich.markup import escape
 
 import sunlight
 from sunlight.cli import (
+    byoh,
     certs,
     deployment,
     enforcement,
@@ -284,6 +286,7 @@ def _register_operations(root: typer.Typer) -> None:
 # The order of registration is the order of the panels and of the commands in them.
 deployment.register(app)
 keys.register(app)
+byoh.register(app)
 _register_operations(app)
 load.register(app)
 onhost.register(app)
