@@ -3,7 +3,8 @@
 ``sunlight --help`` shows the commands in four panels:
 
 Deployment — a whole deployment on the local engine (:mod:`sunlight.cli.deployment`)
-    ``up``, ``status``, ``verify``, ``scenario``, ``down``, ``node add``, ``keys list|rotate``
+    ``up``, ``status``, ``verify``, ``scenario``, ``down``, ``node add``,
+    ``inventory from-pulumi|control-key``, ``keys list|rotate``
 Operations — this machine, the control node (here)
     ``doctor``, ``engine ensure``, ``images build|tag``, ``hosts boot|list|remove``,
     ``certs status|renew``
@@ -57,6 +58,7 @@ from sunlight.cli import (
     enforcement,
     exchange,
     gateway,
+    inventory,
     keys,
     load,
     onhost,
@@ -280,6 +282,7 @@ def _register_operations(root: typer.Typer) -> None:
 
 # The order of registration is the order of the panels and of the commands in them.
 deployment.register(app)
+inventory.register(app)
 keys.register(app)
 _register_operations(app)
 load.register(app)
