@@ -11,6 +11,7 @@ operator confirmed their fingerprints.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import socket
@@ -229,9 +230,11 @@ def ssh_servers(tmp_path: Path) -> Iterator[tuple[int, dict[str, str]]]:
             except TimeoutError:
                 continue
             transport = paramiko.Transport(conn)
-            transport.add_server_key(key)
-            transport.start_server(server=_KeyOnlyServer())
             transports.append(transport)
+            transport.add_server_key(key)
+            with contextlib.suppress(paramiko.SSHException, OSError, EOFError):
+                # The scanner hangs up once it has the key, mid-handshake at times.
+                transport.start_server(server=_KeyOnlyServer())
 
     threads = []
     for address, listener in zip(addresses, listeners, strict=True):
@@ -294,6 +297,21 @@ def test_collected_keys_are_pinned_only_after_the_fingerprints_are_confirmed(
     assert known.read_text().splitlines() == [f"{a} {k}" for a, k in sorted(keys.items())]
     assert "sunlight up --configure-only --name pulumi-yes" in result.stdout
 
+    # A re-run finds every key pinned already: nothing to confirm.
+    result = runner.invoke(app, ["inventory", "from-pulumi", str(confirmed)], input="")
+    assert result.exit_code == 0, result.output
+    assert "Do these fingerprints match" not in result.output
+
+    # A key that is not the pinned one is refused, whatever the operator would answer.
+    other = _host_key(tmp_path, "elsewhere")
+    tampered = known.read_text().replace(keys["127.0.0.11"], other)
+    known.write_text(tampered)
+    result = runner.invoke(app, ["inventory", "from-pulumi", str(confirmed)], input="y\n")
+    assert result.exit_code == 1
+    assert "host key changed since it was pinned, refused" in result.stderr
+    assert "320000-gw (127.0.0.11)" in result.stderr
+    assert known.read_text() == tampered
+
 
 def test_an_unreachable_host_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with socket.create_server(("127.0.0.1", 0)) as probe:
@@ -303,3 +321,12 @@ def test_an_unreachable_host_is_named(tmp_path: Path, monkeypatch: pytest.Monkey
                                  str(_loopback_site(tmp_path, "pulumi-gone"))])
     assert result.exit_code == 3
     assert f"host 320000-ext (127.0.0.10:{closed}): no SSH host key collected" in result.stderr
+
+
+def test_configure_only_needs_the_deployments_inventory_and_realizes_nothing() -> None:
+    result = runner.invoke(app, ["up", "--configure-only", "--name", "pulumi-none"])
+    assert result.exit_code == 3  # no engine, image build or realizer was reached first
+    assert "deployment pulumi-none has no inventory" in result.stderr
+    assert "`sunlight inventory from-pulumi` first" in result.stderr
+    result = runner.invoke(app, ["up", "--configure-only", "--name", "Bad Name"])
+    assert result.exit_code == 2

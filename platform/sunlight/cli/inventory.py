@@ -45,14 +45,15 @@ def ssh_port() -> int:
     return load_flows().port(SSH_SERVICE)
 
 
-def _scan_and_confirm(targets: list[tuple[str, str]], port: int, say: Any) -> dict[str, str]:
-    """Collect each host's key over SSH, show the fingerprints, pin only if confirmed."""
+def _scan_and_confirm(targets: list[tuple[str, str]], port: int, pinned: dict[str, str],
+                      say: Any) -> dict[str, str]:
+    """Collect each host's key over SSH; ask about the ones not pinned yet, show their
+    fingerprints, and keep them only if the operator confirms."""
     import paramiko
 
     from sunlight.control.ssh import fingerprint, scan_host_key
 
     keys: dict[str, str] = {}
-    rows = []
     for name, address in targets:
         say(f"collecting the host key of {name} ({address}:{port})")
         try:
@@ -60,19 +61,35 @@ def _scan_and_confirm(targets: list[tuple[str, str]], port: int, say: Any) -> di
         except (OSError, paramiko.SSHException) as exc:
             raise fail(f"host {name} ({address}:{port}): no SSH host key collected: {exc}",
                        ExitCode.ENVIRONMENT) from exc
-        rows.append((name, address, fingerprint(keys[address])))
+    _refuse_changed(targets, pinned, keys)
+    new = [(n, a, fingerprint(keys[a])) for n, a in targets if a not in pinned]
+    if not new:
+        return keys
     from rich.table import Table
 
     table = Table(title="host keys to pin (compare with `ssh-keygen -lf "
                         "/etc/ssh/ssh_host_ed25519_key.pub` on each host's console)")
     for col in ("host", "address", "ED25519 fingerprint"):
         table.add_column(col)
-    for row in rows:
+    for row in new:
         table.add_row(*(escape(c) for c in row))
     console.print(table)
     if not typer.confirm("Do these fingerprints match the hosts' own?", err=True):
         raise fail("fingerprints not confirmed: nothing was pinned or written")
     return keys
+
+
+def _refuse_changed(targets: list[tuple[str, str]], pinned: dict[str, str],
+                    keys: dict[str, str]) -> None:
+    from sunlight.control.deploy.from_pulumi import changed_keys
+
+    changed = changed_keys(pinned, keys)
+    if changed:
+        names = {a: n for n, a in targets}
+        raise fail("host key changed since it was pinned, refused (never re-pinned; if the "
+                   "host was rebuilt, check its key on its console and remove its line from "
+                   "the deployment's known_hosts): "
+                   + ", ".join(f"{names[a]} ({a})" for a in changed))
 
 
 @inventory_app.command("from-pulumi")
@@ -86,7 +103,8 @@ def from_pulumi(
     known_hosts: Path = typer.Option(
         None, "--known-hosts", exists=True, dir_okay=False,
         help="Pin the hosts' Ed25519 keys from this OpenSSH known_hosts file (one you trust) "
-             "instead of collecting them over SSH and asking to confirm their fingerprints."),
+             "instead of collecting them over SSH and asking to confirm the fingerprints of "
+             "those not pinned yet. A key that changed since it was pinned is refused."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Write the deployment's inventory (hosts.yml, known_hosts) from the sites' stack
@@ -100,10 +118,11 @@ def from_pulumi(
         check_sites,
         deployment_of,
         known_host_keys,
+        pinned_keys,
         read_stack_outputs,
         ssh_targets,
     )
-    from sunlight.control.deploy.inventory import write_inventory_files
+    from sunlight.control.deploy.inventory import KNOWN_HOSTS_FILE, write_inventory_files
     from sunlight.control.resources import validate_run_id
     from sunlight.control.ssh import control_key
     from sunlight.control.stack.deployment import Deployment
@@ -115,11 +134,13 @@ def from_pulumi(
         name = validate_run_id(deployment_of(stacks, deployment))
         targets = ssh_targets(stacks)
         port = ssh_port()
+        dep = Deployment(name)
+        pinned = pinned_keys(dep.inventory_dir / KNOWN_HOSTS_FILE, [a for _, a in targets])
         if known_hosts is not None:
             keys = known_host_keys(known_hosts, [a for _, a in targets], port)
+            _refuse_changed(targets, pinned, keys)
         else:
-            keys = _scan_and_confirm(targets, port, say)
-        dep = Deployment(name)
+            keys = _scan_and_confirm(targets, port, pinned, say)
         files = write_inventory_files(
             dep.inventory_dir, [s.inventory for s in stacks], keys,
             control_key=control_key().path, deployment=name, secrets_dir=dep.secrets_dir)

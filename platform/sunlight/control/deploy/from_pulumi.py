@@ -190,17 +190,40 @@ def ssh_targets(stacks: Sequence[StackOutputs]) -> list[tuple[str, str]]:
     return [(name, hv["ansible_host"]) for s in stacks for name, hv in sorted(s.hosts.items())]
 
 
-def known_host_keys(path: Path, addresses: Sequence[str], port: int) -> dict[str, str]:
-    """Each address's Ed25519 key line from an OpenSSH known_hosts file (hashed or not)."""
+def _key_of(known: paramiko.HostKeys, address: str, port: int) -> str | None:
+    entry = known.lookup(address if port == 22 else f"[{address}]:{port}")
+    key = entry.get(HOST_KEY_TYPE) if entry else None
+    return f"{key.get_name()} {key.get_base64()}" if key is not None else None
+
+
+def _load(path: Path) -> paramiko.HostKeys:
     try:
-        known = paramiko.HostKeys(str(path))
+        return paramiko.HostKeys(str(path))
     except (OSError, paramiko.SSHException) as exc:
         raise StackOutputError(f"{path}: not a known_hosts file ({exc})") from None
+
+
+def known_host_keys(path: Path, addresses: Sequence[str], port: int) -> dict[str, str]:
+    """Each address's Ed25519 key line from an OpenSSH known_hosts file (hashed or not)."""
+    known = _load(path)
     out: dict[str, str] = {}
     for address in addresses:
-        entry = known.lookup(address if port == 22 else f"[{address}]:{port}")
-        key = entry.get(HOST_KEY_TYPE) if entry else None
+        key = _key_of(known, address, port)
         if key is None:
             raise StackOutputError(f"{path}: no {HOST_KEY_TYPE} key for {address}")
-        out[address] = f"{key.get_name()} {key.get_base64()}"
+        out[address] = key
     return out
+
+
+def pinned_keys(path: Path, addresses: Sequence[str]) -> dict[str, str]:
+    """The keys the deployment already pins (its known_hosts, which names bare addresses as
+    :func:`~sunlight.control.deploy.inventory.known_hosts_line` writes them)."""
+    if not path.is_file():
+        return {}
+    known = _load(path)
+    return {a: key for a in addresses if (key := _key_of(known, a, 22)) is not None}
+
+
+def changed_keys(pinned: Mapping[str, str], keys: Mapping[str, str]) -> list[str]:
+    """The addresses whose key is not the one pinned: refused, never re-pinned."""
+    return sorted(a for a, key in keys.items() if a in pinned and pinned[a] != key)
