@@ -105,6 +105,11 @@ def from_pulumi(
         help="Pin the hosts' Ed25519 keys from this OpenSSH known_hosts file (one you trust) "
              "instead of collecting them over SSH and asking to confirm the fingerprints of "
              "those not pinned yet. A key that changed since it was pinned is refused."),
+    key: Path = typer.Option(
+        None, "--control-key", exists=True, dir_okay=False,
+        help="The private key Ansible logs in with (default: the control node's, whose public "
+             "half `sunlight inventory control-key` prints); its public half must be every "
+             "stack's sunlight:control_public_key."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Write the deployment's inventory (hosts.yml, known_hosts) from the sites' stack
@@ -143,7 +148,8 @@ def from_pulumi(
             keys = _scan_and_confirm(targets, port, pinned, say)
         files = write_inventory_files(
             dep.inventory_dir, [s.inventory for s in stacks], keys,
-            control_key=control_key().path, deployment=name, secrets_dir=dep.secrets_dir)
+            control_key=key.resolve() if key else control_key().path, deployment=name,
+            secrets_dir=dep.secrets_dir)
     except (StackOutputError, ValueError) as exc:
         raise fail(str(exc), ExitCode.USAGE) from exc
     if as_json:
