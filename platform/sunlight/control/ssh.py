@@ -81,7 +81,7 @@ def pinned_host_key(container: Any) -> str:
     return str(result.output.decode().strip())
 
 
-def scan_host_key(address: str, port: int = 22, timeout: float = 10.0) -> str:
+def scan_host_key(address: str, port: int, timeout: float = 10.0) -> str:
     """The Ed25519 host key ``address`` presents, as a public key line — unverified: pin it
     only after its :func:`fingerprint` was checked (Ed25519 is what :class:`HostSSH` pins)."""
     with socket.create_connection((address, port), timeout=timeout) as sock:

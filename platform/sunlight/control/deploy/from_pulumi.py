@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import paramiko
+from paramiko.config import SSH_PORT  # OpenSSH's default: known_hosts names it bare
 
 from sunlight.control.deploy.inventory import SITE_GROUP_PREFIX
 from sunlight.topology import inventory as topo_inventory
@@ -191,7 +192,7 @@ def ssh_targets(stacks: Sequence[StackOutputs]) -> list[tuple[str, str]]:
 
 
 def _key_of(known: paramiko.HostKeys, address: str, port: int) -> str | None:
-    entry = known.lookup(address if port == 22 else f"[{address}]:{port}")
+    entry = known.lookup(address if port == SSH_PORT else f"[{address}]:{port}")
     key = entry.get(HOST_KEY_TYPE) if entry else None
     return f"{key.get_name()} {key.get_base64()}" if key is not None else None
 
@@ -221,7 +222,7 @@ def pinned_keys(path: Path, addresses: Sequence[str]) -> dict[str, str]:
     if not path.is_file():
         return {}
     known = _load(path)
-    return {a: key for a in addresses if (key := _key_of(known, a, 22)) is not None}
+    return {a: key for a in addresses if (key := _key_of(known, a, SSH_PORT)) is not None}
 
 
 def changed_keys(pinned: Mapping[str, str], keys: Mapping[str, str]) -> list[str]:
