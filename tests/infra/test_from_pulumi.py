@@ -174,37 +174,42 @@ def _int_host(doc: dict[str, Any]) -> dict[str, Any]:
 def test_bad_stack_outputs_are_refused_naming_the_file_and_entry(
         tmp_path: Path, change: Any, says: str) -> None:
     path = _edit(_county(tmp_path), change)
-    result = runner.invoke(app, ["inventory", "from-pulumi", str(path),
-                                 "--known-hosts", str(path)])
+    result = runner.invoke(app, ["inventory", "from-pulumi", str(path), "--known-hosts",
+                                 str(path), "--deployment", "pulumi-bad"])
     assert result.exit_code == 2, result.output
     assert str(path) in result.stderr and says in result.stderr
-    assert not Deployment(SPEC.name + "-bad").hosts_file.exists()
+    assert not Deployment("pulumi-bad").inventory_dir.exists()
 
 
-def test_sites_twice_runs_differing_and_a_missing_known_host_are_refused(
+def test_sites_twice_an_orphan_runs_differing_and_a_missing_known_host_are_refused(
         tmp_path: Path) -> None:
-    first = _county(tmp_path)
+    files = _stack_files(tmp_path, _configs(SPEC))
     twice = tmp_path / "again.json"
-    twice.write_text(first.read_text())
-    result = runner.invoke(app, ["inventory", "from-pulumi", str(first), str(twice)])
-    assert result.exit_code == 2 and f"site 320703 is in both {first}" in result.stderr
+    twice.write_text(files[2].read_text())
+    result = runner.invoke(app, ["inventory", "from-pulumi", *map(str, files), str(twice)])
+    assert result.exit_code == 2 and f"site 320703 is in both {files[2]}" in result.stderr
+
+    result = runner.invoke(app, ["inventory", "from-pulumi", str(files[2])])
+    assert result.exit_code == 2
+    assert "site 320703's parent 320700 is not among the files" in result.stderr
 
     other = tmp_path / "other"
     other.mkdir()
     plan = plan_deployment(["320000", "320700", "320703", "320706"], taken=[])
     city = _county(other, "320706", "320700", run_id="another",
                    address_plan=plan.sites["320706"].model_dump(mode="json"))
-    result = runner.invoke(app, ["inventory", "from-pulumi", str(first), str(city)])
+    result = runner.invoke(app, ["inventory", "from-pulumi", *map(str, files), str(city)])
     assert result.exit_code == 2, result.output
     assert "several runs (another, pulumi-t1): give --deployment" in result.stderr
 
     known = tmp_path / "known_hosts"
-    addresses = _addresses([first])
+    addresses = _addresses(files)
     known.write_text("".join(f"{a} {_host_key(tmp_path, a)}\n" for a in addresses[:-1]))
-    result = runner.invoke(app, ["inventory", "from-pulumi", str(first),
-                                 "--known-hosts", str(known)])
+    result = runner.invoke(app, ["inventory", "from-pulumi", *map(str, files),
+                                 "--known-hosts", str(known), "--deployment", "pulumi-t2"])
     assert result.exit_code == 2
     assert f"no ssh-ed25519 key for {addresses[-1]}" in result.stderr
+    assert not Deployment("pulumi-t2").hosts_file.exists()
 
 
 class _KeyOnlyServer(paramiko.ServerInterface):

@@ -158,13 +158,19 @@ def read_stack_outputs(path: Path) -> StackOutputs:
 
 
 def check_sites(stacks: Sequence[StackOutputs]) -> None:
-    """One file per site; no address used twice across the sites."""
+    """One file per site, every site's parent among them (as a topology file requires: the
+    inventory names each site's parent for its shovel and firewall), no address twice."""
     seen: dict[str, str] = {}
     for stack in stacks:
         if stack.code in seen:
             raise StackOutputError(f"site {stack.code} is in both {seen[stack.code]} and "
                                    f"{stack.source}")
         seen[stack.code] = stack.source
+    for stack in stacks:
+        if stack.parent and stack.parent not in seen:
+            raise StackOutputError(f"{stack.source}: site {stack.code}'s parent "
+                                   f"{stack.parent} is not among the files: give its stack "
+                                   "output too")
     owners: dict[str, str] = {}
     for stack in stacks:
         for name, hv in stack.hosts.items():
