@@ -329,8 +329,12 @@ def test_from_pulumi_pins_the_running_hosts_keys_and_writes_the_suites_inventory
 
     files = []
     for site in topology.up.sites:
+        outputs = dict(site.outputs)
+        # After a real `pulumi up` this output holds the engine's answer: the port it chose.
+        outputs["published"] = {host: [{**p, "host_port": site.portal_port} for p in ports]
+                                for host, ports in site.outputs["published"].items()}
         path = tmp_path / f"{site.config.division_code}.json"
-        path.write_text(json.dumps(site.outputs, indent=2, ensure_ascii=False))
+        path.write_text(json.dumps(outputs, indent=2, ensure_ascii=False))
         files.append(str(path))
     name = f"{topology.run.run_id[:28]}-pp"
     try:
