@@ -372,3 +372,41 @@ def test_status_and_verify_work_from_the_inventory_alone(topology: Topology) -> 
         assert known.read_text() == pinned
     finally:
         copy.forget()
+
+
+def test_from_pulumi_pins_the_running_hosts_keys_and_writes_the_suites_inventory(
+        topology: Topology, tmp_path: Any) -> None:
+    """Issue 16 point 3 on real hosts: each site's program outputs, saved as `pulumi stack
+    output --json --show-secrets` would, become through `sunlight inventory from-pulumi`
+    (keys collected from the hosts' sshd over SSH, confirmed) the inventory `sunlight up`
+    wrote for this topology, and the keys are the ones the realizer read through the engine."""
+    from typer.testing import CliRunner
+
+    from sunlight.cli.main import app
+    from sunlight.control.stack.deployment import Deployment
+
+    files = []
+    for site in topology.up.sites:
+        outputs = dict(site.outputs)
+        # After a real `pulumi up` this output holds the engine's answer: the port it chose.
+        outputs["published"] = {host: [{**p, "host_port": site.portal_port} for p in ports]
+                                for host, ports in site.outputs["published"].items()}
+        path = tmp_path / f"{site.config.division_code}.json"
+        path.write_text(json.dumps(outputs, indent=2, ensure_ascii=False))
+        files.append(str(path))
+    name = f"{topology.run.run_id[:28]}-pp"
+    try:
+        key = topology.access.key.path  # the suite's control key, as `up` was given it
+        result = CliRunner().invoke(app, ["inventory", "from-pulumi", *files, "--deployment",
+                                          name, "--control-key", str(key)], input="y\n")
+        assert result.exit_code == 0, result.output
+        ours, theirs = Deployment(name).inventory_dir, topology.up.deployment.inventory_dir
+        assert (ours / "known_hosts").read_text() == (theirs / "known_hosts").read_text()
+        assert len((ours / "known_hosts").read_text().splitlines()) == 9
+        mine = yaml.safe_load((ours / "hosts.yml").read_text())
+        suite = yaml.safe_load((theirs / "hosts.yml").read_text())
+        assert mine["all"]["children"] == suite["all"]["children"]
+        assert mine["all"]["vars"]["sunlight_deployment"] == name
+        assert mine["all"]["vars"]["ansible_ssh_private_key_file"] == str(key.resolve())
+    finally:
+        Deployment(name).forget()

@@ -13,7 +13,8 @@ from sunlight.cli.main import app
 runner = CliRunner()
 
 PANELS = {
-    "Deployment": ["up", "status", "verify", "scenario", "down", "prechecks", "node", "keys"],
+    "Deployment": ["up", "status", "verify", "scenario", "down", "prechecks", "node",
+                   "inventory", "keys"],
     "Operations": ["doctor", "engine", "images", "hosts", "certs"],
     "Load": ["load"],
     "On host": ["serve", "migrate", "accounts", "catalogue", "cases", "audit", "exchange",

@@ -89,6 +89,11 @@ def up_cmd(
                                      help="With --hosts: pin new hosts' keys from this file."),
     yes: bool = typer.Option(False, "--yes", help="With --hosts: do not ask before "
                              "configuring (fingerprints are still confirmed)."),
+    configure_only: bool = typer.Option(
+        False, "--configure-only",
+        help="Only run the playbooks against the deployment's existing inventory (written by "
+             "an earlier `up` or by `sunlight inventory from-pulumi`); nothing is realized."),
+    name: str = NAME,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Stand up (or converge) a deployment: backbone, sites, playbooks, readiness.
@@ -97,9 +102,10 @@ def up_cmd(
     "hosts" (list of names)}], "stages": {stage: seconds}, "playbook_log" (or null), "secrets",
     "ca", "inventory"}; progress goes to stderr. With --hosts: validate, pin host keys,
     prechecks, then the playbooks (`sunlight.cli.byoh`; its --json adds "configured",
-    "host_keys", "prechecks" and has "playbook_logs").
+    "host_keys", "prechecks" and has "playbook_logs"). With --configure-only: {"deployment",
+    "stages", "playbook_log", "secrets", "ca", "inventory"}.
     """
-    from sunlight.control.stack.topology import TopologyError, load_topology
+    from sunlight.control.stack.topology import TopologyError, TopologySpec, load_topology
 
     if hosts is not None:
         if topology is not None:
@@ -111,9 +117,36 @@ def up_cmd(
 
     try:
         spec = load_topology(topology)
-    except TopologyError as exc:
+        if name:
+            spec = TopologySpec(name=name, profile=spec.profile, sites=spec.sites)
+    except (TopologyError, ValueError) as exc:
         raise fail(str(exc), ExitCode.USAGE) from exc
-    _stand_up(spec, configure, as_json)
+    if configure_only:
+        _configure_only(spec.name, as_json)
+    else:
+        _stand_up(spec, configure, as_json)
+
+
+def _configure_only(name: str, as_json: bool) -> None:
+    from sunlight.control.deploy.secrets import ca_paths
+    from sunlight.control.stack.ansible import PlaybookFailed
+    from sunlight.control.stack.deployment import Deployment
+    from sunlight.control.stack.up import StackError, configure
+
+    dep = Deployment(name)
+    try:
+        result = configure(name, progress_printer(as_json))
+    except StackError as exc:
+        raise fail(str(exc), ExitCode.ENVIRONMENT) from exc
+    except PlaybookFailed as exc:
+        raise fail(str(exc)) from exc
+    if as_json:
+        print_json({"deployment": name, "stages": {"configure": result.seconds},
+                    "playbook_log": str(result.log), "secrets": str(dep.secrets_dir),
+                    "ca": str(ca_paths(dep.secrets_dir)[1]), "inventory": str(dep.hosts_file)})
+        return
+    console.print(f"[bold green]configured[/] deployment {escape(name)} "
+                  f"({result.seconds:.0f} s, log {result.log})")
 
 
 def _access(name: str) -> Any:

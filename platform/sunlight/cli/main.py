@@ -4,7 +4,8 @@
 
 Deployment — a whole deployment on the local engine (:mod:`sunlight.cli.deployment`)
     ``up``, ``status``, ``verify``, ``scenario``, ``down``, ``node add``, ``keys list|rotate``,
-    ``prechecks`` (:mod:`sunlight.cli.byoh`, with ``up --hosts``)
+    ``prechecks`` (:mod:`sunlight.cli.byoh`, with ``up --hosts``),
+    ``inventory from-pulumi|control-key``
 Operations — this machine, the control node (here)
     ``doctor``, ``engine ensure``, ``images build|tag``, ``hosts boot|list|remove``,
     ``certs status|renew``
@@ -59,6 +60,7 @@ from sunlight.cli import (
     enforcement,
     exchange,
     gateway,
+    inventory,
     keys,
     load,
     onhost,
@@ -285,6 +287,7 @@ def _register_operations(root: typer.Typer) -> None:
 
 # The order of registration is the order of the panels and of the commands in them.
 deployment.register(app)
+inventory.register(app)
 keys.register(app)
 byoh.register(app)
 _register_operations(app)

@@ -156,6 +156,17 @@ def up(spec: TopologySpec, progress: Progress, *, configure: bool = True,
     return UpResult(dep, sites, result, stages)
 
 
+def configure(name: str, progress: Progress, playbook: str = "site.yml") -> PlaybookResult:
+    """Run only the playbooks against deployment ``name``'s existing inventory (an earlier
+    ``up``, or ``sunlight inventory from-pulumi`` for sites applied with ``pulumi up``)."""
+    dep = Deployment(name)
+    if not dep.hosts_file.is_file():
+        raise StackError(f"deployment {name} has no inventory ({dep.hosts_file}): run "
+                         "`sunlight up` or `sunlight inventory from-pulumi` first")
+    return run_playbook(playbook, dep.hosts_file, dep.log(playbook.removesuffix(".yml")),
+                        progress=progress)
+
+
 def down(name: str, progress: Progress, client: docker.DockerClient | None = None,
          run: Run | None = None) -> int:
     """Remove every resource of deployment ``name`` and its state (secrets are kept)."""
