@@ -13,6 +13,8 @@ engine's bridges and published listeners and from ``infra/flows.yaml``:
   other engines only the ports of flows.yaml's allowed backbone rows
   (:func:`crossing_ports`); into them only those published listeners; everything else
   entering or leaving the engine's bridges is dropped;
+- ``table bridge sunlight_engine_b``: frames between hosts on a bridge whose inter-container
+  traffic is disabled (mgmt) are dropped — Docker enforces that with iptables, here off;
 - ``prerouting`` (nat): each listener published on the engine's address is forwarded to
   its host's backbone address (the first engine does this with iptables; here, no NAT
   hides the source: the host's firewall sees the peer's own backbone address).
@@ -44,11 +46,12 @@ from typing import Any
 from sunlight.control.hostchanges import SECOND_BRIDGE, SECOND_SOCKET, SECOND_TABLE
 from sunlight.topology.engines import EngineSpec
 from sunlight.topology.flows import FlowMatrix, load_flows
-from sunlight.topology.layout import Net
+from sunlight.topology.layout import ICC_OPTION, Net
 from sunlight.topology.runs import LABEL_RUN_ID
 
 TABLE = SECOND_TABLE
 FAMILY = "inet"
+BRIDGE_FAMILY = "bridge"  # frames within one bridge: inter-container traffic on mgmt
 BRIDGE_NAME_OPTION = "com.docker.network.bridge.name"
 LABEL_ZONE = "io.sunlight.zone"
 NFT = "nft"
@@ -78,6 +81,7 @@ class EngineState:
     bridges: tuple[str, ...]
     backbones: tuple[str, ...]  # the bridges of backbone networks
     published: tuple[Published, ...]
+    isolated: tuple[str, ...] = ()  # bridges whose hosts must not reach each other (mgmt)
 
 
 def owns(spec: EngineSpec) -> bool:
@@ -104,13 +108,15 @@ def _bridge(network: Any) -> str:
 
 def read_state(client: Any) -> EngineState:
     """The engine's bridge interfaces and the listeners its hosts publish."""
-    bridges, backbones = [SECOND_BRIDGE], []
+    bridges, backbones, isolated = [SECOND_BRIDGE], [], []
     backbone_ids = set()
     for network in client.networks.list():
         if network.attrs.get("Driver") != "bridge":
             continue
         name = _bridge(network)
         bridges.append(name)
+        if (network.attrs.get("Options") or {}).get(ICC_OPTION) == "false":
+            isolated.append(name)
         if (network.attrs.get("Labels") or {}).get(LABEL_ZONE) == "backbone":
             backbones.append(name)
             backbone_ids.add(network.name)
@@ -131,7 +137,8 @@ def read_state(client: Any) -> EngineState:
                 published.append(Published(address, int(binding["HostPort"]), host,
                                            int(port), container.name))
     return EngineState(tuple(sorted(set(bridges))), tuple(sorted(set(backbones))),
-                       tuple(sorted(set(published), key=lambda p: (p.address, p.port))))
+                       tuple(sorted(set(published), key=lambda p: (p.address, p.port))),
+                       tuple(sorted(set(isolated))))
 
 
 def _set(name: str, elements: Sequence[str]) -> list[str]:
@@ -171,6 +178,13 @@ def ruleset(state: EngineState, matrix: FlowMatrix) -> str:
     for pub in state.published:
         lines.append(f"\t\tip daddr {pub.address} tcp dport {pub.port} "
                      f'dnat ip to {pub.host}:{pub.host_port} comment "{pub.container}"')
+    lines += ["\t}", "}",
+              f"table {BRIDGE_FAMILY} {TABLE} {{}}", f"delete table {BRIDGE_FAMILY} {TABLE}",
+              f"table {BRIDGE_FAMILY} {TABLE} {{",
+              "\tchain forward {", "\t\ttype filter hook forward priority filter; policy accept;"]
+    for bridge in state.isolated:
+        lines.append(f'\t\tmeta ibrname "{bridge}" drop comment "hosts never reach each other '
+                     'here (inter-container traffic disabled)"')
     lines += ["\t}", "}"]
     return "\n".join(lines) + "\n"
 
@@ -206,19 +220,22 @@ def sync(client: Any, matrix: FlowMatrix | None = None, runner: Runner | None = 
     return text
 
 
-def present(runner: Runner | None = None) -> bool:
-    done = _runner(runner)(["list", "tables", FAMILY], None)
-    return f"table {FAMILY} {TABLE}" in done.stdout.splitlines()
+def present(runner: Runner | None = None) -> list[str]:
+    """The families in which the table exists (``nft list tables``)."""
+    done = _runner(runner)(["list", "tables"], None)
+    lines = set(done.stdout.splitlines())
+    return [f for f in (FAMILY, BRIDGE_FAMILY) if f"table {f} {TABLE}" in lines]
 
 
 def remove(runner: Runner | None = None) -> bool:
-    """Delete the table; True if there was one. Without nft there is none to delete."""
+    """Delete the table (both families); True if there was one. Without nft there is none."""
     if runner is None and shutil.which(NFT) is None:
         return False
     run = _runner(runner)
-    if not present(run):
-        return False
-    done = run(["delete", "table", FAMILY, TABLE], None)
-    if done.returncode != 0 or present(run):
-        raise EngineTableError(f"nft delete table {FAMILY} {TABLE}: {done.stderr.strip()}")
-    return True
+    found = present(run)
+    errors = [run(["delete", "table", family, TABLE], None).stderr.strip() for family in found]
+    left = present(run)
+    if left:
+        raise EngineTableError(f"nft delete table {TABLE} ({', '.join(left)}): "
+                               + "; ".join(e for e in errors if e))
+    return bool(found)

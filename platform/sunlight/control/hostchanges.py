@@ -18,6 +18,7 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -29,8 +30,10 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 Progress = Callable[[str], None]
+Runner = Callable[..., "subprocess.CompletedProcess[Any]"]
 
 LEDGER = Path("/var/lib/sunlight/host-changes.json")
 """What this machine's Sunlight changed, with the values before (root's set-up only)."""
@@ -213,29 +216,33 @@ def _stop_engine(progress: Progress) -> None:
             os.kill(pid, signal.SIGKILL)
 
 
-def _stop_second_engine(progress: Progress) -> None:
-    """Stop the second engine (its pidfile) and remove its nftables table and bridge."""
+def _stop_second_engine(progress: Progress, run: Runner = subprocess.run,
+                        kill: Callable[[int, int], None] = os.kill,
+                        alive: Callable[[int], bool] = lambda pid: Path(f"/proc/{pid}").exists(),
+                        pidfile: Path = SECOND_PIDFILE) -> None:
+    """Stop the second engine (its pidfile) and remove its nftables table and bridge.
+
+    ``run``, ``kill`` and ``alive`` are the host's unless a test gives stand-ins."""
     try:
-        pid = int(SECOND_PIDFILE.read_text().strip())
+        pid = int(pidfile.read_text().strip())
     except (OSError, ValueError):
         pid = 0
-    if pid > 0:
+    if pid > 0 and alive(pid):
         progress(f"Stopping the second engine (pid {pid})")
-        try:
-            os.kill(pid, signal.SIGTERM)
+        with contextlib.suppress(ProcessLookupError):
+            kill(pid, signal.SIGTERM)
             deadline = time.monotonic() + 60
-            while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+            while alive(pid) and time.monotonic() < deadline:
                 time.sleep(0.5)
-            if Path(f"/proc/{pid}").exists():
-                os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    if shutil.which("nft") and subprocess.run(
-            ["nft", "delete", "table", "inet", SECOND_TABLE], capture_output=True,
-            check=False).returncode == 0:
-        progress(f"Removed nftables table inet {SECOND_TABLE}")
-    if subprocess.run(["ip", "link", "delete", SECOND_BRIDGE], capture_output=True,
-                      check=False).returncode == 0:
+            if alive(pid):
+                kill(pid, signal.SIGKILL)
+    for family in ("inet", "bridge"):
+        with contextlib.suppress(FileNotFoundError):  # no nft: no table either
+            if run(["nft", "delete", "table", family, SECOND_TABLE], capture_output=True,
+                   check=False).returncode == 0:
+                progress(f"Removed nftables table {family} {SECOND_TABLE}")
+    if run(["ip", "link", "delete", SECOND_BRIDGE], capture_output=True,
+           check=False).returncode == 0:
         progress(f"Removed network link {SECOND_BRIDGE}")
 
 

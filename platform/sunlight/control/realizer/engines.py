@@ -52,6 +52,7 @@ from sunlight.topology.layout import Net
 if TYPE_CHECKING:
     from sunlight.control.realizer.apply import PlannedSite
 
+MASQUERADE_OPTION = "com.docker.network.bridge.enable_ip_masquerade"
 ClientFactory = Callable[[EngineSpec], docker.DockerClient]
 Progress = Callable[[str], None]
 
@@ -201,9 +202,12 @@ def create_backbone(client: docker.DockerClient, run: Run, name: str, subnet: IP
     from sunlight.control.realizer.apply import _ipam, _remove_stale_network
 
     _remove_stale_network(client, run, name)
+    # Routed, never masqueraded: its hosts reach other engines' published listeners with
+    # their own backbone addresses (which the hosts' firewalls check), and nothing beyond.
     return client.networks.create(
         name, driver="bridge", internal=internal, check_duplicate=True,
         ipam=_ipam(str(subnet), str(subnet.network_address + GATEWAY_NUMBER)),
+        options={MASQUERADE_OPTION: "false"},
         labels=run.labels(zone="backbone", network="backbone"))
 
 

@@ -228,6 +228,7 @@ def down(name: str, progress: Progress, client: docker.DockerClient | None = Non
                 report.containers += other.containers
                 report.networks += other.networks
                 report.volumes += other.volumes
+        _sync_engine_tables(engines, progress)  # its bridges and listeners are gone
     report.guards = hostguard.remove(run.run_id)
     Deployment(name).forget()
     progress(f"removed {len(report.containers)} containers, {len(report.networks)} networks, "
