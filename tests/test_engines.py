@@ -322,3 +322,23 @@ def test_machine_address_is_an_ipv4_address_or_a_clear_error() -> None:
         assert "give each engine an `address`" in str(exc)
     else:
         assert isinstance(address, IPv4Address)
+
+
+def test_moving_a_site_to_another_engine_is_one_call() -> None:
+    moved = DEFAULT.on_engine("320703", "second")
+    assert [moved.engine_of(s.code) for s in moved.sites] == ["local", "local", "second"]
+    assert moved.name == DEFAULT.name and DEFAULT.engine_of("320703") == "local"
+    with pytest.raises(ValueError, match="engine 'c' is not under engines"):
+        DEFAULT.on_engine("320703", "c")
+
+
+def test_the_front_door_is_the_loopback_port_not_a_backbone_listener() -> None:
+    from sunlight.control.realizer.apply import _published_port
+
+    class Container:
+        def __init__(self) -> None:
+            self.attrs = {"NetworkSettings": {"Ports": {
+                "5671/tcp": [{"HostIp": "192.0.2.10", "HostPort": "5671"}],
+                "443/tcp": [{"HostIp": "127.0.0.1", "HostPort": "32770"}]}}}
+
+    assert _published_port(Container()) == 32770

@@ -27,6 +27,9 @@ It also states, once, what ``infra/flows.yaml`` means for every host
 
 and per site ``sunlight_child_codes`` (the sites whose brokers shovel to this one).
 
+Over several engines (docs/engines.md) a peer on another engine is dialled at the address
+its engine publishes its backbone listener on (:func:`dial_address`).
+
 Example::
 
     >>> from sunlight.control.deploy.inventory import write_inventory

@@ -103,6 +103,13 @@ class TopologySpec(BaseModel):
     def several_engines(self) -> bool:
         return len(self.engine_names) > 1
 
+    def on_engine(self, code: str, engine: str) -> TopologySpec:
+        """This topology with site ``code`` moved to ``engine`` (validated again)."""
+        sites = [s.model_copy(update={"engine": engine}) if s.code == code else s
+                 for s in self.sites]
+        return TopologySpec.model_validate({**self.model_dump(), "sites": [
+            s.model_dump() for s in sites]})
+
     def with_site(self, code: str, parent: str, profile: Profile | None = None,
                   engine: str | None = None) -> TopologySpec:
         return TopologySpec(name=self.name, profile=self.profile, engines=self.engines,
