@@ -51,6 +51,7 @@ from sunlight.control.hostchanges import (
 
 DEBIAN_PACKAGES = ("docker.io",)
 START_TIMEOUT_S = 90.0
+SECOND_NAMESPACE = "sunlight-b"  # the second engine's containerd namespace (the first: moby)
 
 Progress = Callable[[str], None]
 
@@ -226,6 +227,9 @@ def second_config() -> dict[str, object]:
         "ip-masq": False,
         "ip-forward": False,  # the first engine's set-up has turned forwarding on
         "live-restore": False,
+        # its own containerd namespaces: never the first engine's, even on one containerd
+        "containerd-namespace": SECOND_NAMESPACE,
+        "containerd-plugin-namespace": f"{SECOND_NAMESPACE}-plugins",
     }
 
 
