@@ -1,7 +1,8 @@
 """Everything Sunlight changes on the machine it runs on, recorded so it can be undone.
 
-Sunlight's set-up stages may install Debian packages, start ``dockerd``, raise kernel
-limits and keep caches and state. Each such change is named here, in one place, and the
+Sunlight's set-up stages may install Debian packages, start ``dockerd`` (and a second one,
+with its bridge and nftables tables: ``sunlight engine second up``), raise kernel limits and
+keep caches and state. Each such change is named here, in one place, and the
 ones made at run time are recorded in a ledger (:data:`LEDGER`, with the value each
 setting had before), so that ``scripts/reset-host`` can return a machine to the state of a
 fresh one — which is how a fresh-machine rehearsal starts (``scripts/rehearse-fresh-machine``).
