@@ -342,3 +342,31 @@ def test_the_front_door_is_the_loopback_port_not_a_backbone_listener() -> None:
                 "443/tcp": [{"HostIp": "127.0.0.1", "HostPort": "32770"}]}}}
 
     assert _published_port(Container()) == 32770
+
+
+def test_down_removes_the_deployment_on_every_engine_and_updates_the_table(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sunlight.control import enginetable, hostguard
+    from sunlight.control.resources import SweepReport
+    from sunlight.control.stack.deployment import Deployment
+
+    spec = _load(tmp_path, TWO_ENGINES.replace("name: two", "name: two-down"))
+    Deployment("two-down").save_topology(spec)
+    made: dict[str | None, FakeEngine] = {}
+    local = FakeEngine(EngineSpec())
+    events: list[str] = []
+
+    def unrealize(client: FakeEngine, run: Run, site: str | None = None) -> SweepReport:
+        events.append(f"unrealize {client.spec.url} {run.run_id}")
+        return SweepReport(containers=[f"c-{client.spec.url}"])
+
+    monkeypatch.setattr(stack_up, "unrealize", unrealize)
+    monkeypatch.setattr(hostguard, "remove", lambda _run_id: [])
+    monkeypatch.setattr(enginetable, "sync",
+                        lambda client: events.append(f"table {client.spec.url}"))
+    removed = stack_up.down("two-down", lambda _m: None, client=local,  # type: ignore[arg-type]
+                            factory=_factory(made, {}))
+    b = "unix:///run/sunlight/dockerd-b.sock"
+    assert events == ["unrealize None two-down", f"unrealize {b} two-down", f"table {b}"]
+    assert removed == 2
+    assert Deployment("two-down").topology() is None
