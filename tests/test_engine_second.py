@@ -121,6 +121,26 @@ def test_the_reset_calls_the_second_engine_step_first(monkeypatch: pytest.Monkey
     assert calls == ["second", "first"]
 
 
+def test_a_config_the_second_dockerd_refuses_is_reported(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engine.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(engine.shutil, "which", lambda name: f"/usr/sbin/{name}")
+    monkeypatch.setattr(engine, "SECOND_CONFIG", tmp_path / "dockerd-b.json")
+    monkeypatch.setattr(engine, "second_running", lambda: False)
+
+    def run(cmd: list[str], **_: Any) -> subprocess.CompletedProcess[str]:
+        if "--validate" in cmd:
+            return subprocess.CompletedProcess(cmd, 1, "", "unable to configure the Docker "
+                                               "daemon with file ...: the following directives "
+                                               "don't match any configuration option: x")
+        return subprocess.CompletedProcess(cmd, 0)
+
+    monkeypatch.setattr(engine.subprocess, "run", run)
+    monkeypatch.setattr(engine.subprocess, "Popen", lambda *_a, **_k: pytest.fail("started"))
+    with pytest.raises(engine.EngineError, match=r"refuses .*dockerd-b\.json: .*directives"):
+        engine.second_up(lambda _m: None)
+
+
 def test_second_up_needs_root(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(engine.os, "geteuid", lambda: 1000)
     with pytest.raises(engine.EngineError, match=r"needs root.*engine second up"):
@@ -147,5 +167,6 @@ def test_second_up_makes_the_bridge_writes_the_config_starts_and_isolates(
     monkeypatch.setattr(enginetable, "sync", lambda client: done.append(("sync", client)))
     engine.second_up(lambda _m: None)
     assert done == [["ip", "link", "show", SECOND_BRIDGE], *engine.second_bridge_commands(),
+                    [*engine.second_command(), "--validate"],  # refused here, never half up
                     engine.second_command(), ("sync", "client-b")]
     assert json.loads((tmp_path / "dockerd-b.json").read_text()) == engine.second_config()

@@ -227,7 +227,8 @@ def second_config() -> dict[str, object]:
         "ip-masq": False,
         "ip-forward": False,  # the first engine's set-up has turned forwarding on
         "live-restore": False,
-        # its own containerd namespaces: never the first engine's, even on one containerd
+        # its own containerd namespaces: never the first engine's, even on one containerd (the
+    # file's key is "containerd-plugin-namespace"; the flag's --containerd-plugins-namespace)
         "containerd-namespace": SECOND_NAMESPACE,
         "containerd-plugin-namespace": f"{SECOND_NAMESPACE}-plugins",
     }
@@ -284,6 +285,11 @@ def second_up(progress: Progress, timeout_s: float = START_TIMEOUT_S,
                 subprocess.run(cmd, check=True, capture_output=True)
         SECOND_CONFIG.parent.mkdir(parents=True, exist_ok=True)
         SECOND_CONFIG.write_text(json.dumps(second_config(), indent=2) + "\n")
+        checked = subprocess.run([*second_command(), "--validate"], capture_output=True,
+                                 text=True, check=False)
+        if checked.returncode != 0:
+            raise EngineError(f"the second dockerd refuses {SECOND_CONFIG}: "
+                              f"{(checked.stderr or checked.stdout).strip()}")
         SECOND_LOG.parent.mkdir(parents=True, exist_ok=True)
         progress(f"Starting the second dockerd ({SECOND_SOCKET}); its log is {SECOND_LOG}")
         with SECOND_LOG.open("ab") as log:
