@@ -370,3 +370,20 @@ def test_down_removes_the_deployment_on_every_engine_and_updates_the_table(
     assert events == ["unrealize None two-down", f"unrealize {b} two-down", f"table {b}"]
     assert removed == 2
     assert Deployment("two-down").topology() is None
+
+
+def test_missing_tls_material_is_named_before_dialling(tmp_path: Path) -> None:
+    ca = tmp_path / "ca.pem"
+    ca.write_text("not dialled")
+    spec = EngineSpec.model_validate({"url": "tcp://192.0.2.30:2376", "tls": {
+        "ca": str(ca), "cert": str(tmp_path / "cert.pem"), "key": str(tmp_path / "key.pem")}})
+    with pytest.raises(RealizerError, match=r"tcp://192\.0\.2\.30:2376: tls\.cert .*cert\.pem "
+                                            "is not a readable file"):
+        realizer_engines.connect(spec)
+
+
+def test_an_engine_socket_nobody_serves_is_named(tmp_path: Path) -> None:
+    spec = _load(tmp_path, f'engines:\n  b: {{url: "unix://{tmp_path}/none.sock"}}\n'
+                           'sites:\n  - {code: "320000", engine: b}\n')
+    with pytest.raises(RealizerError, match="engine b: does not answer"):
+        Engines(spec).client("b")

@@ -82,6 +82,11 @@ def connect(spec: EngineSpec) -> docker.DockerClient:
         return docker.from_env()
     tls: docker.tls.TLSConfig | bool = False
     if spec.tls is not None:
+        for field_name in ("ca", "cert", "key"):
+            path = getattr(spec.tls, field_name)
+            if not path.is_file():
+                raise RealizerError(f"engine {spec.url}: tls.{field_name} {path} is not a "
+                                    "readable file")
         tls = docker.tls.TLSConfig(client_cert=(str(spec.tls.cert), str(spec.tls.key)),
                                    ca_cert=str(spec.tls.ca), verify=True)
     return docker.DockerClient(base_url=spec.url, tls=tls)
