@@ -387,3 +387,48 @@ def test_an_engine_socket_nobody_serves_is_named(tmp_path: Path) -> None:
                            'sites:\n  - {code: "320000", engine: b}\n')
     with pytest.raises(RealizerError, match="engine b: does not answer"):
         Engines(spec).client("b")
+
+
+def test_the_inventory_sends_the_shovel_and_the_federation_across_engines(
+        tmp_path: Path) -> None:
+    from sunlight.control.deploy.inventory import deployment_inventory
+    from sunlight.topology import inventory as topo_inventory
+    from sunlight.topology.layout import hostname, hosts_of
+
+    spec = _load(tmp_path, TWO_ENGINES)
+    run = Run(run_id="eng-0004", persistent=False, owner="boot:1:1")
+    engines = Engines(spec, _factory({}, {}))
+    plan = plan_in_block(IPv4Network("10.202.0.0/16"), [s.code for s in spec.sites],
+                         engines.site_engines())
+    configs = stack_up.site_configs(spec, run, "sunlight/node:0123456789abcdef", KEY, plan,
+                                    run.name("backbone"), engines)
+    sites = [topo_inventory.build_inventory(c, {h.name: hostname(c.division_code, h)
+                                                for h in hosts_of(c.profile)})
+             for c in configs]
+    inv = deployment_inventory(sites, deployment="eng", control_key=tmp_path / "k",
+                               known_hosts=tmp_path / "kh", secrets_dir=tmp_path / "s")
+    hosts = {name: hv for group, body in inv["all"]["children"].items()
+             if group.startswith("site_") for name, hv in body["hosts"].items()}
+    county, city, province = hosts["320703-int"], hosts["320700-int"], hosts["320000-int"]
+    amqps, prometheus = load_flows().port("amqps"), load_flows().port("prometheus")
+
+    def peer(host: dict[str, Any], role: str, relation: str, port: int) -> dict[str, Any]:
+        return next(p for p in host["sunlight_peers"][role]
+                    if p["relation"] == relation and p["port"] == port)
+
+    # the county's shovel dials the city's broker where engine `local` publishes it
+    assert peer(county, "mq", "parent", amqps)["address"] == "192.0.2.10"
+    # the city's Prometheus federates the county's where engine `b` publishes it
+    assert peer(city, "mon", "child", prometheus)["address"] == "192.0.2.20"
+    # on one engine, nothing changes: the city dials the province at its backbone address
+    assert peer(city, "mq", "parent", amqps)["address"] == \
+        province["sunlight_addresses"]["backbone"]
+    # firewalls keep accepting the peer's own backbone address (DNAT keeps the source)
+    county_bb = county["sunlight_addresses"]["backbone"]
+    assert county_bb.startswith("10.202.25")  # engine b's own backbone /22
+    rule = next(r for r in city["sunlight_firewall"]
+                if r["port"] == amqps and r["network"] == "backbone")
+    assert county_bb in rule["saddrs"]
+    # and the listener still binds the host's own backbone address
+    assert city["sunlight_listen"]["amqps"]["addresses"] == \
+        [city["sunlight_addresses"]["backbone"]]
