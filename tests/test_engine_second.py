@@ -129,6 +129,8 @@ def test_a_config_the_second_dockerd_refuses_is_reported(
     monkeypatch.setattr(engine, "second_running", lambda: False)
 
     def run(cmd: list[str], **_: Any) -> subprocess.CompletedProcess[str]:
+        if cmd == ["dockerd", "--help"]:
+            return subprocess.CompletedProcess(cmd, 0, "      --validate   Validate ...", "")
         if "--validate" in cmd:
             return subprocess.CompletedProcess(cmd, 1, "", "unable to configure the Docker "
                                                "daemon with file ...: the following directives "
@@ -158,6 +160,8 @@ def test_second_up_makes_the_bridge_writes_the_config_starts_and_isolates(
     monkeypatch.setattr(engine, "second_running", lambda: next(running))
 
     def run(cmd: list[str], **_: Any) -> subprocess.CompletedProcess[str]:
+        if cmd == ["dockerd", "--help"]:
+            return subprocess.CompletedProcess(cmd, 0, "      --validate   Validate ...", "")
         done.append(cmd)
         return subprocess.CompletedProcess(cmd, 1 if cmd[:3] == ["ip", "link", "show"] else 0)
 
@@ -170,3 +174,26 @@ def test_second_up_makes_the_bridge_writes_the_config_starts_and_isolates(
                     [*engine.second_command(), "--validate"],  # refused here, never half up
                     engine.second_command(), ("sync", "client-b")]
     assert json.loads((tmp_path / "dockerd-b.json").read_text()) == engine.second_config()
+
+
+def test_a_dockerd_without_validate_is_started_without_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    started: list[list[str]] = []
+    monkeypatch.setattr(engine.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(engine.shutil, "which", lambda name: f"/usr/sbin/{name}")
+    monkeypatch.setattr(engine, "SECOND_CONFIG", tmp_path / "dockerd-b.json")
+    monkeypatch.setattr(engine, "SECOND_LOG", tmp_path / "dockerd-b.log")
+    running = iter([False, True])
+    monkeypatch.setattr(engine, "second_running", lambda: next(running))
+
+    def run(cmd: list[str], **_: Any) -> subprocess.CompletedProcess[str]:
+        assert "--validate" not in cmd, "Debian 12's dockerd 20.10 has no --validate"
+        out = "      --userland-proxy   Use userland proxy" if cmd[1:] == ["--help"] else ""
+        return subprocess.CompletedProcess(cmd, 0, out, "")
+
+    monkeypatch.setattr(engine.subprocess, "run", run)
+    monkeypatch.setattr(engine.subprocess, "Popen", lambda cmd, **_k: started.append(cmd))
+    monkeypatch.setattr(engine, "_second_client", lambda: "client-b")
+    monkeypatch.setattr(enginetable, "sync", lambda _client: None)
+    engine.second_up(lambda _m: None)
+    assert started == [engine.second_command()]
