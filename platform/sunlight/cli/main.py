@@ -7,7 +7,7 @@ Deployment — a whole deployment on the local engine (:mod:`sunlight.cli.deploy
     ``prechecks`` (:mod:`sunlight.cli.byoh`, with ``up --hosts``),
     ``inventory from-pulumi|control-key``
 Operations — this machine, the control node (here)
-    ``doctor``, ``engine ensure``, ``images build|tag``, ``hosts boot|list|remove``,
+    ``doctor``, ``engine ensure|second``, ``images build|tag``, ``hosts boot|list|remove``,
     ``certs status|renew``
 Load — load tests of a running deployment (:mod:`sunlight.cli.load`)
     ``load``
@@ -71,6 +71,7 @@ from sunlight.cli.common import (
     EXIT_CODES_HELP,
     JSON_OPTION,
     PANEL_OPERATIONS,
+    ExitCode,
     console,
     docker_client,
     fail,
@@ -120,6 +121,25 @@ def engine_ensure() -> None:
     try:
         ensure_engine(progress)
     except EngineError as exc:
+        raise fail(str(exc)) from exc
+
+
+@engine_app.command("second")
+def engine_second(
+    action: str = typer.Argument(..., help="up: start it (and its nftables table); down: "
+                                 "stop it, remove its table and bridge."),
+) -> None:
+    """The second Docker engine on this machine, for topologies over several engines (root):
+    its own dockerd, socket, data root and bridge, --iptables=false, isolated by Sunlight's
+    nftables table (docs/engines.md)."""
+    from sunlight.control.engine import EngineError, second_down, second_up
+    from sunlight.control.enginetable import EngineTableError
+
+    if action not in ("up", "down"):
+        raise fail(f"engine second: {action!r} is not up or down", ExitCode.USAGE)
+    try:
+        (second_up if action == "up" else second_down)(progress)
+    except (EngineError, EngineTableError) as exc:
         raise fail(str(exc)) from exc
 
 

@@ -84,6 +84,9 @@ def _host_vars(config: SiteConfig, host: HostLayout, container: str) -> dict[str
 
 def site_vars(config: SiteConfig) -> dict[str, Any]:
     plan = config.address_plan
+    engine = {} if config.engine_address is None else {
+        # several engines: where peers on other engines dial this site's backbone listeners
+        "sunlight_engine": config.engine, "sunlight_engine_address": str(config.engine_address)}
     return {
         "sunlight_run_id": config.run_id,
         "sunlight_division_code": config.division_code,
@@ -96,6 +99,7 @@ def site_vars(config: SiteConfig) -> dict[str, Any]:
                      "gateway": str(plan.gateway(n))}
             for n in (*SITE_NETWORKS, Net.BACKBONE)
         },
+        **engine,
     }
 
 

@@ -27,6 +27,9 @@ It also states, once, what ``infra/flows.yaml`` means for every host
 
 and per site ``sunlight_child_codes`` (the sites whose brokers shovel to this one).
 
+Over several engines (docs/engines.md) a peer on another engine is dialled at the address
+its engine publishes its backbone listener on (:func:`dial_address`).
+
 Example::
 
     >>> from sunlight.control.deploy.inventory import write_inventory
@@ -142,6 +145,9 @@ def deployment_sites(inventory: Mapping[str, Any],
         ]
         sites[code] = {"parent": body["vars"]["sunlight_parent_code"], "managed": True,
                        "backbone": backbone}
+        if "sunlight_engine_address" in body["vars"]:  # several engines (docs/engines.md)
+            sites[code]["engine"] = body["vars"]["sunlight_engine"]
+            sites[code]["engine_address"] = body["vars"]["sunlight_engine_address"]
     for peer in peers:
         if sites.get(peer.site, {}).get("managed"):
             raise ValueError(f"peer {peer.name}: site {peer.site} is managed by this inventory")
@@ -164,8 +170,20 @@ def host_views(inventory: Mapping[str, Any],
     return views + firewall.peer_views(sites)
 
 
+def dial_address(sites: Mapping[str, Mapping[str, Any]], source_site: str, site: str,
+                 network: str, address: str) -> str:
+    """Where a host of ``source_site`` dials a backbone listener of ``site``: across engines,
+    the address that site's engine publishes it on; else the listener's own address."""
+    mine, theirs = sites.get(source_site, {}), sites.get(site, {})
+    if (network == Net.BACKBONE.value and theirs.get("engine_address")
+            and mine.get("engine") != theirs.get("engine")):
+        return str(theirs["engine_address"])
+    return address
+
+
 def host_variables(matrix: FlowMatrix, views: Sequence[firewall.HostView], host: str,
-                   control: firewall.ControlSources) -> dict[str, Any]:
+                   control: firewall.ControlSources,
+                   sites: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
     """What flows.yaml means for ``host``, as its inventory variables (see the module doc)."""
     view = {v.name: v for v in views}[host]
     listens = firewall.listens(matrix, view)
@@ -175,7 +193,9 @@ def host_variables(matrix: FlowMatrix, views: Sequence[firewall.HostView], host:
     for peer in firewall.peers(matrix, views, host):
         peers[peer.source_role].append({
             "role": peer.role, "service": peer.service, "host": peer.host, "site": peer.site,
-            "relation": peer.relation, "network": peer.network, "address": peer.address,
+            "relation": peer.relation, "network": peer.network,
+            "address": dial_address(sites or {}, view.site, peer.site, peer.network,
+                                    peer.address),
             "port": peer.port})
     return {
         "ansible_port": matrix.port(SSH_SERVICE),
@@ -246,7 +266,7 @@ def deployment_inventory(site_inventories: Sequence[Mapping[str, Any]], *, deplo
     for code, body in _site_groups(merged).items():
         body["vars"]["sunlight_child_codes"] = children(sites, code)
         for name, hv in body["hosts"].items():
-            hv.update(host_variables(matrix, views, name, sources))
+            hv.update(host_variables(matrix, views, name, sources, sites))
     return merged
 
 
