@@ -35,7 +35,7 @@ Progress = Callable[[str], None]
 LEDGER = Path("/var/lib/sunlight/host-changes.json")
 """What this machine's Sunlight changed, with the values before (root's set-up only)."""
 
-HOST_PACKAGES = ("docker.io", "debootstrap")
+HOST_PACKAGES = ("docker.io", "debootstrap", "apt-utils")
 """Every Debian package Sunlight may install on the host; nothing else is installed."""
 
 HOST_GROUPS = ("docker",)
