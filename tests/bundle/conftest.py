@@ -14,7 +14,7 @@ def stage_tree(stage: Path) -> Manifest:
     """Stand-ins for each part, then the manifest of them, as create's staging leaves it."""
     files = {
         IMAGE_FILE: b"image layers" * 100,
-        "wheels/sunlight-0.1.0-py3-none-any.whl": b"wheel bytes",
+        "wheels/control/sunlight-0.1.0-py3-none-any.whl": b"wheel bytes",
         "source/playbooks/site.yml": b"---\n- import_playbook: secrets.yml\n",
         "source/requirements/control.lock": b"typer==0.12.0\n",
         APT_FILE: b"apt repository tar",

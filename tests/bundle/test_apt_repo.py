@@ -15,6 +15,7 @@ from sunlight.control.bundle.apt_repo import (
     KEYRING,
     apt_options,
     parse_packages,
+    planned_debs,
     prepare_root,
     source_line,
     write_index,
@@ -91,3 +92,18 @@ def test_the_index_lists_each_package_with_its_checksum(tmp_path: Path) -> None:
     for name in ("Packages", "Packages.gz"):
         data = (repo / name).read_bytes()
         assert f" {hashlib.sha256(data).hexdigest()} {len(data)} {name}\n" in release
+
+
+def test_the_plan_names_the_archive_files_apt_writes() -> None:
+    simulation = [
+        "Reading package lists...",
+        "Inst gcc-12-base (12.2.0-14+deb12u1 Debian:12.13/stable [amd64])",
+        "Inst erlang-base (1:25.2.3+dfsg-1+deb12u4 Debian:12.13/stable [amd64])",
+        "Inst tzdata (2026b-0+deb12u1 Debian:12.13/stable [all])",
+        "Conf tzdata (2026b-0+deb12u1 Debian:12.13/stable [all])",
+    ]
+    assert planned_debs(simulation) == [
+        "gcc-12-base_12.2.0-14+deb12u1_amd64.deb",
+        "erlang-base_1%3a25.2.3+dfsg-1+deb12u4_amd64.deb",  # the epoch, as apt escapes it
+        "tzdata_2026b-0+deb12u1_all.deb",
+    ]

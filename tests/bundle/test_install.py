@@ -50,10 +50,10 @@ def test_a_packed_bundle_installs_and_points_the_roles_at_its_repository(
 
 def test_a_tampered_bundle_is_refused_naming_the_file_and_nothing_is_installed(
         archive: Path, tmp_path: Path) -> None:
-    bad = _retar(archive, tmp_path / "bad.tar.gz", {"wheels/sunlight-0.1.0-py3-none-any.whl":
-                                                    b"wheel bytez"})
+    wheel = "wheels/control/sunlight-0.1.0-py3-none-any.whl"
+    bad = _retar(archive, tmp_path / "bad.tar.gz", {wheel: b"wheel bytez"})
     dest = tmp_path / "control"
-    with pytest.raises(BundleTampered, match=r"wheels/sunlight-0\.1\.0-py3-none-any\.whl"):
+    with pytest.raises(BundleTampered, match=r"wheels/control/sunlight-0\.1\.0-py3-none-any\.whl"):
         install_bundle(bad, dest, _quiet, load_image=False, make_venv=False)
     assert not dest.exists()
     assert not (tmp_path / ".control.incoming").exists()
@@ -96,5 +96,5 @@ def test_pip_sees_only_the_wheelhouse(tmp_path: Path, monkeypatch: pytest.Monkey
     assert env["PIP_CONFIG_FILE"] == "/dev/null"
     cmd = pip_install_command(tmp_path / "venv", tmp_path / "b")
     assert "--no-index" in cmd
-    assert cmd[cmd.index("--find-links") + 1] == str(tmp_path / "b" / "wheels")
+    assert cmd[cmd.index("--find-links") + 1] == str(tmp_path / "b" / "wheels" / "control")
     assert cmd[cmd.index("--constraint") + 1].endswith("source/requirements/control.lock")

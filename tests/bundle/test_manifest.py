@@ -35,9 +35,10 @@ def test_the_manifest_round_trips_through_json(staged: Path) -> None:
 
 
 def test_a_changed_byte_of_the_same_size_is_refused_naming_the_file(staged: Path) -> None:
-    wheel = staged / "wheels" / "sunlight-0.1.0-py3-none-any.whl"
+    wheel = staged / "wheels" / "control" / "sunlight-0.1.0-py3-none-any.whl"
     wheel.write_bytes(b"wheel bytez")  # same size: only the checksum tells
-    with pytest.raises(BundleTampered, match=r"wheels/sunlight-0\.1\.0-py3-none-any\.whl: SHA-256"):
+    with pytest.raises(BundleTampered,
+                       match=r"wheels/control/sunlight-0\.1\.0-py3-none-any\.whl: SHA-256"):
         verify_tree(staged)
 
 

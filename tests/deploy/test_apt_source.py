@@ -48,7 +48,7 @@ def _render(tmp: Path, env: dict[str, str]) -> dict[str, str]:
     ({}, sources_line(DEFAULT_APT_MIRROR)),
     ({MIRROR_ENV: "http://10.0.0.5/debian/"}, "deb http://10.0.0.5/debian bookworm main"),
     ({MIRROR_ENV: "http://10.0.0.5/debian", "SUNLIGHT_APT_BUNDLE": "/srv/b/apt/sunlight-apt.tar"},
-     "deb [trusted=yes] file:/var/lib/sunlight/apt ./"),
+     "deb [trusted=yes] file:/var/lib/sunlight-apt ./"),
 ], ids=["default", "mirror", "bundle"])
 def test_the_roles_source_follows_the_one_setting(tmp_path: Path, env: dict[str, str],
                                                   source: str) -> None:

@@ -27,6 +27,7 @@ import getpass
 import gzip
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -83,26 +84,42 @@ def prepare_root(root: Path, mirror: str, keyring: Path = KEYRING) -> None:
 
 
 def _apt_get(root: Path, args: Sequence[str], label: str, progress: Progress,
-             every: int = 40) -> None:
+             every: int = 40) -> list[str]:
     if shutil.which("apt-get") is None:
         raise BundleError("apt-get is missing: `sunlight bundle create` needs a Debian or "
                           "Ubuntu control node (its own apt downloads bookworm's packages)")
     cmd = ["apt-get", *apt_options(root), *args]
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive", "LC_ALL": "C"}
     env.pop("APT_CONFIG", None)
-    tail: list[str] = []
+    lines: list[str] = []
     fetched = 0
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env=env)
     assert proc.stdout is not None
     for line in proc.stdout:
-        tail = [*tail[-30:], line.rstrip()]
+        lines.append(line.rstrip())
         if line.startswith("Get:"):
             fetched += 1
             if fetched % every == 1:
                 progress(f"{label}: {line.strip()[:100]} ({fetched} fetched so far)")
     if proc.wait() != 0:
-        raise BundleError(f"{label} failed (apt-get {' '.join(args)}):\n" + "\n".join(tail))
+        raise BundleError(f"{label} failed (apt-get {' '.join(args)}):\n"
+                          + "\n".join(lines[-30:]))
+    return lines
+
+
+_INST = re.compile(r"^Inst (\S+) \((\S+) .*\[(\S+)\]\)")
+
+
+def planned_debs(simulation: Sequence[str]) -> list[str]:
+    """The archive file names (``name_version_arch.deb``, the epoch's ':' as ``%3a``) of the
+    packages an ``apt-get install -s`` run would install."""
+    names = []
+    for line in simulation:
+        if match := _INST.match(line):
+            name, version, arch = match.groups()
+            names.append(f"{name}_{version.replace(':', '%3a')}_{arch}.deb")
+    return names
 
 
 def download_packages(names: Sequence[str], mirror: str, root: Path, repo: Path,
@@ -112,18 +129,24 @@ def download_packages(names: Sequence[str], mirror: str, root: Path, repo: Path,
     prepare_root(root, mirror)
     progress(f"Reading {SUITE} {ARCHITECTURE}'s package lists from {mirror}")
     _apt_get(root, ["update", "-q"], "apt-get update", progress)
-    progress(f"Resolving and downloading {len(names)} packages and their dependencies")
-    _apt_get(root, ["install", "-y", "-q", "--download-only", "--no-install-recommends",
-                    *names], "apt-get install --download-only", progress)
+    install = ["install", "-y", "-q", "--no-install-recommends", *names]
+    plan = planned_debs(_apt_get(root, [*install[:3], "-s", *install[3:]],
+                                 "apt-get install -s", progress))
+    if not plan:
+        raise BundleError(f"apt planned no packages for {', '.join(names)}")
+    progress(f"Downloading {len(names)} packages and their dependencies: {len(plan)} in all")
+    _apt_get(root, [*install[:3], "--download-only", *install[3:]],
+             "apt-get install --download-only", progress)
     archives = root / "var/cache/apt/archives"
+    missing = [name for name in plan if not (archives / name).is_file()]
+    if missing:
+        raise BundleError(f"apt did not download {', '.join(missing[:5])} into {archives}")
     repo.mkdir(parents=True, exist_ok=True)
-    debs = sorted(archives.glob("*.deb"))
-    if not debs:
-        raise BundleError(f"apt downloaded no packages into {archives}")
-    for deb in debs:
-        shutil.copy2(deb, repo / deb.name)
-    progress(f"{len(debs)} packages, {sum(d.stat().st_size for d in debs) / 2**20:.0f} MiB")
-    return [repo / d.name for d in debs]
+    for name in plan:  # only this plan's: the cache may hold older versions
+        shutil.copy2(archives / name, repo / name)
+    size = sum((repo / n).stat().st_size for n in plan)
+    progress(f"{len(plan)} packages, {size / 2**20:.0f} MiB")
+    return [repo / n for n in plan]
 
 
 def index_command(progress: Progress) -> list[str]:

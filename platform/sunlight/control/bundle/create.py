@@ -4,7 +4,8 @@ The archive (``sunlight-bundle-<key>.tar.gz``) holds, under one top directory::
 
     manifest.json              versions and every other file's size and SHA-256
     image/node-image.tar       `docker save` of the node image the realizer uses
-    wheels/*.whl               node.lock and control.lock's pins, and sunlight itself
+    wheels/node/*.whl          what hosts run: node.lock's pins and sunlight (the image's)
+    wheels/control/*.whl       what the control node runs: control.lock's pins and sunlight
     source/...                 the checkout's files (playbooks, collections, infra, locks...)
     apt/sunlight-apt.tar       the flat apt repository the roles copy to hosts
 
@@ -52,8 +53,10 @@ TOP = "sunlight-bundle"
 IMAGE_FILE = "image/node-image.tar"
 APT_FILE = "apt/sunlight-apt.tar"
 WHEELS_DIR = "wheels"
+#: Each wheelhouse and the lock it is built from: hosts' (sunlight_app_wheelhouse) and the
+#: control node's (`bundle install`'s venv).
+WHEELHOUSES = {"node": "node.lock", "control": "control.lock"}
 SOURCE_DIR = "source"
-LOCKS = ("node.lock", "control.lock")
 GZIP_LEVEL = 1  # fast: the debs, wheels and image layers are mostly compressed already
 _FQCN = re.compile(r"\b([a-z][a-z0-9_]*)\.([a-z][a-z0-9_]*)\.[a-z][a-z0-9_]*\b")
 _NAMESPACES = ("community", "ansible", "sunlight")
@@ -189,14 +192,17 @@ def _stage_image(client: Any, dest: Path, progress: Progress) -> dict[str, Any]:
             "source_hash": image.labels.get("io.sunlight.source-hash", "")}
 
 
-def _stage_wheels(root: Path, dest: Path, progress: Progress) -> list[str]:
+def _stage_wheels(root: Path, dest: Path, progress: Progress) -> dict[str, list[str]]:
     from sunlight.control.images.build import ImageBuildError, build_wheelhouse
 
-    try:
-        build_wheelhouse(root, dest, progress, locks=LOCKS)
-    except ImageBuildError as exc:
-        raise BundleError(str(exc)) from exc
-    return sorted(p.name for p in dest.glob("*.whl"))
+    wheels: dict[str, list[str]] = {}
+    for name, lock in WHEELHOUSES.items():
+        try:
+            build_wheelhouse(root, dest / name, progress, locks=(lock,))
+        except ImageBuildError as exc:
+            raise BundleError(str(exc)) from exc
+        wheels[name] = sorted(p.name for p in (dest / name).glob("*.whl"))
+    return wheels
 
 
 def stage_bundle(stage: Path, key: str, mirror: str, client: Any, progress: Progress,
@@ -205,14 +211,14 @@ def stage_bundle(stage: Path, key: str, mirror: str, client: Any, progress: Prog
     root = root or repo_root()
     image = _stage_image(client, stage / IMAGE_FILE, progress)
     wheels = _stage_wheels(root, stage / WHEELS_DIR, progress)
-    collections = collection_versions(collections_used(root / "playbooks"), stage / WHEELS_DIR,
-                                      root / "playbooks")
+    collections = collection_versions(collections_used(root / "playbooks"),
+                                      stage / WHEELS_DIR / "control", root / "playbooks")
     apt = _stage_apt(mirror, stage / APT_FILE, progress)
     _stage_source(root, stage / SOURCE_DIR, progress)
     progress("Checksumming every file (SHA-256)")
     facts = {"sunlight_version": sunlight.__version__, "python": python_tag(),
              "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-             "image": image, "wheels": wheels, "locks": list(LOCKS),
+             "image": image, "wheels": wheels,
              "collections": collections, "apt": apt}
     manifest = Manifest(key=key, facts=facts, files=file_entries(stage))
     (stage / MANIFEST_NAME).write_text(manifest.to_json(), encoding="utf-8")

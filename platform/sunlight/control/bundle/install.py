@@ -107,7 +107,7 @@ def pip_env() -> dict[str, str]:
 
 def pip_install_command(venv: Path, top: Path) -> list[str]:
     return [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-index",
-            "--find-links", str(top / WHEELS_DIR),
+            "--find-links", str(top / WHEELS_DIR / "control"),
             "--constraint", str(top / SOURCE_DIR / "requirements" / "control.lock"),
             CONTROL_EXTRAS]
 
