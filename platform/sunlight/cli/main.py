@@ -8,7 +8,7 @@ Deployment — a whole deployment on the local engine (:mod:`sunlight.cli.deploy
     ``inventory from-pulumi|control-key``
 Operations — this machine, the control node (here)
     ``doctor``, ``engine ensure|second``, ``images build|tag``, ``hosts boot|list|remove``,
-    ``certs status|renew``
+    ``certs status|renew``, ``bundle create|install``
 Load — load tests of a running deployment (:mod:`sunlight.cli.load`)
     ``load``
 On host — run on a site's hosts with its ``SUNLIGHT_*`` settings (:mod:`sunlight.cli.onhost`,
@@ -54,6 +54,7 @@ from rich.markup import escape
 
 import sunlight
 from sunlight.cli import (
+    bundle,
     byoh,
     certs,
     deployment,
@@ -303,6 +304,7 @@ def _register_operations(root: typer.Typer) -> None:
     root.add_typer(images_app, name="images", rich_help_panel=PANEL_OPERATIONS)
     root.add_typer(hosts_app, name="hosts", rich_help_panel=PANEL_OPERATIONS)
     certs.register(root)
+    bundle.register(root)
 
 
 # The order of registration is the order of the panels and of the commands in them.

@@ -39,9 +39,10 @@ Runner = Callable[..., "subprocess.CompletedProcess[Any]"]
 LEDGER = Path("/var/lib/sunlight/host-changes.json")
 """What this machine's Sunlight changed, with the values before (root's set-up only)."""
 
-HOST_PACKAGES = ("docker.io", "debootstrap", "nftables")
+HOST_PACKAGES = ("docker.io", "debootstrap", "apt-utils", "nftables")
 """Every Debian package Sunlight may install on the host; nothing else is installed.
-(``nftables``: only for the second engine's table, ``sunlight engine second up``.)"""
+(``apt-utils``: apt-ftparchive for ``sunlight bundle create``; ``nftables``: only for the
+second engine's table, ``sunlight engine second up``.)"""
 
 HOST_GROUPS = ("docker",)
 """System groups those packages create and purging leaves behind (docker.io's postinst)."""
