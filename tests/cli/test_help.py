@@ -14,7 +14,7 @@ runner = CliRunner()
 
 PANELS = {
     "Deployment": ["up", "status", "verify", "scenario", "down", "node", "keys"],
-    "Operations": ["doctor", "engine", "images", "hosts", "certs"],
+    "Operations": ["doctor", "engine", "browser", "images", "hosts", "certs"],
     "Load": ["load"],
     "On host": ["serve", "migrate", "accounts", "catalogue", "cases", "audit", "exchange",
                 "gateway", "retention", "supervision", "enforcement"],

@@ -35,8 +35,11 @@ Progress = Callable[[str], None]
 LEDGER = Path("/var/lib/sunlight/host-changes.json")
 """What this machine's Sunlight changed, with the values before (root's set-up only)."""
 
-HOST_PACKAGES = ("docker.io", "debootstrap")
-"""Every Debian package Sunlight may install on the host; nothing else is installed."""
+HOST_PACKAGES = ("docker.io", "debootstrap", "chromium", "libnss3-tools", "fonts-noto-cjk")
+"""Every Debian package Sunlight may install on the host; nothing else is installed: the
+engine (:mod:`sunlight.control.engine`), the image's bootstrapper
+(:mod:`sunlight.control.images.base`), and the browser the page tests drive with its
+certificate tool and a Chinese font (:mod:`sunlight.control.browser`)."""
 
 HOST_GROUPS = ("docker",)
 """System groups those packages create and purging leaves behind (docker.io's postinst)."""
