@@ -11,7 +11,9 @@
   journey and step (``build/browser/<journey>/<NN>-<step>.png``, listed in ``index.txt``
   there and in the run's report) and an axe-core check (axe-playwright-python's bundled
   ``axe.min.js``) that fails on any violation of impact serious or critical.
-* :func:`tab_to` moves the focus with the Tab key only, for the keyboard-only journey.
+* :class:`Hands` operate a page by the accessible names of its controls, with the pointer;
+  :class:`Keys` with the keyboard alone (:func:`tab_to` moves the focus with Tab only), and a
+  spy in every page counts real pointer presses (:func:`pointer_presses`) to prove it.
 
 Example::
 
@@ -46,6 +48,12 @@ PHONE = {"width": 375, "height": 812}  # the issue's phone width
 BLOCKING_IMPACTS = ("serious", "critical")
 TIMEOUT_MS = 30_000
 NSS_DB = Path(".pki") / "nssdb"
+
+POINTER_SPY = """addEventListener("pointerdown", (e) => { if (e.isTrusted) {
+  const n = Number(sessionStorage.getItem("sunlight-pointerdowns") || 0);
+  sessionStorage.setItem("sunlight-pointerdowns", String(n + 1)); } }, true);"""
+"""Counts real pointer presses per tab and origin (:func:`pointer_presses`), injected by the
+browser before each document's own scripts (Content-Security-Policy does not apply to it)."""
 
 _AXE = Axe()
 AXE_VERSION = re.search(r"axe v([\d.]+)", _AXE.axe_script[:200])
@@ -92,10 +100,16 @@ def launch(profile: Path, ca_files: Iterable[str | Path], *,
             env={**os.environ, "HOME": str(profile)}, viewport=viewport or DESKTOP,
             locale="zh-CN", timezone_id="Asia/Shanghai", accept_downloads=True)
         context.set_default_timeout(TIMEOUT_MS)
+        context.add_init_script(POINTER_SPY)
         try:
             yield context
         finally:
             context.close()
+
+
+def pointer_presses(page: Page) -> int:
+    """Real pointer presses (mouse or touch) on this tab's current origin so far."""
+    return int(page.evaluate("Number(sessionStorage.getItem('sunlight-pointerdowns') || 0)"))
 
 
 def serious_violations(page: Page) -> list[dict[str, Any]]:
@@ -135,6 +149,7 @@ class Pages:
 
     journey: str
     root: Path = SCREENSHOTS
+    keyboard_only: bool = False  # then every visit also checks that nothing was clicked
     shots: list[Shot] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -152,6 +167,8 @@ class Pages:
         self.shots.append(shot)
         with (self.directory / "index.txt").open("a") as index:
             index.write(f"{path.name}\t{step}\t{shot.title}\t{shot.url}\n")
+        if self.keyboard_only:
+            assert pointer_presses(page) == 0, f"{self.journey}, {step}: a pointer was used"
         found = serious_violations(page)
         assert not found, (f"{self.journey}, {step} ({page.url}): axe found "
                            f"{len(found)} serious or critical violation(s):\n{describe(found)}")
@@ -162,29 +179,96 @@ class Pages:
                          for s in self.shots)
 
 
-def focused(page: Page) -> str:
-    """What has the focus: its accessible text (label, aria-label, value or text)."""
-    text = page.evaluate("""() => {
-        const el = document.activeElement;
-        if (!el || el === document.body) return "";
-        const byId = el.id ? document.querySelector(`label[for="${CSS.escape(el.id)}"]`) : null;
-        const label = (el.labels && el.labels[0]) || byId;
-        return [el.getAttribute("aria-label"), label && label.innerText,
-                el.tagName === "INPUT" && ["submit", "button"].includes(el.type) ? el.value : "",
-                el.innerText].filter(Boolean).join(" ");
-    }""")
-    return " ".join(str(text).split())
+_ROLE_AND_NAME = re.compile(r'^- (?P<role>[\w-]+)(?: "(?P<name>(?:[^"\\]|\\.)*)")?')
 
 
-def tab_to(page: Page, name: str | re.Pattern[str], *, max_tabs: int = 80) -> str:
-    """Press Tab until the focused element's text contains ``name``; fail naming what the
-    focus passed through when it is not reachable within ``max_tabs`` presses."""
+def focused(page: Page) -> tuple[str, str]:
+    """The focused element's accessible role and name, as Playwright's ARIA snapshot gives
+    them (``("textbox", "申请人姓名")``); ``("", "")`` when nothing has the focus."""
+    element = page.locator("*:focus")
+    if element.count() == 0:
+        return "", ""
+    found = _ROLE_AND_NAME.match(element.first.aria_snapshot())
+    return (found["role"], found["name"] or "") if found else ("", "")
+
+
+def tab_to(page: Page, name: str | re.Pattern[str], role: str | None = None, *,
+           max_tabs: int = 80) -> tuple[str, str]:
+    """Press Tab until the focused element's accessible name contains ``name`` (and its role
+    is ``role``, when given); fail naming what the focus passed through when it is not
+    reachable within ``max_tabs`` presses."""
     seen: list[str] = []
     for _ in range(max_tabs):
         page.keyboard.press("Tab")
-        now = focused(page)
-        if (name.search(now) if isinstance(name, re.Pattern) else name in now):
-            return now
-        seen.append(now)
-    raise AssertionError(f"{name!r} not reached with {max_tabs} Tab presses on {page.url}; "
-                         f"the focus went through: {seen[:40]}")
+        now_role, now_name = focused(page)
+        matches = name.search(now_name) if isinstance(name, re.Pattern) else name in now_name
+        if matches and role in (None, now_role):
+            return now_role, now_name
+        seen.append(f"{now_role} {now_name!r}")
+    raise AssertionError(f"{role or 'element'} {name!r} not reached with {max_tabs} Tab presses "
+                         f"on {page.url}; the focus went through: {seen[:40]}")
+
+
+class Hands:
+    """How the journey operates a page: with the pointer (Playwright's clicks and fills),
+    or, in :class:`Keys`, with the keyboard alone. Fields and controls are found by their
+    accessible names, as a screen reader user would find them."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+
+    def fill(self, label: str, text: str) -> None:
+        self.page.get_by_label(label).fill(text)
+
+    def choose(self, label: str, option: str) -> None:
+        self.page.get_by_label(label).select_option(label=option)
+
+    def tick(self, label: str) -> None:
+        self.page.get_by_label(label).check()
+
+    def attach(self, label: str, path: Path) -> None:
+        self.page.get_by_label(label).set_input_files(str(path))
+
+    def press(self, button: str) -> None:
+        self.page.get_by_role("button", name=button).click()
+
+    def follow(self, link: str) -> None:
+        self.page.get_by_role("link", name=link).first.click()
+
+
+class Keys(Hands):
+    """The keyboard only: Tab to reach, type to fill, ArrowDown in a list, Space to tick or
+    open the file dialog, Enter to press or follow. No click, no fill, no focus() call."""
+
+    def fill(self, label: str, text: str) -> None:
+        tab_to(self.page, label)
+        self.page.keyboard.press("Control+A")
+        self.page.keyboard.type(text)
+
+    def choose(self, label: str, option: str) -> None:
+        tab_to(self.page, label, "combobox")
+        listed = self.page.locator("*:focus")
+        for _ in range(listed.locator("option").count()):
+            if listed.evaluate("el => el.selectedOptions[0] && el.selectedOptions[0].text") \
+                    == option:
+                return
+            self.page.keyboard.press("ArrowDown")
+        raise AssertionError(f"{label}: option {option!r} not reached with ArrowDown")
+
+    def tick(self, label: str) -> None:
+        tab_to(self.page, label, "checkbox")
+        self.page.keyboard.press("Space")
+
+    def attach(self, label: str, path: Path) -> None:
+        tab_to(self.page, label, "button")
+        with self.page.expect_file_chooser() as chooser:
+            self.page.keyboard.press("Space")
+        chooser.value.set_files(str(path))
+
+    def press(self, button: str) -> None:
+        tab_to(self.page, button, "button")
+        self.page.keyboard.press("Enter")
+
+    def follow(self, link: str) -> None:
+        tab_to(self.page, link, "link")
+        self.page.keyboard.press("Enter")

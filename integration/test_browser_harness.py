@@ -6,7 +6,8 @@ through its NSS store: that server's page loads, the other's fails with
 ERR_CERT_AUTHORITY_INVALID, and with an empty store both fail (the trust comes from the
 profile, never from ignoring errors). axe finds the serious violations of a broken page and
 none on a clean one; screenshots are named by step and as wide as the viewport; a form is
-filled and sent with the keyboard alone.
+filled (a list option and a file chosen too) and sent by its controls' accessible names,
+with the pointer and with the keyboard alone (a spy in the page sees no pointer press).
 """
 
 from __future__ import annotations
@@ -23,7 +24,16 @@ from urllib.parse import parse_qs
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 
-from browser import PHONE, Pages, launch, serious_violations, tab_to
+from browser import (
+    PHONE,
+    Hands,
+    Keys,
+    Pages,
+    launch,
+    pointer_presses,
+    serious_violations,
+    tab_to,
+)
 from sunlight.control.browser import find_chromium
 from sunlight.control.deploy.secrets import (
     CertSpec,
@@ -40,6 +50,9 @@ CLEAN = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
 <body><header><h1>连云区政务服务</h1></header><main>
 <form method="post" action="/sent"><label for="name">申请人姓名</label>
 <input id="name" name="name" autocomplete="name">
+<label for="kind">企业类型</label><select id="kind" name="kind"><option value="">请选择</option>
+<option>内资企业</option><option>外资企业</option></select>
+<label for="pdf">上传材料（PDF）</label><input id="pdf" name="pdf" type="file" accept=".pdf">
 <label><input type="checkbox" name="agree" value="1"> 我已阅读并同意承诺事项</label>
 <button type="submit">提交申请</button></form></main></body></html>"""
 
@@ -51,6 +64,7 @@ BROKEN = """<!doctype html><html><head><title>x</title></head><body>
 def _sent(fields: dict[str, list[str]]) -> str:
     name = fields.get("name", [""])[0].replace("<", "&lt;")
     agreed = "已同意" if fields.get("agree") else "未同意"
+    agreed += fields.get("kind", [""])[0]
     return (f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>已提交</title>'
             f'</head><body><main><h1>已提交</h1><p id="who">{name}</p><p id="agree">{agreed}</p>'
             f"</main></body></html>")
@@ -163,21 +177,30 @@ def test_pages_are_screenshotted_by_step_at_phone_width_and_checked(
                                                               "broken page", "x"]]
 
 
-def test_a_form_is_filled_and_sent_with_the_keyboard_alone(
-        servers: dict[str, tuple[Path, str]], tmp_path: Path) -> None:
+@pytest.mark.parametrize("hands", [Hands, Keys], ids=["pointer", "keyboard"])
+def test_a_form_is_filled_and_sent_by_accessible_names(
+        hands: type[Hands], servers: dict[str, tuple[Path, str]], tmp_path: Path) -> None:
     ca, url = servers["trusted"]
+    pdf = tmp_path / "材料.pdf"
+    pdf.write_bytes(b"%PDF-1.4\n%%EOF\n")
     with launch(tmp_path / "profile", [ca]) as context:
         page = context.new_page()
         page.goto(url + "/")
-        tab_to(page, "申请人姓名")
-        page.keyboard.type("张三")
-        tab_to(page, "我已阅读")
-        page.keyboard.press("Space")
-        tab_to(page, "提交申请")
-        page.keyboard.press("Enter")
+        act = hands(page)
+        act.fill("申请人姓名", "张三")
+        act.choose("企业类型", "外资企业")
+        act.attach("上传材料", pdf)
+        assert page.locator("#pdf").evaluate("el => el.files[0].name") == "材料.pdf"
+        act.tick("我已阅读")
+        presses = pointer_presses(page)
+        act.press("提交申请")
         page.wait_for_url(re.compile(r"/sent$"))
         assert page.locator("#who").inner_text() == "张三"
-        assert page.locator("#agree").inner_text() == "已同意"
+        assert page.locator("#agree").inner_text() == "已同意外资企业"
+        if hands is Keys:
+            assert presses == 0  # the spy saw no pointer at all
+        else:
+            assert presses >= 1  # check() clicks; the spy counts it
         page.goto(url + "/")
-        with pytest.raises(AssertionError, match=r"'没有的按钮' not reached with 5 Tab"):
-            tab_to(page, "没有的按钮", max_tabs=5)
+        with pytest.raises(AssertionError, match=r"button '没有的按钮' not reached with 5 Tab"):
+            tab_to(page, "没有的按钮", "button", max_tabs=5)
