@@ -193,15 +193,18 @@ def focused(page: Page) -> tuple[str, str]:
 
 
 def tab_to(page: Page, name: str | re.Pattern[str], role: str | None = None, *,
-           max_tabs: int = 80) -> tuple[str, str]:
-    """Press Tab until the focused element's accessible name contains ``name`` (and its role
-    is ``role``, when given); fail naming what the focus passed through when it is not
-    reachable within ``max_tabs`` presses."""
+           exact: bool = False, max_tabs: int = 80) -> tuple[str, str]:
+    """Press Tab until the focused element's accessible name starts with ``name`` (is it, with
+    ``exact``; matches it, for a pattern) and its role is ``role``, when given; fail naming
+    what the focus passed through when it is not reachable within ``max_tabs`` presses."""
     seen: list[str] = []
     for _ in range(max_tabs):
         page.keyboard.press("Tab")
         now_role, now_name = focused(page)
-        matches = name.search(now_name) if isinstance(name, re.Pattern) else name in now_name
+        if isinstance(name, re.Pattern):
+            matches = bool(name.search(now_name))
+        else:
+            matches = now_name == name if exact else now_name.startswith(name)
         if matches and role in (None, now_role):
             return now_role, now_name
         seen.append(f"{now_role} {now_name!r}")
@@ -209,31 +212,36 @@ def tab_to(page: Page, name: str | re.Pattern[str], role: str | None = None, *,
                          f"on {page.url}; the focus went through: {seen[:40]}")
 
 
+def _label(label: str) -> re.Pattern[str]:
+    return re.compile(r"^\s*" + re.escape(label))
+
+
 class Hands:
     """How the journey operates a page: with the pointer (Playwright's clicks and fills),
-    or, in :class:`Keys`, with the keyboard alone. Fields and controls are found by their
-    accessible names, as a screen reader user would find them."""
+    or, in :class:`Keys`, with the keyboard alone. Controls are found by their accessible
+    names, as a screen reader user finds them: a field by the start of its label (which
+    may go on with "（必填）"), a button or a link by its whole name."""
 
     def __init__(self, page: Page) -> None:
         self.page = page
 
     def fill(self, label: str, text: str) -> None:
-        self.page.get_by_label(label).fill(text)
+        self.page.get_by_label(_label(label)).fill(text)
 
     def choose(self, label: str, option: str) -> None:
-        self.page.get_by_label(label).select_option(label=option)
+        self.page.get_by_label(_label(label)).select_option(label=option)
 
     def tick(self, label: str) -> None:
-        self.page.get_by_label(label).check()
+        self.page.get_by_label(_label(label)).check()
 
     def attach(self, label: str, path: Path) -> None:
-        self.page.get_by_label(label).set_input_files(str(path))
+        self.page.get_by_label(_label(label)).set_input_files(str(path))
 
     def press(self, button: str) -> None:
-        self.page.get_by_role("button", name=button).click()
+        self.page.get_by_role("button", name=button, exact=True).click()
 
     def follow(self, link: str) -> None:
-        self.page.get_by_role("link", name=link).first.click()
+        self.page.get_by_role("link", name=link, exact=True).first.click()
 
 
 class Keys(Hands):
@@ -266,9 +274,9 @@ class Keys(Hands):
         chooser.value.set_files(str(path))
 
     def press(self, button: str) -> None:
-        tab_to(self.page, button, "button")
+        tab_to(self.page, button, "button", exact=True)
         self.page.keyboard.press("Enter")
 
     def follow(self, link: str) -> None:
-        tab_to(self.page, link, "link")
+        tab_to(self.page, link, "link", exact=True)
         self.page.keyboard.press("Enter")

@@ -54,7 +54,8 @@ CLEAN = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
 <option>内资企业</option><option>外资企业</option></select>
 <label for="pdf">上传材料（PDF）</label><input id="pdf" name="pdf" type="file" accept=".pdf">
 <label><input type="checkbox" name="agree" value="1"> 我已阅读并同意承诺事项</label>
-<button type="submit">提交申请</button></form></main></body></html>"""
+<button type="button">提交申请并打印</button><button type="submit">提交申请</button>
+</form></main></body></html>"""
 
 BROKEN = """<!doctype html><html><head><title>x</title></head><body>
 <img src="/missing.png"><input type="text"><a href="/x"></a>
@@ -193,7 +194,7 @@ def test_a_form_is_filled_and_sent_by_accessible_names(
         assert page.locator("#pdf").evaluate("el => el.files[0].name") == "材料.pdf"
         act.tick("我已阅读")
         presses = pointer_presses(page)
-        act.press("提交申请")
+        act.press("提交申请")  # the whole name: not "提交申请并打印", which comes first
         page.wait_for_url(re.compile(r"/sent$"))
         assert page.locator("#who").inner_text() == "张三"
         assert page.locator("#agree").inner_text() == "已同意外资企业"
