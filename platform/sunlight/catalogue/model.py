@@ -419,22 +419,43 @@ class PowerItem(BaseModel):
     @field_validator("blank_forms")
     @classmethod
     def _blank_forms_fit(cls, forms: list[BlankForm]) -> list[BlankForm]:
-        seen: dict[str, int] = {}
-        for index, form in enumerate(forms):
-            if form.filename in seen:
-                raise located(f"file name {form.filename!r} appears twice "
-                              f"(also blank_forms[{seen[form.filename]}])", (index, "filename"))
-            seen[form.filename] = index
-        total = sum(len(f.content) for f in forms)
-        if total > MAX_BLANK_FORMS_BYTES:
-            raise located(f"the blank forms add up to {total} bytes, more than "
-                          f"{MAX_BLANK_FORMS_BYTES} per item", ())
-        return forms
+        return check_blank_forms(forms)
 
     @property
     def key(self) -> tuple[str, int]:
         """``(code, version)``, unique in a catalogue."""
         return (self.code, self.version)
+
+
+def check_blank_forms(forms: list[BlankForm]) -> list[BlankForm]:
+    """One item's blank forms: file names distinct, all together within
+    :data:`MAX_BLANK_FORMS_BYTES` (raise a located error); returned unchanged."""
+    seen: dict[str, int] = {}
+    for index, form in enumerate(forms):
+        if form.filename in seen:
+            raise located(f"file name {form.filename!r} appears twice "
+                          f"(also blank_forms[{seen[form.filename]}])", (index, "filename"))
+        seen[form.filename] = index
+    total = sum(len(f.content) for f in forms)
+    if total > MAX_BLANK_FORMS_BYTES:
+        raise located(f"the blank forms add up to {total} bytes, more than "
+                      f"{MAX_BLANK_FORMS_BYTES} per item", ())
+    return forms
+
+
+class PublicGuide(BaseModel):
+    """The guide's practical fields of a published item's document, checked by the rules
+    of :class:`PowerItem` where the document travels on its own (the gateway's whitelist
+    of ``catalogue.item``); the document's other fields are not looked at here."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    place: str = Field(default="", max_length=300)
+    contact_phone: Phone = ""
+    supervision_phone: Phone = ""
+    blank_forms: Annotated[list[BlankForm], Field(max_length=10),
+                           AfterValidator(check_blank_forms)] = Field(default_factory=list)
+    flow: list[FlowStep] = Field(default_factory=list)
 
 
 def _flow_error_loc(message: str, steps: list[FlowStep]) -> tuple[str | int, ...]:

@@ -4,8 +4,9 @@ the penalty decisions disclosed (行政处罚结果公示)."""
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
-from fastapi import APIRouter, File, Form, Header, Path, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Header, Path, Query, Request, Response, UploadFile
 from sqlalchemy.orm import Session
 
 from sunlight.runtime.db import transaction
@@ -25,6 +26,7 @@ from sunlight.runtime.portal.schemas import (
     ApplicationCreated,
     ApplicationIn,
     ApplicationOut,
+    BlankFormOut,
     ComplaintIn,
     ItemGuide,
     ItemSummary,
@@ -63,18 +65,54 @@ def list_catalogue(session: SessionDep, category: str | None = None,
                                                      offset)]
 
 
-@router.get("/catalogue/{code}", tags=["catalogue"], response_model=ItemGuide, responses=ERRORS)
-def guide(code: Code, session: SessionDep) -> ItemGuide:
-    """The service guide (办事指南) of one item, with its application form's JSON Schema."""
-    e = service.get_item(session, code)
+def item_guide(e: CatalogueEntry) -> ItemGuide:
+    """The guide of a published entry, as the API answers it and the pages show it."""
     d = e.doc
+    forms = d.get("blank_forms", [])
+    assert isinstance(forms, list)
     return ItemGuide(
         **_summary(e).model_dump(), legal_basis=str(d["legal_basis"]),
         implementing_body=str(d["implementing_body"]), materials=d["materials"],  # type: ignore[arg-type]
         statutory_limit_days=int(d["statutory_limit_days"]),  # type: ignore[call-overload]
         promised_limit_days=int(d["promised_limit_days"]),  # type: ignore[call-overload]
         fees=d["fees"], flow=d["flow"], form_schema=d["form_schema"],  # type: ignore[arg-type]
+        place=str(d.get("place", "")), contact_phone=str(d.get("contact_phone", "")),
+        supervision_phone=str(d.get("supervision_phone", "")),
+        blank_forms=[BlankFormOut(**f, url=f"/api/v1/catalogue/{quote(e.code)}/forms/{n}")
+                     for n, f in enumerate(forms) if isinstance(f, dict)],
+        flowchart_url=f"/api/v1/catalogue/{quote(e.code)}/flowchart.svg",
     )
+
+
+@router.get("/catalogue/{code}", tags=["catalogue"], response_model=ItemGuide, responses=ERRORS)
+def guide(code: Code, session: SessionDep) -> ItemGuide:
+    """The service guide (办事指南) of one item, with its application form's JSON Schema."""
+    return item_guide(service.get_item(session, code))
+
+
+#: Headers of an SVG served inert: nothing it could load or run, never sniffed as HTML.
+SVG_HEADERS = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+               "X-Content-Type-Options": "nosniff", "Cache-Control": "public, max-age=300"}
+
+
+@router.get("/catalogue/{code}/flowchart.svg", tags=["catalogue"], responses=ERRORS,
+            response_class=Response)
+def flowchart(code: Code, session: SessionDep) -> Response:
+    """The item's flowchart (办理流程图), drawn from its flow: SVG with no script or link."""
+    svg, _summary_text = service.flowchart(service.get_item(session, code))
+    return Response(svg, media_type="image/svg+xml", headers=SVG_HEADERS)
+
+
+@router.get("/catalogue/{code}/forms/{position}", tags=["catalogue"], responses=ERRORS,
+            response_class=Response)
+def blank_form(code: Code, position: Annotated[int, Path(ge=0, le=99)],
+               session: SessionDep) -> Response:
+    """A blank form (格式文书) to download, under its file name."""
+    found = service.blank_form(session, code, position)
+    disposition = f"attachment; filename*=UTF-8''{quote(found.filename, safe='')}"
+    return Response(found.content, media_type=found.content_type, headers={
+        "Content-Disposition": disposition, "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "public, max-age=300"})
 
 
 @router.post("/applications", tags=["applications"], status_code=201,

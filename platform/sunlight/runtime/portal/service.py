@@ -18,12 +18,16 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from sunlight.canonical import CanonicalError, canonical_json
+from sunlight.catalogue.flow import FlowStep
+from sunlight.catalogue.flowchart import flow_summary, flowchart_svg
 from sunlight.runtime.db import utcnow
 from sunlight.runtime.errors import ApiError, not_found
 from sunlight.runtime.materials import check_quota
 from sunlight.runtime.portal.models import (
     Application,
+    ApplicationEvent,
     CatalogueEntry,
+    CatalogueFile,
     Complaint,
     Material,
     Outbox,
@@ -78,6 +82,33 @@ def get_item(session: Session, code: str) -> CatalogueEntry:
     if entry is None:
         raise not_found(f"power item {code}")
     return entry
+
+
+def blank_form(session: Session, code: str, position: int) -> CatalogueFile:
+    """One blank form (格式文书) of a published item, 404 when it has no such form."""
+    found = session.get(CatalogueFile, (code, position))
+    if found is None:
+        raise not_found(f"blank form {position} of power item {code}")
+    return found
+
+
+def flow_of(entry: CatalogueEntry) -> list[FlowStep]:
+    """The item's flow as published (its steps were checked by the gateway's whitelist)."""
+    steps = entry.doc.get("flow", [])
+    assert isinstance(steps, list)
+    return [FlowStep.model_validate(step) for step in steps]
+
+
+def flowchart(entry: CatalogueEntry) -> tuple[str, str]:
+    """The item's flowchart (SVG text) and its one-line text alternative."""
+    steps = flow_of(entry)
+    return flowchart_svg(steps, title=entry.name), flow_summary(steps)
+
+
+def history(session: Session, application: Application) -> list[ApplicationEvent]:
+    """What the applicant sees of the case's history, oldest first."""
+    stmt = select(ApplicationEvent).where(ApplicationEvent.application_id == application.id)
+    return list(session.scalars(stmt.order_by(ApplicationEvent.at, ApplicationEvent.id)))
 
 
 def validate_form(schema: dict[str, object], form: dict[str, object]) -> None:
@@ -238,6 +269,8 @@ def submit(session: Session, application: Application, site: str,
     application.status_comment = ""
     application.submissions = batch + 1
     application.updated_at = now
+    session.add(ApplicationEvent(application_id=application.id, status=SENT, at=now,
+                                 note="" if batch == 0 else f"补正材料（第 {batch} 次）"))
 
 
 def purge_drafts(session: Session, now: datetime, retention: timedelta) -> int:
