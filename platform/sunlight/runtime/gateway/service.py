@@ -335,11 +335,11 @@ def _publish(session: Session, record: CatalogueItem) -> None:
             session.delete(entry)
             session.execute(delete(CatalogueFile).where(CatalogueFile.item_code == record.code))
         return
+    forms = record.guide().blank_forms
+    session.execute(delete(CatalogueFile).where(CatalogueFile.item_code == record.code))
     if entry is None:
         entry = CatalogueEntry(code=record.code)
         session.add(entry)
-    forms = record.guide().blank_forms
-    session.execute(delete(CatalogueFile).where(CatalogueFile.item_code == record.code))
     listed = []
     for position, form in enumerate(forms):
         digest = hashlib.sha256(form.content).hexdigest()

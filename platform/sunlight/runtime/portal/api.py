@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, Header, Path, Query, Request, Response, UploadFile
 from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile as StarletteUpload
 
 from sunlight.runtime.db import transaction
 from sunlight.runtime.deps import SessionDep, SettingsDep
@@ -141,6 +142,14 @@ def upload_material(receipt: Receipt, request: Request,
     A plain ``def``: it runs in the thread pool, so waiting for the application's row lock
     (held by a concurrent submit or upload) never blocks the event loop. The upload was
     already spooled to a temporary file by the form parser; it is read from there."""
+    return _material_out(store_material(request, receipt, secret, name, file))
+
+
+def store_material(request: Request, ref: str, secret: str | None, name: str,
+                   file: StarletteUpload) -> Material:
+    """Check and keep one uploaded material of the application ``ref`` (the API's upload and
+    the pages' alike): size, type by content, sha256, the application's caps, under its row
+    lock. Runs in a worker thread; commits its own transaction."""
     settings: Settings = request.app.state.settings
     limit = settings.material_max_bytes
     data = file.file.read(limit + 1)
@@ -148,12 +157,14 @@ def upload_material(receipt: Receipt, request: Request,
     content_type = check_type(file.content_type, data[:16], settings.material_types)
     digest = sha256_hex(data)
     with transaction(request.app.state.engine) as session:
-        application = service.find_application(session, receipt, secret, for_update=True)
+        application = service.find_application(session, ref, secret, for_update=True)
         material = service.add_material(session, application, name,
                                         (file.filename or "upload")[:255], content_type, data,
                                         digest, max_count=settings.material_max_count,
                                         max_total=settings.material_max_total_bytes)
-        return _material_out(material)
+        session.flush()
+        session.expunge(material)
+        return material
 
 
 @router.post("/applications/{receipt}/submit", tags=["applications"], response_model=Submitted,

@@ -10,16 +10,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import jsonschema
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from sunlight.canonical import CanonicalError, canonical_json
 from sunlight.catalogue.flow import FlowStep
 from sunlight.catalogue.flowchart import flow_summary, flowchart_svg
+from sunlight.catalogue.form_fields import validator as form_validator
 from sunlight.runtime.db import utcnow
 from sunlight.runtime.errors import ApiError, not_found
 from sunlight.runtime.materials import check_quota
@@ -66,15 +68,44 @@ RECEIPTS_EXHAUSTED = "receipts_exhausted"
 
 def list_items(session: Session, category: str | None, department: str | None,
                q: str | None, limit: int, offset: int) -> list[CatalogueEntry]:
-    stmt = select(CatalogueEntry).order_by(CatalogueEntry.code)
+    stmt = _filtered(select(CatalogueEntry).order_by(CatalogueEntry.code), category,
+                     department, q)
+    return list(session.scalars(stmt.limit(limit).offset(offset)))
+
+
+def _filtered(stmt: Select[Any], category: str | None, department: str | None,
+              q: str | None) -> Select[Any]:
     if category:
         stmt = stmt.where(CatalogueEntry.category == category)
     if department:
         stmt = stmt.where(CatalogueEntry.department == department)
     if q:
-        like = f"%{q}%"
-        stmt = stmt.where(or_(CatalogueEntry.name.ilike(like), CatalogueEntry.code.ilike(like)))
-    return list(session.scalars(stmt.limit(limit).offset(offset)))
+        # The search text is data: LIKE's wildcards in it match themselves.
+        like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(or_(CatalogueEntry.name.ilike(like, escape="\\"),
+                              CatalogueEntry.code.ilike(like, escape="\\")))
+    return stmt
+
+
+def departments(session: Session) -> list[tuple[str, str, int]]:
+    """The departments with published items: (code, name, how many items), by code."""
+    stmt = (select(CatalogueEntry.department, func.max(CatalogueEntry.department_name),
+                   func.count())
+            .group_by(CatalogueEntry.department).order_by(CatalogueEntry.department))
+    return [(str(code), str(name), int(count)) for code, name, count in session.execute(stmt)]
+
+
+def categories(session: Session) -> dict[str, int]:
+    """How many published items each category (权力类别) has."""
+    stmt = select(CatalogueEntry.category, func.count()).group_by(CatalogueEntry.category)
+    return {str(category): int(count) for category, count in session.execute(stmt)}
+
+
+def count_items(session: Session, category: str | None, department: str | None,
+                q: str | None) -> int:
+    """How many items :func:`list_items` would list without its limit."""
+    stmt = _filtered(select(func.count()).select_from(CatalogueEntry), category, department, q)
+    return int(session.execute(stmt).scalar_one())
 
 
 def get_item(session: Session, code: str) -> CatalogueEntry:
@@ -113,9 +144,7 @@ def history(session: Session, application: Application) -> list[ApplicationEvent
 
 def validate_form(schema: dict[str, object], form: dict[str, object]) -> None:
     """422 naming the JSON pointer of the first violation."""
-    validator = jsonschema.Draft202012Validator(
-        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
-    error = jsonschema.exceptions.best_match(validator.iter_errors(form))
+    error = jsonschema.exceptions.best_match(form_validator(schema).iter_errors(form))
     if error is not None:
         pointer = "".join(f"/{p}" for p in error.absolute_path)
         raise ApiError(422, "form_invalid", f"form{pointer or '/'}: {error.message}",
