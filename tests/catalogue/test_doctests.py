@@ -14,6 +14,7 @@ MODULES = [
     "sunlight.catalogue.io_excel", "sunlight.catalogue._excel_read",
     "sunlight.catalogue.layout", "sunlight.catalogue.sample", "sunlight.catalogue.forms",
     "sunlight.catalogue.journey", "sunlight.catalogue.flowchart",
+    "sunlight.catalogue.form_fields",
 ]
 
 
