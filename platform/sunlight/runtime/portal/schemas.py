@@ -17,6 +17,16 @@ class ItemSummary(BaseModel):
     department_name: str
 
 
+class BlankFormOut(BaseModel):
+    """A blank form (格式文书) to download: ``url`` serves the file."""
+
+    name: str
+    filename: str
+    content_type: str
+    size: int
+    url: str
+
+
 class ItemGuide(ItemSummary):
     """The 办事指南: everything a citizen needs before applying."""
 
@@ -28,6 +38,11 @@ class ItemGuide(ItemSummary):
     fees: list[dict[str, object]]
     flow: list[dict[str, object]]
     form_schema: dict[str, object]
+    place: str = Field(default="", description="办理地点 (with office hours)")
+    contact_phone: str = Field(default="", description="咨询电话")
+    supervision_phone: str = Field(default="", description="监督电话")
+    blank_forms: list[BlankFormOut] = Field(default_factory=list)
+    flowchart_url: str = Field(description="The flowchart (办理流程图), SVG")
 
 
 class ApplicantIn(BaseModel):
