@@ -193,10 +193,12 @@ def focused(page: Page) -> tuple[str, str]:
 
 
 def tab_to(page: Page, name: str | re.Pattern[str], role: str | None = None, *,
-           exact: bool = False, max_tabs: int = 80) -> tuple[str, str]:
+           exact: bool = False, inside: str | None = None,
+           max_tabs: int = 80) -> tuple[str, str]:
     """Press Tab until the focused element's accessible name starts with ``name`` (is it, with
-    ``exact``; matches it, for a pattern) and its role is ``role``, when given; fail naming
-    what the focus passed through when it is not reachable within ``max_tabs`` presses."""
+    ``exact``; matches it, for a pattern), its role is ``role`` and it lies within the element
+    the CSS selector ``inside`` names, when given; fail naming what the focus passed through
+    when it is not reachable within ``max_tabs`` presses."""
     seen: list[str] = []
     for _ in range(max_tabs):
         page.keyboard.press("Tab")
@@ -205,7 +207,8 @@ def tab_to(page: Page, name: str | re.Pattern[str], role: str | None = None, *,
             matches = bool(name.search(now_name))
         else:
             matches = now_name == name if exact else now_name.startswith(name)
-        if matches and role in (None, now_role):
+        if matches and role in (None, now_role) and (inside is None or page.evaluate(
+                "(sel) => !!document.activeElement.closest(sel)", inside)):
             return now_role, now_name
         seen.append(f"{now_role} {now_name!r}")
     raise AssertionError(f"{role or 'element'} {name!r} not reached with {max_tabs} Tab presses "
@@ -225,8 +228,10 @@ class Hands:
     def __init__(self, page: Page) -> None:
         self.page = page
 
-    def fill(self, label: str, text: str) -> None:
-        self.page.get_by_label(_label(label)).fill(text)
+    def fill(self, label: str, text: str, inside: str | None = None) -> None:
+        """Type into the field labelled ``label`` (in the element ``inside`` selects)."""
+        scope = self.page.locator(inside) if inside else self.page
+        scope.get_by_label(_label(label)).fill(text)
 
     def choose(self, label: str, option: str) -> None:
         self.page.get_by_label(_label(label)).select_option(label=option)
@@ -243,13 +248,26 @@ class Hands:
     def follow(self, link: str) -> None:
         self.page.get_by_role("link", name=link, exact=True).first.click()
 
+    def download(self, link: str) -> bytes:
+        """Follow the link ``link`` to a file; its bytes."""
+        with self.page.expect_download() as download:
+            self.follow(link)
+        return Path(download.value.path()).read_bytes()
+
 
 class Keys(Hands):
     """The keyboard only: Tab to reach, type to fill, ArrowDown in a list, Space to tick or
     open the file dialog, Enter to press or follow. No click, no fill, no focus() call."""
 
-    def fill(self, label: str, text: str) -> None:
-        tab_to(self.page, label)
+    def __init__(self, page: Page) -> None:
+        super().__init__(page)
+        # Playwright turns the page's file-dialog interception on, without waiting, when the
+        # first listener comes; on the Space that opens the dialog that raced the key press
+        # (a native dialog, no event). A listener from the start turns it on well before.
+        page.on("filechooser", lambda _chooser: None)
+
+    def fill(self, label: str, text: str, inside: str | None = None) -> None:
+        tab_to(self.page, label, inside=inside)
         self.page.keyboard.press("Control+A")
         self.page.keyboard.type(text)
 
