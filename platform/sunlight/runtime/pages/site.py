@@ -88,19 +88,22 @@ class CachedStaticFiles(StaticFiles):
 class PageSite:
     """A role's pages: ``name`` in every header, templates from ``packages`` (each
     package's ``templates/``, then the framework's), sessions from ``backend`` (None: a
-    site without sign-in), ``nav`` giving the navigation links for a request."""
+    site without sign-in), ``nav`` giving the navigation links for a request,
+    ``sign_out_url`` the target of the header's sign-out button (a POST with the CSRF
+    token) shown to a signed-in visitor."""
 
     def __init__(self, *, name: str, packages: Sequence[str],
                  backend: SessionBackend | None = None, home_url: str = "/",
                  nav: Callable[[PageContext], list[NavLink]] | None = None,
-                 static_packages: Sequence[str] = ()) -> None:
+                 static_packages: Sequence[str] = (), sign_out_url: str = "") -> None:
         self.name, self.backend, self.home_url = name, backend, home_url
         self.nav = nav or (lambda _page: [])
         self.env = environment(*packages)
         self.static = CachedStaticFiles(packages=[
             (name_, "static") for name_ in (*static_packages, "sunlight.runtime.pages")])
         self._versions: dict[str, str] = {}
-        self.env.globals.update(site_name=name, static_url=self.static_url, home_url=home_url)
+        self.env.globals.update(site_name=name, static_url=self.static_url, home_url=home_url,
+                                sign_out_url=sign_out_url)
 
     def static_url(self, path: str) -> str:
         """The URL of static file ``path`` with its content hash (``?v=``), so that a new
