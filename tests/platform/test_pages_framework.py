@@ -298,6 +298,7 @@ def test_a_failed_validation_keeps_the_input_and_puts_the_error_by_its_field(
 def test_validate_says_what_is_wrong_in_chinese() -> None:
     assert validate(Name, {"name": "   "}) == (None, {"name": "请填写此项"})
     assert validate(Name, {"name": "一二三四五六七八九十十"})[1] == {"name": "最多 10 个字符"}
+    assert validate(Name, {"name": "张\x00三"}) == (None, {"name": "不能包含空字符（U+0000）"})
     model, errors = validate(Name, {"name": "张三"})
     assert errors == {} and model is not None and model.name == "张三"
 

@@ -327,6 +327,9 @@ def test_an_action_needing_a_reason_is_refused_without_one_and_keeps_the_input(
     assert page.status_code == 422
     assert 'id="f-refuse-comment-error">「不予受理」必须填写意见，说明理由<' in page.text
     assert "&lt;b&gt;请补充&lt;/b&gt;</textarea>" in page.text
+    nul = world.client.post(f"/staff/cases/{world.case_id}/actions/accept", data={
+        "comment": "a\x00b", "csrf_token": csrf})
+    assert nul.status_code == 422 and 'id="f-accept-comment-error">不能包含空字符' in nul.text
     assert _case(world).status == "submitted"
 
 

@@ -305,7 +305,7 @@ class PageContext:
             security.clear_cookie(response, security.FLASH_COOKIE)
 
 
-def _page(request: Request) -> PageContext:
+async def _page(request: Request) -> PageContext:
     page: PageContext = request.state.page
     return page
 
