@@ -345,3 +345,26 @@ def test_templates_and_static_files_ship_in_the_wheel() -> None:
         relative = str(path.relative_to(base))
         assert any(fnmatch(relative, p) and relative.count("/") == p.count("/")
                    for p in patterns), relative
+
+
+def test_a_site_without_sign_in_still_checks_csrf_on_every_form() -> None:
+    app = FastAPI()
+    site = PageSite(name="门户", packages=("tests.platform",), home_url="/")
+    router = page_router("")
+
+    @router.get("/")
+    def home(page: PageDep) -> Response:
+        assert page.user is None
+        return page.render("pages_test/form.html", {"values": {}, "errors": {}, "shown": ""})
+
+    @router.post("/p/form")
+    def post(page: PageDep) -> Response:
+        return page.redirect("/", flash="好")
+
+    site.install(app, router)
+    client = TestClient(app, base_url="https://testserver")
+    csrf = _token(client, "/")
+    assert client.post("/p/form", data={"csrf_token": "nope"}).status_code == 403
+    done = client.post("/p/form", data={"csrf_token": csrf}, follow_redirects=False)
+    assert done.status_code == 303
+    assert "sign-out" not in client.get("/").text
