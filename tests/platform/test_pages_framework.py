@@ -13,10 +13,12 @@ from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from fastapi import FastAPI, Form, Request, Response
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import DataError, OperationalError
 
 from sunlight.runtime.pages import security
 from sunlight.runtime.pages.forms import form_values, validate
@@ -97,6 +99,14 @@ def _app(backend: MemorySessions) -> FastAPI:
     @router.get("/boom")
     def boom() -> Response:
         raise RuntimeError("secret internals: password=hunter2")
+
+    @router.get("/busy/{kind}")
+    def busy(kind: str) -> Response:
+        orig = {"lock": psycopg.errors.LockNotAvailable("canceling statement: lock timeout "
+                                                        "on relation secret_table"),
+                "value": psycopg.errors.StringDataRightTruncation("character varying(9)")}
+        error = OperationalError if kind == "lock" else DataError
+        raise error("UPDATE secret_table SET x = %(x)s", {"x": "张三"}, orig[kind])
 
     @router.get("/refuse")
     def refuse() -> Response:
@@ -269,6 +279,16 @@ def test_an_unexpected_error_is_a_page_without_a_traceback(client: TestClient) -
     assert page.status_code == 500 and "系统出错了" in page.text
     assert "Traceback" not in page.text and "hunter2" not in page.text
     assert "RuntimeError" not in page.text and 'href="/p/"' in page.text
+
+
+@pytest.mark.parametrize(("kind", "status", "title"), [("lock", 503, "系统繁忙"),
+                                                        ("value", 422, "提交的内容有误")])
+def test_database_refusals_are_pages_without_the_databases_words(
+        client: TestClient, kind: str, status: int, title: str) -> None:
+    page = client.get(f"/p/busy/{kind}")
+    assert page.status_code == status and title in page.text
+    for leak in ("secret_table", "UPDATE", "张三", "character varying", "Traceback"):
+        assert leak not in page.text
 
 
 def test_unknown_and_malformed_urls_get_the_404_page(client: TestClient) -> None:

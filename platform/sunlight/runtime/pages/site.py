@@ -39,10 +39,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DataError, OperationalError, StatementError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
-from sunlight.runtime.errors import ApiError, request_id
+from sunlight.runtime.errors import BUSY_STATES, ApiError, request_id
 from sunlight.runtime.pages import security
 from sunlight.runtime.pages.sessions import (
     CsrfRejected,
@@ -189,6 +190,8 @@ class PageSite:
             status = 404 if isinstance(exc, RequestValidationError) else exc.status_code
             response = self.error_response(request, status, TITLES.get(status, "请求无效"),
                                            "地址或参数无效，请从导航重新进入。", page)
+        except StatementError as exc:
+            response = self._database_error(request, exc, page)
         except Exception as exc:
             rid = request_id(request)
             log.error("page failed: %s", type(exc).__name__, exc_info=exc,
@@ -197,6 +200,24 @@ class PageSite:
                                            f"错误，已记录（编号 {rid}）。请稍后重试。", page)
         page.finish(response)
         return security.add_headers(response)
+
+    def _database_error(self, request: Request, exc: StatementError,
+                        page: PageContext) -> Response:
+        """A statement given up under contention: 503, try again; a value the database
+        would not store: 422; anything else: 500 with the request id. The database's own
+        words go to the log only. Nothing of the request was saved (rolled back)."""
+        rid = request_id(request)
+        state = getattr(exc.orig, "sqlstate", None)
+        log.warning("page's database statement failed: %s", type(exc).__name__,
+                    exc_info=exc, extra={"request_id": rid, "path": request.url.path})
+        if isinstance(exc, OperationalError) and state in BUSY_STATES:
+            return self.error_response(request, 503, TITLES[503], "系统正忙，您的操作没有保存。"
+                                       "请稍后重新提交。", page)
+        if isinstance(exc, DataError):
+            return self.error_response(request, 422, TITLES[422], "某项内容超出允许的长度、范围"
+                                       "或格式，未能保存。请返回修改后重新提交。", page)
+        return self.error_response(request, 500, TITLES[500], "处理您的请求时发生意外错误，已记录"
+                                   f"（编号 {rid}）。请稍后重试。", page)
 
     async def _open(self, page: PageContext) -> None:
         request = page.request
