@@ -283,38 +283,39 @@ def take_action(case_id: uuid.UUID, action: Action, page: PageDep, settings: Set
     engine = request.app.state.engine
     values = {"comment": comment, "applicant_note": applicant_note}
     form, errors = validate(ActionForm, values)
-    if form is not None:
+    if form is not None and not form.comment.strip():
         with transaction(engine) as session:
-            case = cases.get(session, staff, case_id)
-            role = next((r for a, r in allowed_actions(cases.state_of(case),
-                                                       cases.flow_of(session, case))
-                         if a is action), None)
-            if role is not None and not form.comment.strip() and _needs_comment(
-                    case, cases.flow_of(session, case), action, role):
-                errors = {"comment": f"「{action_label(action)}」必须填写意见，说明理由"}
+            errors = _comment_missing(session, staff, case_id, action)
+    refused, status = "", 422
     if form is not None and not errors:
         try:
             with transaction(engine) as session:
-                case = cases.act(session, settings.site_code, staff, case_id, action,
-                                 form.comment, clock.now(),
-                                 applicant_note=form.applicant_note)
-                receipt = case.receipt
+                receipt = cases.act(session, settings.site_code, staff, case_id, action,
+                                    form.comment, clock.now(),
+                                    applicant_note=form.applicant_note).receipt
             return page.redirect(f"/staff/cases/{case_id}",
                                  flash=f"已{action_label(action)}：案件 {receipt}")
-        except ApiError as exc:
+        except ApiError as exc:  # its transaction rolled back: nothing of it stays
             if exc.status == 404:
                 raise
-            refused = f"未能{action_label(action)}：{_refusal_text(exc)}"
-            with transaction(engine) as session:
-                case = cases.get(session, staff, case_id)
-                return render_case(page, session, settings.site_code, staff, case,
-                                   clock.today(), values={action.value: values},
-                                   refused=refused, status=exc.status)
+            refused, status = f"未能{action_label(action)}：{_refusal_text(exc)}", exc.status
     with transaction(engine) as session:
         case = cases.get(session, staff, case_id)
         return render_case(page, session, settings.site_code, staff, case, clock.today(),
                            errors={action.value: errors}, values={action.value: values},
-                           status=422)
+                           refused=refused, status=status)
+
+
+def _comment_missing(session: Session, staff: Staff, case_id: uuid.UUID,
+                     action: Action) -> dict[str, str]:
+    """The comment field's error when the workflow needs one for ``action`` now."""
+    case = cases.get(session, staff, case_id)
+    flow = cases.flow_of(session, case)
+    role = next((r for a, r in allowed_actions(cases.state_of(case), flow) if a is action),
+                None)
+    if role is not None and _needs_comment(case, flow, action, role):
+        return {"comment": f"「{action_label(action)}」必须填写意见，说明理由"}
+    return {}
 
 
 def _refusal_text(exc: ApiError) -> str:
