@@ -40,6 +40,7 @@ from sunlight.runtime.core.models import (
     Item,
     StaffSession,
 )
+from sunlight.runtime.core.staff_sessions import refusal
 from sunlight.runtime.db import transaction
 from sunlight.workflow.deadlines import due_date
 from tests.platform.core_sqlite import core_engine
@@ -479,3 +480,19 @@ def test_the_admin_imports_yaml_and_excel_and_publishes(world: World, tmp_path: 
                                                   "application/octet-stream")},
                               follow_redirects=False)
     assert excel.status_code == 303
+
+
+def test_a_session_ends_when_idle_too_old_or_revoked() -> None:
+    settings = role_settings("core", staff_session_idle_minutes=30, staff_session_max_hours=12)
+    account = Account(username="a", display_name="a", password_hash="x", roles=["clerk"],
+                      department="d", active=True, token_version=3)
+    row = StaffSession(id_hash="h", username="a", token_version=3, csrf_token="t",
+                       created_at=NOW, last_seen_at=NOW)
+    assert refusal(row, account, NOW + timedelta(minutes=30), settings) is None
+    assert refusal(row, account, NOW + timedelta(minutes=31), settings) == "expired"
+    row.last_seen_at = NOW + timedelta(hours=12)
+    assert refusal(row, account, NOW + timedelta(hours=12, minutes=1), settings) == "expired"
+    row.created_at = row.last_seen_at = NOW
+    account.token_version = 4  # disabled, enabled, or roles changed since sign-in
+    assert refusal(row, account, NOW, settings) == "revoked"
+    assert refusal(row, None, NOW, settings) == "revoked"
