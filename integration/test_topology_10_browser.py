@@ -178,13 +178,13 @@ def staff_signs_in(page: Page, act: Hands, pages: Pages, core: str, user: str,
     pages.visit(page, f"{user} work queue")
 
 
-def staff_decides(page: Page, act: Hands, pages: Pages, receipt: str, action: Action,
-                  after: CaseStatus, pdf: bytes) -> None:
+def staff_decides(page: Page, act: Hands, pages: Pages, user: str, receipt: str,
+                  action: Action, after: CaseStatus, pdf: bytes) -> None:
     """Find the case by its receipt, check the material (clerk), take ``action``."""
     act.fill("按受理编号查找案件", receipt)
     act.press("查找")
     page.get_by_role("heading", level=1, name=f"案件 {receipt}").wait_for()
-    pages.visit(page, f"case before {action.value}")
+    pages.visit(page, f"{user} case before {action.value}")
     if action is Action.accept:
         assert act.download("下载") == pdf, "the material on core is not the citizen's PDF"
     form = f"#form-{action.value}"
@@ -194,7 +194,7 @@ def staff_decides(page: Page, act: Hands, pages: Pages, receipt: str, action: Ac
         act.fill("告知申请人", NOTE_FOR_APPLICANT, inside=form)
     act.press(ACTION_LABELS[action])
     page.locator("#case-status").filter(has_text=STATUS_LABELS[after]).wait_for()
-    pages.visit(page, f"case after {action.value}")
+    pages.visit(page, f"{user} case after {action.value}")
 
 
 def staff_signs_out(page: Page, act: Hands, pages: Pages, core: str) -> None:
@@ -227,7 +227,8 @@ def test_a_citizen_applies_the_county_decides_and_the_citizen_sees_it(
             desk = context.new_page()
             act = hands(desk)
             staff_signs_in(desk, act, pages, county.core_url, user, passwords[user])
-            staff_decides(desk, act, pages, receipt, action, after, pdf.read_bytes())
+            staff_decides(desk, act, pages, user, receipt, action, after,
+                          pdf.read_bytes())
             staff_signs_out(desk, act, pages, county.core_url)
             desk.close()
         shown = citizen_tracks(citizen, hands(citizen), pages, county.portal_url, receipt,
