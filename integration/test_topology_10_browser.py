@@ -214,8 +214,8 @@ def test_a_citizen_applies_the_county_decides_and_the_citizen_sees_it(
     pages = Pages(name, keyboard_only=hands is Keys)
     pdf = tmp_path / "企业年度报告.pdf"
     pdf.write_bytes(_pdf())
-    clerk_api = topology.staff(COUNTY, "clerk")
-    with launch(tmp_path / "profile", [county.ca_file], viewport=viewport) as context:
+    with (topology.staff(COUNTY, "clerk") as clerk_api,
+          launch(tmp_path / "profile", [county.ca_file], viewport=viewport) as context):
         citizen = context.new_page()
         receipt, secret = citizen_applies(citizen, hands(citizen), pages, county.portal_url, pdf,
                                         generate_credit_code(random.Random(f"{name}-browser")))
