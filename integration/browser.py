@@ -56,7 +56,8 @@ POINTER_SPY = """addEventListener("pointerdown", (e) => { if (e.isTrusted) {
 browser before each document's own scripts (Content-Security-Policy does not apply to it)."""
 
 _AXE = Axe()
-AXE_VERSION = re.search(r"axe v([\d.]+)", _AXE.axe_script[:200])
+_AXE_HEADER = re.search(r"axe v([\d.]+)", _AXE.axe_script[:200])
+AXE_VERSION = _AXE_HEADER.group(1) if _AXE_HEADER else "unknown"
 """The axe-core release the pinned axe-playwright-python bundles (its file's header)."""
 
 
