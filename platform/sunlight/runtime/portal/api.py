@@ -10,6 +10,7 @@ from fastapi import APIRouter, File, Form, Header, Path, Query, Request, Respons
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile as StarletteUpload
 
+from sunlight.catalogue.model import BLANK_FORM_TYPES
 from sunlight.runtime.db import transaction
 from sunlight.runtime.deps import SessionDep, SettingsDep
 from sunlight.runtime.errors import ApiError, responses
@@ -96,16 +97,16 @@ SVG_HEADERS = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe
                "X-Content-Type-Options": "nosniff", "Cache-Control": "public, max-age=300"}
 
 
-@router.get("/catalogue/{code}/flowchart.svg", tags=["catalogue"], responses=ERRORS,
-            response_class=Response)
+@router.get("/catalogue/{code}/flowchart.svg", tags=["catalogue"], response_class=Response,
+            responses={200: {"content": {"image/svg+xml": {}}}, **ERRORS})
 def flowchart(code: Code, session: SessionDep) -> Response:
     """The item's flowchart (办理流程图), drawn from its flow: SVG with no script or link."""
     svg, _summary_text = service.flowchart(service.get_item(session, code))
     return Response(svg, media_type="image/svg+xml", headers=SVG_HEADERS)
 
 
-@router.get("/catalogue/{code}/forms/{position}", tags=["catalogue"], responses=ERRORS,
-            response_class=Response)
+@router.get("/catalogue/{code}/forms/{position}", tags=["catalogue"], response_class=Response,
+            responses={200: {"content": {t: {} for t in BLANK_FORM_TYPES}}, **ERRORS})
 def blank_form(code: Code, position: Annotated[int, Path(ge=0, le=99)],
                session: SessionDep) -> Response:
     """A blank form (格式文书) to download, under its file name."""
