@@ -20,6 +20,7 @@ from platform_site import (
     apply_annual_report,
     wait_for,
 )
+from sunlight.catalogue import sample_catalogue
 from sunlight.workflow.identity import generate_credit_code
 
 HOSTILE = "'); DROP TABLE applications; -- <script>alert(1)</script> {{7*7}} ${jndi:x}"
@@ -219,8 +220,6 @@ def test_the_citizens_pages_serve_the_guide_its_forms_and_search_on_postgres(
         portal: httpx.Client) -> None:
     """Issue 17: the sample's guide fields and blank forms crossed the gateway into
     PostgreSQL (portal_0007, the gateway's grants), and the pages read them back."""
-    from sunlight.catalogue import sample_catalogue
-
     food = sample_catalogue().item("320703-SCJGJ-XK-001")
     guide = portal.get(f"/items/{food.code}")
     assert guide.status_code == 200 and '<html lang="zh-CN">' in guide.text
