@@ -310,6 +310,10 @@ def test_apply_upload_submit_receipt_track_complain_rate(client: TestClient,
     assert "已办结" in closed and "准予" in closed and "准予公示。" in closed
     history = closed[closed.index('id="history-table"'):]
     assert history.index("已提交，等待受理") < history.index("审查中") < history.index("已办结")
+    tracked = other.get(f"/api/v1/applications/{receipt}",
+                        headers={"X-Tracking-Secret": secret}).json()
+    assert [(h["status"], h["note"]) for h in tracked["history"]] == [
+        ("sent", ""), ("in_review", ""), ("closed", "准予公示。")]
     rated = other.post(f"/applications/{receipt}/rating",
                        data={"score": "5", "comment": "很方便", "csrf_token": other_token})
     assert rated.status_code == 303

@@ -30,6 +30,7 @@ from sunlight.runtime.portal.schemas import (
     ApplicationOut,
     BlankFormOut,
     ComplaintIn,
+    HistoryEntry,
     ItemGuide,
     ItemSummary,
     MaterialOut,
@@ -194,6 +195,8 @@ def _application_out(session: Session, a: Application) -> ApplicationOut:
         materials=[_material_out(m) for m in service.materials_of(session, a)],
         created_at=a.created_at, updated_at=a.updated_at,
         materials_purged_at=a.purged_at, retention_note=PURGED_NOTE if a.purged_at else "",
+        history=[HistoryEntry(status=e.status, note=e.note, at=e.at)
+                 for e in service.history(session, a)],
     )
 
 
