@@ -190,6 +190,9 @@ def test_hostile_text_in_the_catalogue_is_shown_escaped_and_inert(client: TestCl
     assert "<script>alert(1)" not in page and "<img src=x" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;{{ 7*7 }}⟨U+202E⟩" in page
     assert "49" not in page
+    search = client.get("/catalogue", params={"q": HOSTILE[:90] + "\x00"}).text
+    assert 'value="&lt;script&gt;alert(1)&lt;/script&gt;{{ 7*7 }}⟨U+202E⟩&lt;img' in search
+    assert "<script>alert(1)" not in search and "49" not in search
 
 
 def test_the_apply_form_is_generated_from_the_schema(client: TestClient) -> None:
@@ -228,6 +231,9 @@ def test_a_bad_application_comes_back_with_chinese_errors_next_to_fields(
     assert 'value="冷食类食品制售" checked' in page.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;{{ 7*7 }}⟨U+202E⟩" in page.text
     assert "<script>alert(1)" not in page.text
+    nul = client.post(f"/items/{FOOD}/apply", data={
+        **_apply_values(**{"f.address": "海棠北路\x00"}), "csrf_token": token})
+    assert nul.status_code == 422 and 'id="f-f-address-error">不能含有控制字符（NUL）' in nul.text
 
 
 def test_a_post_without_the_csrf_token_is_refused(client: TestClient) -> None:
