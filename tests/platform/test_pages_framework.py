@@ -13,10 +13,12 @@ from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from fastapi import FastAPI, Form, Request, Response
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import DataError, OperationalError
 
 from sunlight.runtime.pages import security
 from sunlight.runtime.pages.forms import form_values, validate
@@ -97,6 +99,14 @@ def _app(backend: MemorySessions) -> FastAPI:
     @router.get("/boom")
     def boom() -> Response:
         raise RuntimeError("secret internals: password=hunter2")
+
+    @router.get("/busy/{kind}")
+    def busy(kind: str) -> Response:
+        orig = {"lock": psycopg.errors.LockNotAvailable("canceling statement: lock timeout "
+                                                        "on relation secret_table"),
+                "value": psycopg.errors.StringDataRightTruncation("character varying(9)")}
+        error = OperationalError if kind == "lock" else DataError
+        raise error("UPDATE secret_table SET x = %(x)s", {"x": "张三"}, orig[kind])
 
     @router.get("/refuse")
     def refuse() -> Response:
@@ -271,6 +281,16 @@ def test_an_unexpected_error_is_a_page_without_a_traceback(client: TestClient) -
     assert "RuntimeError" not in page.text and 'href="/p/"' in page.text
 
 
+@pytest.mark.parametrize(("kind", "status", "title"), [("lock", 503, "系统繁忙"),
+                                                        ("value", 422, "提交的内容有误")])
+def test_database_refusals_are_pages_without_the_databases_words(
+        client: TestClient, kind: str, status: int, title: str) -> None:
+    page = client.get(f"/p/busy/{kind}")
+    assert page.status_code == status and title in page.text
+    for leak in ("secret_table", "UPDATE", "张三", "character varying", "Traceback"):
+        assert leak not in page.text
+
+
 def test_unknown_and_malformed_urls_get_the_404_page(client: TestClient) -> None:
     for path in ("/p/nowhere", "/p/item/not-a-number"):
         page = client.get(path)
@@ -298,6 +318,7 @@ def test_a_failed_validation_keeps_the_input_and_puts_the_error_by_its_field(
 def test_validate_says_what_is_wrong_in_chinese() -> None:
     assert validate(Name, {"name": "   "}) == (None, {"name": "请填写此项"})
     assert validate(Name, {"name": "一二三四五六七八九十十"})[1] == {"name": "最多 10 个字符"}
+    assert validate(Name, {"name": "张\x00三"}) == (None, {"name": "不能包含空字符（U+0000）"})
     model, errors = validate(Name, {"name": "张三"})
     assert errors == {} and model is not None and model.name == "张三"
 
@@ -344,3 +365,26 @@ def test_templates_and_static_files_ship_in_the_wheel() -> None:
         relative = str(path.relative_to(base))
         assert any(fnmatch(relative, p) and relative.count("/") == p.count("/")
                    for p in patterns), relative
+
+
+def test_a_site_without_sign_in_still_checks_csrf_on_every_form() -> None:
+    app = FastAPI()
+    site = PageSite(name="门户", packages=("tests.platform",), home_url="/")
+    router = page_router("")
+
+    @router.get("/")
+    def home(page: PageDep) -> Response:
+        assert page.user is None
+        return page.render("pages_test/form.html", {"values": {}, "errors": {}, "shown": ""})
+
+    @router.post("/p/form")
+    def post(page: PageDep) -> Response:
+        return page.redirect("/", flash="好")
+
+    site.install(app, router)
+    client = TestClient(app, base_url="https://testserver")
+    csrf = _token(client, "/")
+    assert client.post("/p/form", data={"csrf_token": "nope"}).status_code == 403
+    done = client.post("/p/form", data={"csrf_token": csrf}, follow_redirects=False)
+    assert done.status_code == 303
+    assert "sign-out" not in client.get("/").text

@@ -56,14 +56,21 @@ def message(error: dict[str, Any]) -> str:
         return "输入无效"
 
 
+#: What a text field may never hold: the database refuses NUL in text.
+NUL_MESSAGE = "不能包含空字符（U+0000）"
+
+
 def validate(model: type[M], values: dict[str, Any]) -> tuple[M | None, dict[str, str]]:
     """``values`` as ``model``, or None and each field's first error in Chinese (an
-    empty text field counts as missing)."""
+    empty text field counts as missing; text holding NUL is refused)."""
     cleaned = {k: v for k, v in values.items() if not (isinstance(v, str) and not v.strip())}
+    errors: dict[str, str] = {
+        k: NUL_MESSAGE for k, v in values.items()
+        if "\x00" in (v if isinstance(v, str) else "".join(map(str, v))
+                      if isinstance(v, list) else "")}
     try:
-        return model.model_validate(cleaned), {}
+        return (model.model_validate(cleaned), {}) if not errors else (None, errors)
     except ValidationError as exc:
-        errors: dict[str, str] = {}
         for error in exc.errors():
             field = str(error["loc"][0]) if error["loc"] else "__all__"
             errors.setdefault(field, message(dict(error)))

@@ -39,10 +39,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DataError, OperationalError, StatementError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
-from sunlight.runtime.errors import ApiError, request_id
+from sunlight.runtime.errors import BUSY_STATES, ApiError, request_id
 from sunlight.runtime.pages import security
 from sunlight.runtime.pages.sessions import (
     CsrfRejected,
@@ -88,19 +89,22 @@ class CachedStaticFiles(StaticFiles):
 class PageSite:
     """A role's pages: ``name`` in every header, templates from ``packages`` (each
     package's ``templates/``, then the framework's), sessions from ``backend`` (None: a
-    site without sign-in), ``nav`` giving the navigation links for a request."""
+    site without sign-in), ``nav`` giving the navigation links for a request,
+    ``sign_out_url`` the target of the header's sign-out button (a POST with the CSRF
+    token) shown to a signed-in visitor."""
 
     def __init__(self, *, name: str, packages: Sequence[str],
                  backend: SessionBackend | None = None, home_url: str = "/",
                  nav: Callable[[PageContext], list[NavLink]] | None = None,
-                 static_packages: Sequence[str] = ()) -> None:
+                 static_packages: Sequence[str] = (), sign_out_url: str = "") -> None:
         self.name, self.backend, self.home_url = name, backend, home_url
         self.nav = nav or (lambda _page: [])
         self.env = environment(*packages)
         self.static = CachedStaticFiles(packages=[
             (name_, "static") for name_ in (*static_packages, "sunlight.runtime.pages")])
         self._versions: dict[str, str] = {}
-        self.env.globals.update(site_name=name, static_url=self.static_url, home_url=home_url)
+        self.env.globals.update(site_name=name, static_url=self.static_url, home_url=home_url,
+                                sign_out_url=sign_out_url)
 
     def static_url(self, path: str) -> str:
         """The URL of static file ``path`` with its content hash (``?v=``), so that a new
@@ -186,6 +190,8 @@ class PageSite:
             status = 404 if isinstance(exc, RequestValidationError) else exc.status_code
             response = self.error_response(request, status, TITLES.get(status, "请求无效"),
                                            "地址或参数无效，请从导航重新进入。", page)
+        except StatementError as exc:
+            response = self._database_error(request, exc, page)
         except Exception as exc:
             rid = request_id(request)
             log.error("page failed: %s", type(exc).__name__, exc_info=exc,
@@ -194,6 +200,24 @@ class PageSite:
                                            f"错误，已记录（编号 {rid}）。请稍后重试。", page)
         page.finish(response)
         return security.add_headers(response)
+
+    def _database_error(self, request: Request, exc: StatementError,
+                        page: PageContext) -> Response:
+        """A statement given up under contention: 503, try again; a value the database
+        would not store: 422; anything else: 500 with the request id. The database's own
+        words go to the log only. Nothing of the request was saved (rolled back)."""
+        rid = request_id(request)
+        state = getattr(exc.orig, "sqlstate", None)
+        log.warning("page's database statement failed: %s", type(exc).__name__,
+                    exc_info=exc, extra={"request_id": rid, "path": request.url.path})
+        if isinstance(exc, OperationalError) and state in BUSY_STATES:
+            return self.error_response(request, 503, TITLES[503], "系统正忙，您的操作没有保存。"
+                                       "请稍后重新提交。", page)
+        if isinstance(exc, DataError):
+            return self.error_response(request, 422, TITLES[422], "某项内容超出允许的长度、范围"
+                                       "或格式，未能保存。请返回修改后重新提交。", page)
+        return self.error_response(request, 500, TITLES[500], "处理您的请求时发生意外错误，已记录"
+                                   f"（编号 {rid}）。请稍后重试。", page)
 
     async def _open(self, page: PageContext) -> None:
         request = page.request
@@ -302,7 +326,7 @@ class PageContext:
             security.clear_cookie(response, security.FLASH_COOKIE)
 
 
-def _page(request: Request) -> PageContext:
+async def _page(request: Request) -> PageContext:
     page: PageContext = request.state.page
     return page
 
