@@ -281,6 +281,8 @@ def test_apply_upload_submit_receipt_track_complain_rate(client: TestClient,
     submitted = client.post(materials.replace("/materials", "/submit"),
                             data={"csrf_token": token})
     assert submitted.status_code == 303
+    after = client.get(materials).text
+    assert 'id="not-editable"' in after and 'id="upload-form"' not in after
     receipt_page = client.get(submitted.headers["location"])
     _one_page(receipt_page.text)
     receipt = re.search(r'id="receipt-number">([^<]+)<', receipt_page.text).group(1)  # type: ignore[union-attr]
