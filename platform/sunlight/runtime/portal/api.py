@@ -81,8 +81,12 @@ def item_guide(e: CatalogueEntry) -> ItemGuide:
         fees=d["fees"], flow=d["flow"], form_schema=d["form_schema"],  # type: ignore[arg-type]
         place=str(d.get("place", "")), contact_phone=str(d.get("contact_phone", "")),
         supervision_phone=str(d.get("supervision_phone", "")),
-        blank_forms=[BlankFormOut(**f, url=f"/api/v1/catalogue/{quote(e.code)}/forms/{n}")
-                     for n, f in enumerate(forms) if isinstance(f, dict)],
+        # Listed as the gateway keeps them (their bytes in catalogue_files); an entry
+        # applied by a gateway from before issue 17 lists none until it is published again.
+        blank_forms=[BlankFormOut(name=f["name"], filename=f["filename"],
+                                  content_type=f["content_type"], size=f["size"],
+                                  url=f"/api/v1/catalogue/{quote(e.code)}/forms/{n}")
+                     for n, f in enumerate(forms) if isinstance(f, dict) and "size" in f],
         flowchart_url=f"/api/v1/catalogue/{quote(e.code)}/flowchart.svg",
     )
 
