@@ -314,7 +314,8 @@ def _materials_context(session: Session, application: Application,
                if m.batch == application.submissions]
     have = {m.name for m in current}
     return {"application": application, "entry": entry, "errors": errors,
-            "materials": current, "editable": application.status in service.EDITABLE, "ref": application.receipt or application.draft_id,
+            "materials": current, "editable": application.status in service.EDITABLE,
+            "ref": application.receipt or application.draft_id,
             "checklist": [(str(m["name"]), bool(m.get("required", True)), m["name"] in have,
                            str(m.get("note", ""))) for m in wanted if isinstance(m, dict)],
             "name_options": [(str(m["name"]), str(m["name"])) for m in wanted
