@@ -190,6 +190,9 @@ def test_hostile_text_in_the_catalogue_is_shown_escaped_and_inert(client: TestCl
     assert "<script>alert(1)" not in page and "<img src=x" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;{{ 7*7 }}⟨U+202E⟩" in page
     assert "49" not in page
+    search = client.get("/catalogue", params={"q": HOSTILE[:90] + "\x00"}).text
+    assert 'value="&lt;script&gt;alert(1)&lt;/script&gt;{{ 7*7 }}⟨U+202E⟩&lt;img' in search
+    assert "<script>alert(1)" not in search and "49" not in search
 
 
 def test_the_apply_form_is_generated_from_the_schema(client: TestClient) -> None:
@@ -202,7 +205,10 @@ def test_the_apply_form_is_generated_from_the_schema(client: TestClient) -> None
     assert 'name="f.business_scope" value="预包装食品销售"' in page.text
     assert '<label for="f-f-credit_code">统一社会信用代码<span class="required">' in page.text
     company = client.get("/items/320703-SCJGJ-XK-002/apply").text
-    assert 'name="f.shareholders.0.name"' in company and "第 3 行" in company
+    assert 'name="f.shareholders.0.name" type="text" value="" required' in company
+    # A row past the first may stay blank.
+    assert 'name="f.shareholders.1.name" type="text" value="" maxlength' in company
+    assert "第 3 行" in company
 
 
 def test_a_bad_application_comes_back_with_chinese_errors_next_to_fields(
@@ -225,6 +231,9 @@ def test_a_bad_application_comes_back_with_chinese_errors_next_to_fields(
     assert 'value="冷食类食品制售" checked' in page.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;{{ 7*7 }}⟨U+202E⟩" in page.text
     assert "<script>alert(1)" not in page.text
+    nul = client.post(f"/items/{FOOD}/apply", data={
+        **_apply_values(**{"f.address": "海棠北路\x00"}), "csrf_token": token})
+    assert nul.status_code == 422 and 'id="f-f-address-error">不能含有控制字符（NUL）' in nul.text
 
 
 def test_a_post_without_the_csrf_token_is_refused(client: TestClient) -> None:
@@ -272,6 +281,8 @@ def test_apply_upload_submit_receipt_track_complain_rate(client: TestClient,
     submitted = client.post(materials.replace("/materials", "/submit"),
                             data={"csrf_token": token})
     assert submitted.status_code == 303
+    after = client.get(materials).text
+    assert 'id="not-editable"' in after and 'id="upload-form"' not in after
     receipt_page = client.get(submitted.headers["location"])
     _one_page(receipt_page.text)
     receipt = re.search(r'id="receipt-number">([^<]+)<', receipt_page.text).group(1)  # type: ignore[union-attr]
@@ -307,6 +318,10 @@ def test_apply_upload_submit_receipt_track_complain_rate(client: TestClient,
     assert "已办结" in closed and "准予" in closed and "准予公示。" in closed
     history = closed[closed.index('id="history-table"'):]
     assert history.index("已提交，等待受理") < history.index("审查中") < history.index("已办结")
+    tracked = other.get(f"/api/v1/applications/{receipt}",
+                        headers={"X-Tracking-Secret": secret}).json()
+    assert [(h["status"], h["note"]) for h in tracked["history"]] == [
+        ("sent", ""), ("in_review", ""), ("closed", "准予公示。")]
     rated = other.post(f"/applications/{receipt}/rating",
                        data={"score": "5", "comment": "很方便", "csrf_token": other_token})
     assert rated.status_code == 303

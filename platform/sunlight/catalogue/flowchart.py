@@ -83,8 +83,8 @@ def flowchart_svg(steps: Sequence[FlowStep], *, title: str) -> str:
         if ends:
             _text(svg, centre, y + h // 2 + 5, head, _FONT, _INK)
         else:
-            _text(svg, centre, y + 22, f"{index}. {head}", _FONT, _INK, bold=True)
-            _text(svg, centre, y + 41, str(sub), 12, _MUTED)
+            _text(svg, centre, y + _FONT + 8, f"{index}. {head}", _FONT, _INK, bold=True)
+            _text(svg, centre, y + _BOX_H - 11, str(sub), 12, _MUTED)
         y += h
         if index < len(lines) - 1:
             ElementTree.SubElement(svg, "line", {

@@ -10,6 +10,7 @@ from fastapi import APIRouter, File, Form, Header, Path, Query, Request, Respons
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile as StarletteUpload
 
+from sunlight.catalogue.model import BLANK_FORM_TYPES
 from sunlight.runtime.db import transaction
 from sunlight.runtime.deps import SessionDep, SettingsDep
 from sunlight.runtime.errors import ApiError, responses
@@ -29,6 +30,7 @@ from sunlight.runtime.portal.schemas import (
     ApplicationOut,
     BlankFormOut,
     ComplaintIn,
+    HistoryEntry,
     ItemGuide,
     ItemSummary,
     MaterialOut,
@@ -79,8 +81,12 @@ def item_guide(e: CatalogueEntry) -> ItemGuide:
         fees=d["fees"], flow=d["flow"], form_schema=d["form_schema"],  # type: ignore[arg-type]
         place=str(d.get("place", "")), contact_phone=str(d.get("contact_phone", "")),
         supervision_phone=str(d.get("supervision_phone", "")),
-        blank_forms=[BlankFormOut(**f, url=f"/api/v1/catalogue/{quote(e.code)}/forms/{n}")
-                     for n, f in enumerate(forms) if isinstance(f, dict)],
+        # Listed as the gateway keeps them (their bytes in catalogue_files); an entry
+        # applied by a gateway from before issue 17 lists none until it is published again.
+        blank_forms=[BlankFormOut(name=f["name"], filename=f["filename"],
+                                  content_type=f["content_type"], size=f["size"],
+                                  url=f"/api/v1/catalogue/{quote(e.code)}/forms/{n}")
+                     for n, f in enumerate(forms) if isinstance(f, dict) and "size" in f],
         flowchart_url=f"/api/v1/catalogue/{quote(e.code)}/flowchart.svg",
     )
 
@@ -96,16 +102,16 @@ SVG_HEADERS = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe
                "X-Content-Type-Options": "nosniff", "Cache-Control": "public, max-age=300"}
 
 
-@router.get("/catalogue/{code}/flowchart.svg", tags=["catalogue"], responses=ERRORS,
-            response_class=Response)
+@router.get("/catalogue/{code}/flowchart.svg", tags=["catalogue"], response_class=Response,
+            responses={200: {"content": {"image/svg+xml": {}}}, **ERRORS})
 def flowchart(code: Code, session: SessionDep) -> Response:
     """The item's flowchart (办理流程图), drawn from its flow: SVG with no script or link."""
     svg, _summary_text = service.flowchart(service.get_item(session, code))
     return Response(svg, media_type="image/svg+xml", headers=SVG_HEADERS)
 
 
-@router.get("/catalogue/{code}/forms/{position}", tags=["catalogue"], responses=ERRORS,
-            response_class=Response)
+@router.get("/catalogue/{code}/forms/{position}", tags=["catalogue"], response_class=Response,
+            responses={200: {"content": {t: {} for t in BLANK_FORM_TYPES}}, **ERRORS})
 def blank_form(code: Code, position: Annotated[int, Path(ge=0, le=99)],
                session: SessionDep) -> Response:
     """A blank form (格式文书) to download, under its file name."""
@@ -193,6 +199,8 @@ def _application_out(session: Session, a: Application) -> ApplicationOut:
         materials=[_material_out(m) for m in service.materials_of(session, a)],
         created_at=a.created_at, updated_at=a.updated_at,
         materials_purged_at=a.purged_at, retention_note=PURGED_NOTE if a.purged_at else "",
+        history=[HistoryEntry(status=e.status, note=e.note, at=e.at)
+                 for e in service.history(session, a)],
     )
 
 

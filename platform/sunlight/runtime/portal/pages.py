@@ -121,7 +121,8 @@ def home(page: PageDep, session: SessionDep) -> Response:
 @router.get("/catalogue")
 def catalogue(page: PageDep, session: SessionDep, q: str = "", department: str = "",
               category: str = "", p: int = 1) -> Response:
-    q, department, category = q.strip()[:100], department[:40], category[:40]
+    q, department, category = (v.replace("\x00", "") for v in (q.strip()[:100],
+                                                                department[:40], category[:40]))
     total = service.count_items(session, category or None, department or None, q or None)
     pages = max(1, ceil(total / PAGE_SIZE))
     p = min(max(p, 1), pages)
@@ -205,7 +206,7 @@ async def apply(code: str, request: Request, page: PageDep) -> Response:
         multi = tuple(f.name for f in fields_of(schema) if f.kind == "checkboxes")
         values = form_values(raw, multi=multi)
         form, errors = read_form(schema, values)
-        errors = {**form_errors(schema, form), **errors}
+        errors = {**form_errors(schema, form), **errors, **_nul_errors(values)}
         applicant = _applicant(values, errors)
         if errors or applicant is None:
             return page.render("portal/apply.html", _apply_context(entry, values, errors),
@@ -227,6 +228,15 @@ async def apply(code: str, request: Request, page: PageDep) -> Response:
         return response
 
     return await _db(request, work)
+
+
+def _nul_errors(values: dict[str, Any]) -> dict[str, str]:
+    """Fields holding a NUL character, which no database column can keep: refused here
+    with a reason rather than by the database."""
+    def bad(value: Any) -> bool:
+        return "\x00" in value if isinstance(value, str) else (
+            isinstance(value, list) and any(bad(v) for v in value))
+    return {name: "不能含有控制字符（NUL）" for name, value in values.items() if bad(value)}
 
 
 def _applicant(values: dict[str, Any], errors: dict[str, str]) -> ApplicantIn | None:
@@ -304,7 +314,8 @@ def _materials_context(session: Session, application: Application,
                if m.batch == application.submissions]
     have = {m.name for m in current}
     return {"application": application, "entry": entry, "errors": errors,
-            "materials": current, "ref": application.receipt or application.draft_id,
+            "materials": current, "editable": application.status in service.EDITABLE,
+            "ref": application.receipt or application.draft_id,
             "checklist": [(str(m["name"]), bool(m.get("required", True)), m["name"] in have,
                            str(m.get("note", ""))) for m in wanted if isinstance(m, dict)],
             "name_options": [(str(m["name"]), str(m["name"])) for m in wanted
@@ -330,6 +341,8 @@ async def upload(ref: str, request: Request, page: PageDep) -> Response:
     errors: dict[str, str] = {}
     if not isinstance(name, str) or not name.strip():
         errors["name"] = "请选择材料名称"
+    elif "\x00" in name:
+        errors["name"] = "不能含有控制字符（NUL）"
     if not isinstance(file, UploadFile) or not file.filename:
         errors["file"] = "请选择要上传的文件"
     if not errors:
@@ -406,6 +419,7 @@ async def track(request: Request, page: PageDep) -> Response:
     secret = str(values.get("secret", "")).strip()
     errors = {name: "请填写此项" for name, value in (("receipt", receipt_no),
                                                    ("secret", secret)) if not value}
+    errors.update(_nul_errors({"receipt": receipt_no, "secret": secret}))
     if not errors:
         def find(session: Session) -> bool:
             try:
@@ -464,7 +478,8 @@ async def complain(ref: str, request: Request, page: PageDep) -> Response:
 
     def work(session: Session) -> Response:
         application = _open(session, request, ref, for_update=True)
-        error = "请填写投诉内容" if not text else "最多 4000 个字符" if len(text) > 4000 else ""
+        error = ("请填写投诉内容" if not text else "最多 4000 个字符" if len(text) > 4000
+                 else _nul_errors({"text": text}).get("text", ""))
         if not error:
             try:
                 service.complain(session, application, text)
@@ -491,6 +506,7 @@ async def rate(ref: str, request: Request, page: PageDep) -> Response:
             errors["score"] = "请选择满意度"
         if len(comment) > 2000:
             errors["comment"] = "最多 2000 个字符"
+        errors.update(_nul_errors({"comment": comment}))
         if not errors:
             try:
                 service.rate(session, application, int(score), comment)

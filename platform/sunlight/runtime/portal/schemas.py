@@ -84,6 +84,15 @@ class MaterialOut(BaseModel):
     batch: int
 
 
+class HistoryEntry(BaseModel):
+    """One step of the case as its applicant sees it."""
+
+    status: str
+    note: str = Field(description="What staff wrote for the applicant (or the portal's note "
+                      "on a resubmission); empty when nothing")
+    at: datetime
+
+
 class ApplicationOut(BaseModel):
     receipt: str | None = Field(description="None while the application is a draft.")
     item_code: str
@@ -103,6 +112,8 @@ class ApplicationOut(BaseModel):
         "When the materials were deleted under the retention rule (the case closed long "
         "enough ago); null while they are kept."))
     retention_note: str = Field(default="", description="Says so, in Chinese, once they are.")
+    history: list[HistoryEntry] = Field(default_factory=list, description=(
+        "Each submission and each status core sent, oldest first (issue 17)."))
 
 
 class ComplaintIn(BaseModel):
