@@ -91,6 +91,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # a browser refusing the certificate hangs up mid-handshake: expected here
+
+
 def _ca(root: Path) -> Path:
     ensure_secrets(root, [SiteSecretsSpec(CODE, (CertSpec("portal", ips=("127.0.0.1",)),))],
                    deployment=root.name)
@@ -108,10 +115,13 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, tupl
         root = tmp_path_factory.mktemp(name)
         ca = _ca(root)
         key, cert = tls_paths(root, CODE, "portal")
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        server = _Server(("127.0.0.1", 0), _Handler)
         tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         tls.load_cert_chain(cert, key)
-        server.socket = tls.wrap_socket(server.socket, server_side=True)
+        # The handshake in each connection's own thread: a browser's idle preconnection
+        # must not hold up accepting the next one.
+        server.socket = tls.wrap_socket(server.socket, server_side=True,
+                                        do_handshake_on_connect=False)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         running.append(server)
         out[name] = (ca, f"https://127.0.0.1:{server.server_address[1]}")
