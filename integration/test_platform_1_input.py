@@ -20,6 +20,7 @@ from platform_site import (
     apply_annual_report,
     wait_for,
 )
+from sunlight.catalogue import sample_catalogue
 from sunlight.workflow.identity import generate_credit_code
 
 HOSTILE = "'); DROP TABLE applications; -- <script>alert(1)</script> {{7*7}} ${jndi:x}"
@@ -213,3 +214,22 @@ def test_an_accepted_write_is_readable_at_once(portal: httpx.Client) -> None:
     for _ in range(30):
         receipt, headers = _draft(portal, rng)
         assert portal.get(f"/api/v1/applications/{receipt}", headers=headers).status_code == 200
+
+
+def test_the_citizens_pages_serve_the_guide_its_forms_and_search_on_postgres(
+        portal: httpx.Client) -> None:
+    """Issue 17: the sample's guide fields and blank forms crossed the gateway into
+    PostgreSQL (portal_0007, the gateway's grants), and the pages read them back."""
+    food = sample_catalogue().item("320703-SCJGJ-XK-001")
+    guide = portal.get(f"/items/{food.code}")
+    assert guide.status_code == 200 and '<html lang="zh-CN">' in guide.text
+    assert food.place in guide.text and food.supervision_phone in guide.text
+    assert portal.get(f"/api/v1/catalogue/{food.code}/forms/1").content == \
+        food.blank_forms[1].content
+    svg = portal.get(f"/api/v1/catalogue/{food.code}/flowchart.svg")
+    assert svg.headers["content-type"] == "image/svg+xml" and "<script" not in svg.text
+    found = portal.get("/catalogue", params={"q": "食品经营", "department": "320703-SCJGJ"})
+    assert "食品经营许可" in found.text
+    assert "没有找到符合条件的事项" in portal.get("/catalogue", params={"q": "_%"}).text
+    home = portal.get("/")
+    assert "连云区人力资源和社会保障局" in home.text

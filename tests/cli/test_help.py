@@ -15,7 +15,7 @@ runner = CliRunner()
 PANELS = {
     "Deployment": ["up", "status", "verify", "scenario", "down", "prechecks", "node",
                    "inventory", "keys"],
-    "Operations": ["doctor", "engine", "images", "hosts", "certs", "bundle"],
+    "Operations": ["doctor", "engine", "browser", "images", "hosts", "certs", "bundle"],
     "Load": ["load"],
     "On host": ["serve", "migrate", "accounts", "catalogue", "cases", "audit", "exchange",
                 "gateway", "retention", "supervision", "enforcement"],

@@ -27,7 +27,13 @@ REFUSED = ["/metrics", "/metrics/", "/docs", "/docs/", "/docs/oauth2-redirect", 
 PROXIED = ["/", "/api/v1/catalogue", "/api/v1/applications/320703-20261201-000001",
            "/api/v1/applications/320703-20261201-000001/materials",
            "/api/v1/catalogue/metrics", "/api/v1/docs-of-an-item", "/metricsx", "/documents",
-           "/openapi.jsonx"]
+           "/openapi.jsonx",
+           # The citizens' pages and what they load (issue 17).
+           "/catalogue", "/items/320703-SCJGJ-XK-001", "/items/320703-SCJGJ-XK-001/apply",
+           "/applications/draft-AAAA/materials", "/applications/320703-20261201-000001",
+           "/track", "/static/pages/pages.css", "/static/pages/portal/upload.js",
+           "/api/v1/catalogue/320703-SCJGJ-XK-001/flowchart.svg",
+           "/api/v1/catalogue/320703-SCJGJ-XK-001/forms/0"]
 
 
 def _render(trusted: list[str] | None = None) -> str:
@@ -137,13 +143,22 @@ def test_the_write_key_counts_every_method_but_reads() -> None:
     ("GET /api/v1/applications/320703-20261201-000001/materials", False),
     ("GET /api/v1/catalogue", False),
     ("POST /api/v1/applications/320703-20261201-000001", False),  # a write: the other zone
+    ("GET /applications/320703-20261201-000001", True),  # the citizens' case page
+    ("GET /applications/draft-AAAA/materials", False),
+    ("POST /track", False),  # a write
 ])
 def test_tracking_look_ups_have_their_own_zone(request_line: str, counted: bool) -> None:
     conf = _render()
     block = conf.split('map "$request_method $uri" $sunlight_lookup_client {', 1)[1]
-    pattern = re.search(r'"~(\^[^"]+)" \$binary_remote_addr;', block)
-    assert pattern is not None
-    assert bool(re.search(pattern.group(1), request_line)) is counted
+    block = block.split("}", 1)[0]
+    patterns = re.findall(r'"~(\^[^"]+)" \$binary_remote_addr;', block)
+    assert len(patterns) == 2
+    assert any(re.search(p, request_line) for p in patterns) is counted
+
+
+def test_forms_post_only_to_the_portal() -> None:
+    defaults = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
+    assert "form-action 'self'" in defaults["nginx_security_headers"]["Content-Security-Policy"]
 
 
 def test_past_the_limit_is_429_with_retry_after_and_the_security_headers() -> None:

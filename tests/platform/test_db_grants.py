@@ -41,8 +41,12 @@ def test_the_gateway_gets_only_what_it_carries_and_nobody_truncates() -> None:
                if " ON TABLE " in line}
     assert granted == {"outbox", "materials", "applications", "catalogue_entries",
                        "penalty_disclosures", "inbox", "gateway_cursors", "gateway_parked",
-                       "crossings", "receipt_counters"}
+                       "crossings", "receipt_counters", "catalogue_files",
+                       "application_events"}
     assert 'GRANT SELECT, INSERT ON TABLE "crossings" TO "gateway"' in gateway
+    # Issue 17: it replaces a published item's blank forms and appends to a case's history.
+    assert 'GRANT SELECT, INSERT, DELETE ON TABLE "catalogue_files" TO "gateway"' in gateway
+    assert 'GRANT INSERT ON TABLE "application_events" TO "gateway"' in gateway
     # A table with two entries (read it, update some columns) is revoked once, before both.
     outbox = [line for line in portal.splitlines() if '"outbox"' in line and "gateway" in line]
     assert [line.split()[0] for line in outbox] == ["REVOKE", "GRANT", "GRANT"]

@@ -7,8 +7,8 @@ Deployment — a whole deployment on the local engine (:mod:`sunlight.cli.deploy
     ``prechecks`` (:mod:`sunlight.cli.byoh`, with ``up --hosts``),
     ``inventory from-pulumi|control-key``
 Operations — this machine, the control node (here)
-    ``doctor``, ``engine ensure|second``, ``images build|tag``, ``hosts boot|list|remove``,
-    ``certs status|renew``, ``bundle create|install``
+    ``doctor``, ``engine ensure|second``, ``browser ensure``, ``images build|tag``,
+    ``hosts boot|list|remove``, ``certs status|renew``, ``bundle create|install``
 Load — load tests of a running deployment (:mod:`sunlight.cli.load`)
     ``load``
 On host — run on a site's hosts with its ``SUNLIGHT_*`` settings (:mod:`sunlight.cli.onhost`,
@@ -54,6 +54,7 @@ from rich.markup import escape
 
 import sunlight
 from sunlight.cli import (
+    browser,
     bundle,
     byoh,
     certs,
@@ -301,6 +302,7 @@ def hosts_remove(
 def _register_operations(root: typer.Typer) -> None:
     root.command("doctor", rich_help_panel=PANEL_OPERATIONS)(doctor)
     root.add_typer(engine_app, name="engine", rich_help_panel=PANEL_OPERATIONS)
+    browser.register(root)
     root.add_typer(images_app, name="images", rich_help_panel=PANEL_OPERATIONS)
     root.add_typer(hosts_app, name="hosts", rich_help_panel=PANEL_OPERATIONS)
     certs.register(root)

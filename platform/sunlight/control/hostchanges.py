@@ -39,10 +39,14 @@ Runner = Callable[..., "subprocess.CompletedProcess[Any]"]
 LEDGER = Path("/var/lib/sunlight/host-changes.json")
 """What this machine's Sunlight changed, with the values before (root's set-up only)."""
 
-HOST_PACKAGES = ("docker.io", "debootstrap", "apt-utils", "nftables")
-"""Every Debian package Sunlight may install on the host; nothing else is installed.
-(``apt-utils``: apt-ftparchive for ``sunlight bundle create``; ``nftables``: only for the
-second engine's table, ``sunlight engine second up``.)"""
+HOST_PACKAGES = ("docker.io", "debootstrap", "apt-utils", "nftables", "chromium",
+                 "libnss3-tools", "fonts-noto-cjk")
+"""Every Debian package Sunlight may install on the host; nothing else is installed: the
+engine (:mod:`sunlight.control.engine`), the image's bootstrapper
+(:mod:`sunlight.control.images.base`), apt-ftparchive for ``sunlight bundle create``
+(``apt-utils``), the second engine's table (``nftables``, ``sunlight engine second up``),
+and the browser the page tests drive with its certificate tool and a Chinese font
+(:mod:`sunlight.control.browser`)."""
 
 HOST_GROUPS = ("docker",)
 """System groups those packages create and purging leaves behind (docker.io's postinst)."""

@@ -51,6 +51,7 @@ from pydantic import (
 )
 
 from sunlight.canonical import CanonicalError, canonical_json
+from sunlight.catalogue.model import PublicGuide
 
 Direction = Literal["inward", "outward"]
 RECEIPT = r"^\d{6}-\d{8}-\d{6}$"
@@ -223,12 +224,33 @@ class CaseStatus(Record):
 
 
 class CatalogueItem(Record):
+    """A published (or retired) item's document. Its guide fields — place, contact and
+    supervision telephones, the blank forms (格式文书, each file as base64, checked by
+    type, size and name as the catalogue checks them) and the flow — must pass
+    :class:`sunlight.catalogue.model.PublicGuide`; the portal keeps the forms' bytes apart
+    (``catalogue_files``) and the rest of the document as it came."""
+
     RECORD_TYPE: ClassVar[str] = "catalogue.item"
     code: str
     version: int = Field(ge=1)
     status: Literal["published", "retired"]
     department_name: str
     doc: JsonObject
+
+    @field_validator("doc")
+    @classmethod
+    def _guide_checked(cls, doc: dict[str, object]) -> dict[str, object]:
+        try:
+            PublicGuide.model_validate(doc)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise ValueError(f"{where}: {first['msg']}") from exc
+        return doc
+
+    def guide(self) -> PublicGuide:
+        """The document's guide fields, parsed (the blank forms' bytes decoded)."""
+        return PublicGuide.model_validate(self.doc)
 
 
 #: A resident identity number in full (17 digits and a check character): never disclosed.

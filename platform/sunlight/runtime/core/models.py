@@ -95,6 +95,22 @@ class SigninThrottle(CoreBase):
     locked_until: Mapped[datetime | None] = mapped_column(_TS, nullable=True)
 
 
+class StaffSession(CoreBase):
+    """A staff member signed in to the pages (core_0015): the SHA-256 of the random id the
+    browser holds (never the id itself), the account and the ``token_version`` it had at
+    sign-in (disabling the account or changing its roles ends the session), the CSRF token
+    of its forms, and when it started and was last used (idle sessions end:
+    :mod:`sunlight.runtime.core.staff_sessions`)."""
+
+    __tablename__ = "staff_sessions"
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(ForeignKey("accounts.username"), index=True)
+    token_version: Mapped[int] = mapped_column(Integer)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(_TS)
+    last_seen_at: Mapped[datetime] = mapped_column(_TS, index=True)
+
+
 class Case(CoreBase):
     __tablename__ = "cases"
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)

@@ -38,14 +38,16 @@ from functools import partial
 from typing import Any
 
 import httpx
-from sqlalchemy import ColumnElement, Engine, func, or_, select
+from sqlalchemy import ColumnElement, Engine, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from sunlight.canonical import CanonicalError, canonical_json
 from sunlight.runtime.db import transaction, utcnow
 from sunlight.runtime.portal.models import (
     Application,
+    ApplicationEvent,
     CatalogueEntry,
+    CatalogueFile,
     Crossing,
     GatewayCursor,
     Inbox,
@@ -314,21 +316,44 @@ def _apply_outward(session: Session, record: Record) -> None:
                                                              record.decision)
         application.due_on, application.overdue = record.due_on, record.overdue
         application.updated_at = utcnow()
+        # The applicant's history: the status and what staff wrote for them.
+        session.add(ApplicationEvent(application_id=application.id, status=record.status,
+                                     note=record.applicant_note, at=application.updated_at))
     elif isinstance(record, CatalogueItem):
-        entry = session.get(CatalogueEntry, record.code)
-        if record.status == "retired":
-            if entry is not None and entry.version == record.version:
-                session.delete(entry)
-            return
-        if entry is None:
-            entry = CatalogueEntry(code=record.code)
-            session.add(entry)
-        entry.version, entry.doc = record.version, record.doc
-        entry.name, entry.category = str(record.doc["name"]), str(record.doc["category"])
-        entry.department = str(record.doc["department"])
-        entry.department_name, entry.updated_at = record.department_name, utcnow()
+        _publish(session, record)
     elif isinstance(record, PenaltyDisclosure):
         _disclose(session, record)
+
+
+def _publish(session: Session, record: CatalogueItem) -> None:
+    """A published version replaces the item's entry and its blank forms; a retired one
+    takes them away (only if it is the version shown). The forms' bytes go to
+    ``catalogue_files``; the entry's document lists them by name, type, size and sha256."""
+    entry = session.get(CatalogueEntry, record.code)
+    if record.status == "retired":
+        if entry is not None and entry.version == record.version:
+            session.delete(entry)
+            session.execute(delete(CatalogueFile).where(CatalogueFile.item_code == record.code))
+        return
+    forms = record.guide().blank_forms
+    session.execute(delete(CatalogueFile).where(CatalogueFile.item_code == record.code))
+    if entry is None:
+        entry = CatalogueEntry(code=record.code)
+        session.add(entry)
+    listed = []
+    for position, form in enumerate(forms):
+        digest = hashlib.sha256(form.content).hexdigest()
+        session.add(CatalogueFile(item_code=record.code, position=position,
+                                  item_version=record.version, name=form.name,
+                                  filename=form.filename, content_type=form.content_type,
+                                  size=len(form.content), sha256=digest, content=form.content))
+        listed.append({"name": form.name, "filename": form.filename,
+                       "content_type": form.content_type, "size": len(form.content),
+                       "sha256": digest})
+    entry.version, entry.doc = record.version, {**record.doc, "blank_forms": listed}
+    entry.name, entry.category = str(record.doc["name"]), str(record.doc["category"])
+    entry.department = str(record.doc["department"])
+    entry.department_name, entry.updated_at = record.department_name, utcnow()
 
 
 def _disclose(session: Session, record: PenaltyDisclosure) -> None:

@@ -17,6 +17,16 @@ class ItemSummary(BaseModel):
     department_name: str
 
 
+class BlankFormOut(BaseModel):
+    """A blank form (格式文书) to download: ``url`` serves the file."""
+
+    name: str
+    filename: str
+    content_type: str
+    size: int
+    url: str
+
+
 class ItemGuide(ItemSummary):
     """The 办事指南: everything a citizen needs before applying."""
 
@@ -28,6 +38,11 @@ class ItemGuide(ItemSummary):
     fees: list[dict[str, object]]
     flow: list[dict[str, object]]
     form_schema: dict[str, object]
+    place: str = Field(default="", description="办理地点 (with office hours)")
+    contact_phone: str = Field(default="", description="咨询电话")
+    supervision_phone: str = Field(default="", description="监督电话")
+    blank_forms: list[BlankFormOut] = Field(default_factory=list)
+    flowchart_url: str = Field(description="The flowchart (办理流程图), SVG")
 
 
 class ApplicantIn(BaseModel):
@@ -69,6 +84,15 @@ class MaterialOut(BaseModel):
     batch: int
 
 
+class HistoryEntry(BaseModel):
+    """One step of the case as its applicant sees it."""
+
+    status: str
+    note: str = Field(description="What staff wrote for the applicant (or the portal's note "
+                      "on a resubmission); empty when nothing")
+    at: datetime
+
+
 class ApplicationOut(BaseModel):
     receipt: str | None = Field(description="None while the application is a draft.")
     item_code: str
@@ -88,6 +112,8 @@ class ApplicationOut(BaseModel):
         "When the materials were deleted under the retention rule (the case closed long "
         "enough ago); null while they are kept."))
     retention_note: str = Field(default="", description="Says so, in Chinese, once they are.")
+    history: list[HistoryEntry] = Field(default_factory=list, description=(
+        "Each submission and each status core sent, oldest first (issue 17)."))
 
 
 class ComplaintIn(BaseModel):
