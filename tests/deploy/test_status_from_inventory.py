@@ -186,3 +186,11 @@ def test_a_deployment_without_an_inventory_or_with_a_broken_one_is_named(
     (dep.inventory_dir / "known_hosts").unlink()
     with pytest.raises(AccessError, match="deployment st-5: no known_hosts beside"):
         DeploymentAccess(dep, ControlKey(tmp_path))
+
+
+def test_the_control_key_is_the_one_the_inventory_names(
+        county: dict[str, Any], city: dict[str, Any]) -> None:
+    """Status, scenario and load log in with the key Ansible uses (the inventory's
+    ansible_ssh_private_key_file), not whichever key this user happens to have."""
+    dep = deploy("st-6", county, city)
+    assert DeploymentAccess(dep).key.path == dep.dir / "key"

@@ -79,6 +79,7 @@ class DeploymentInventory:
     secrets_dir: Path
     sites: dict[str, InventorySite]
     known_hosts: dict[str, str]  # known_hosts name -> pinned key line ("<type> <base64>")
+    control_key: Path | None  # ansible_ssh_private_key_file: the key the hosts accept
 
     def site(self, code: str) -> InventorySite:
         if code not in self.sites:
@@ -161,6 +162,7 @@ def read_inventory(inventory_dir: Path) -> DeploymentInventory:
     shared = data["all"].get("vars") or {}
     deployment = str(_field(f"{path}: all.vars", shared, "sunlight_deployment", str))
     secrets = Path(_field(f"{path}: all.vars", shared, "sunlight_secrets_dir", str))
+    key = shared.get("ansible_ssh_private_key_file")
     sites = {}
     for group, body in (data["all"].get("children") or {}).items():
         if not group.startswith(SITE_GROUP_PREFIX):
@@ -178,4 +180,5 @@ def read_inventory(inventory_dir: Path) -> DeploymentInventory:
     if not sites:
         raise InventoryError(f"{path}: no site groups ({SITE_GROUP_PREFIX}<code>)")
     return DeploymentInventory(path, deployment, secrets, sites,
-                               parse_known_hosts(known.read_text(encoding="utf-8")))
+                               parse_known_hosts(known.read_text(encoding="utf-8")),
+                               Path(key) if key else None)

@@ -163,7 +163,9 @@ class DeploymentAccess:
             self.inventory = read_inventory(dep.inventory_dir)
         except InventoryError as exc:
             raise AccessError(f"deployment {dep.name}: {exc}") from exc
-        self.key = key or control_key()
+        # the key the inventory names (the one its hosts accept), else this user's
+        named = self.inventory.control_key
+        self.key = key or (ControlKey(named) if named else control_key())
 
     def ancestors(self, code: str) -> list[str]:
         """The site's parent, grandparent... within this deployment."""
