@@ -58,8 +58,14 @@ WHEELS_DIR = "wheels"
 WHEELHOUSES = {"node": "node.lock", "control": "control.lock"}
 SOURCE_DIR = "source"
 GZIP_LEVEL = 1  # fast: the debs, wheels and image layers are mostly compressed already
-_FQCN = re.compile(r"\b([a-z][a-z0-9_]*)\.([a-z][a-z0-9_]*)\.[a-z][a-z0-9_]*\b")
-_NAMESPACES = ("community", "ansible", "sunlight")
+# Where the playbooks name a collection's plugin by its FQCN: a task's module (a YAML key),
+# a filter (``| sunlight.deploy.packages``), a lookup or query, a callback in ansible.cfg.
+_FQCN = re.compile(
+    r"^\s*(?:-\s+)?([a-z_]+)\.([a-z_]+)\.[a-z_]+:"
+    r"|\|\s*([a-z_]+)\.([a-z_]+)\.[a-z_]+"
+    r"|(?:lookup|query|q)\(\s*['\"]([a-z_]+)\.([a-z_]+)\.[a-z_]+"
+    r"|^\s*[a-z_]+\s*=\s*([a-z_]+)\.([a-z_]+)\.[a-z_]+\s*$",
+    re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -94,8 +100,9 @@ def collections_used(playbooks: Path) -> list[str]:
     files = [p for p in playbooks.rglob("*") if p.suffix in (".yml", ".j2", ".cfg")
              and "collections" not in p.relative_to(playbooks).parts]
     for path in files:
-        for ns, name in _FQCN.findall(path.read_text(encoding="utf-8")):
-            if ns in _NAMESPACES and f"{ns}.{name}" != "ansible.builtin":
+        for groups in _FQCN.findall(path.read_text(encoding="utf-8")):
+            ns, name = [g for g in groups if g][:2]
+            if f"{ns}.{name}" != "ansible.builtin":
                 found.add(f"{ns}.{name}")
     return sorted(found)
 
