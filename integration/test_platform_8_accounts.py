@@ -384,6 +384,11 @@ def _page_cookies(response: httpx.Response, jar: dict[str, str]) -> None:
             jar[name] = value
 
 
+def _sent(jar: dict[str, str]) -> dict[str, str]:
+    """The kept cookies as the request's ``Cookie`` header."""
+    return {"Cookie": "; ".join(f"{name}={value}" for name, value in jar.items())}
+
+
 def test_the_staff_pages_sign_in_list_the_queue_and_time_out(site: Site) -> None:
     clerk = httpx.Client(base_url=site.core, headers=_auth(site.token("clerk")), timeout=30)
     receipt, _ = apply_annual_report(site.portal, generate_credit_code(
@@ -402,7 +407,7 @@ def test_the_staff_pages_sign_in_list_the_queue_and_time_out(site: Site) -> None
         _page_cookies(form, jar)
         csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
         assert form.status_code == 200 and csrf is not None
-        signed = client.post("/staff/sign-in", cookies=jar, data={
+        signed = client.post("/staff/sign-in", headers=_sent(jar), data={
             "username": "reviewer", "password": site.passwords["reviewer"],
             "csrf_token": csrf.group(1)})
         assert signed.status_code == 303, signed.text
@@ -410,18 +415,18 @@ def test_the_staff_pages_sign_in_list_the_queue_and_time_out(site: Site) -> None
         sid = jar["__Host-sunlight_staff"]
         rows = _sql(site, "SELECT id_hash FROM staff_sessions WHERE username = 'reviewer'")
         assert len(rows) == 1 and rows[0][0] != sid and len(rows[0][0]) == 64
-        queue = client.get("/staff/", cookies=jar)
+        queue = client.get("/staff/", headers=_sent(jar))
         assert queue.status_code == 200 and "待办案件" in queue.text
         api = httpx.get(f"{site.core}/api/v1/queue", params={"limit": 200},
                         headers=_auth(site.token("reviewer"))).json()
         assert receipt in {c["receipt"] for c in api}
         for listed in api:
             assert f'id="case-{listed["receipt"]}"' in queue.text
-        page = client.get(f"/staff/cases/{case['id']}", cookies=jar)
+        page = client.get(f"/staff/cases/{case['id']}", headers=_sent(jar))
         assert page.status_code == 200 and receipt in page.text
         assert 'id="form-approve_step"' in page.text and 'id="case-status">审查中<' in page.text
         _sql(site, "UPDATE staff_sessions SET last_seen_at = now() - interval '31 minutes' "
                    "WHERE username = 'reviewer'")
-        expired = client.get("/staff/", cookies=jar)
+        expired = client.get("/staff/", headers=_sent(jar))
         assert expired.status_code == 401 and "会话已过期" in expired.text
         assert _sql(site, "SELECT 1 FROM staff_sessions WHERE username = 'reviewer'") == []
