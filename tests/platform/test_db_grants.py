@@ -65,3 +65,14 @@ def test_core_may_only_read_and_append_the_audit_chain_and_its_anchors() -> None
     assert any(line.startswith('ALTER DEFAULT PRIVILEGES FOR ROLE "core_owner"')
                for line in core)
     assert statements("core", "core", {"core"}) == []
+
+
+def test_a_table_a_later_migration_creates_waits_for_it() -> None:
+    # portal_0006 states the grants before portal_0007 creates catalogue_files (issue 17):
+    # a REVOKE on a missing table would fail the migration.
+    early = statements("portal", "portal_owner", {"portal", "gateway"},
+                       tables={"outbox", "materials", "applications"})
+    assert not any("catalogue_files" in line or "application_events" in line
+                   for line in early)
+    assert 'GRANT SELECT ON TABLE "outbox" TO "gateway"' in early
+    assert any("ON ALL TABLES IN SCHEMA public" in line for line in early)

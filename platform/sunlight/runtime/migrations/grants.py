@@ -111,9 +111,11 @@ def _ident(name: str) -> str:
 
 
 def statements(database: Database, owner: str, present: set[str],
-               dbname: str | None = None) -> list[str]:
+               dbname: str | None = None, tables: set[str] | None = None) -> list[str]:
     """The SQL :func:`apply` runs, for the application roles in ``present`` (not ``owner``),
-    in the database named ``dbname`` (default: ``database``)."""
+    in the database named ``dbname`` (default: ``database``). ``tables``: the tables that
+    exist (None: all named): a grant on a table a later migration creates waits for that
+    migration's own call of :func:`apply`."""
     granted = [r for r in roles(database) if r in present and r != owner]
     out: list[str] = [f"GRANT CONNECT ON DATABASE {_ident(dbname or database)} TO {_ident(r)}"
                       for r in granted]
@@ -123,7 +125,8 @@ def statements(database: Database, owner: str, present: set[str],
                 f"GRANT USAGE ON SCHEMA public TO {_ident(role)}"]
     revoked: set[tuple[str, str]] = set()
     for g in GRANTS[database]:
-        if g.role not in granted:
+        if g.role not in granted or (tables is not None and g.table != ALL
+                                     and g.table not in tables):
             continue
         privileges = ", ".join(f"{p} ({', '.join(g.columns)})" if g.columns else p
                                for p in g.privileges)
@@ -157,7 +160,9 @@ def apply(connection: Connection, database: Database) -> list[str]:
     if owner in roles(database):
         log.warning("the application role %s owns the %s database's tables; no privilege "
                     "can be withheld from it (migrate as %s_owner)", owner, database, database)
-    done = statements(database, owner, present, dbname)
+    tables = set(connection.execute(
+        text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).scalars())
+    done = statements(database, owner, present, dbname, tables)
     for statement in done:
         connection.exec_driver_sql(statement)
     return done
