@@ -19,6 +19,7 @@ import io
 import random
 import time
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -215,7 +216,7 @@ def test_a_citizen_applies_the_county_decides_and_the_citizen_sees_it(
     pages = Pages(name, keyboard_only=hands is Keys)
     pdf = tmp_path / "企业年度报告.pdf"
     pdf.write_bytes(_pdf())
-    with (topology.staff(COUNTY, "clerk") as clerk_api,
+    with (closing(topology.staff(COUNTY, "clerk")) as clerk_api,  # opened by its sign-in
           launch(tmp_path / "profile", [county.ca_file], viewport=viewport) as context):
         citizen = context.new_page()
         receipt, secret = citizen_applies(citizen, hands(citizen), pages, county.portal_url, pdf,
