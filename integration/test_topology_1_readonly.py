@@ -19,6 +19,7 @@ from contextlib import ExitStack
 from typing import Any
 
 import httpx
+import pytest
 import yaml
 
 from site_fixtures import (
@@ -375,16 +376,18 @@ def test_status_and_verify_work_from_the_inventory_alone(topology: Topology) -> 
 
 
 def test_from_pulumi_pins_the_running_hosts_keys_and_writes_the_suites_inventory(
-        topology: Topology, tmp_path: Any) -> None:
+        topology: Topology, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """Issue 16 point 3 on real hosts: each site's program outputs, saved as `pulumi stack
     output --json --show-secrets` would, become through `sunlight inventory from-pulumi`
     (keys collected from the hosts' sshd over SSH, confirmed) the inventory `sunlight up`
     wrote for this topology, and the keys are the ones the realizer read through the engine."""
     from typer.testing import CliRunner
 
+    from sunlight.cli import byoh as byoh_cli
     from sunlight.cli.main import app
     from sunlight.control.stack.deployment import Deployment
 
+    monkeypatch.setattr(byoh_cli, "interactive", lambda: True)  # the operator answers
     files = []
     for site in topology.up.sites:
         outputs = dict(site.outputs)
@@ -398,7 +401,8 @@ def test_from_pulumi_pins_the_running_hosts_keys_and_writes_the_suites_inventory
     try:
         key = topology.access.key.path  # the suite's control key, as `up` was given it
         result = CliRunner().invoke(app, ["inventory", "from-pulumi", *files, "--deployment",
-                                          name, "--control-key", str(key)], input="y\n")
+                                          name, "--control-key", str(key)],
+                                    input="y\n" * 9)
         assert result.exit_code == 0, result.output
         ours, theirs = Deployment(name).inventory_dir, topology.up.deployment.inventory_dir
         assert (ours / "known_hosts").read_text() == (theirs / "known_hosts").read_text()

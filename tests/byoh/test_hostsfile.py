@@ -189,11 +189,13 @@ def test_load_names_the_file_on_bad_yaml(tmp_path: Path) -> None:
 
 def _strip_realizer_only(inv: dict[str, Any]) -> dict[str, Any]:
     """What only Docker-made hosts have: container names, a published port, bridge names
-    and gateways (the control node's addresses are given explicitly instead)."""
+    and gateways (the control node's addresses are given explicitly instead); the public
+    URL (the writer adds the realizer's, from the published port)."""
     out = copy.deepcopy(inv)
     for group, body in out["all"]["children"].items():
         for hv in body["hosts"].values():
             hv.pop("sunlight_container", None)
+            hv.pop("sunlight_public_url", None)
         if group.startswith("site_"):
             body["vars"]["sunlight_portal_port"] = None
             for net in body["vars"]["sunlight_networks"].values():
@@ -240,6 +242,23 @@ def test_the_inventory_is_written_by_the_one_writer(doc: dict[str, Any], tmp_pat
     assert files.known_hosts.read_text().splitlines()[0] == f"10.32.13.10 {HOST_KEY}"
     user = inv["all"]["children"]["site_320700"]["hosts"]["320700-int"]["ansible_user"]
     assert user == "sunlight-ops"
+    ext = inv["all"]["children"]["site_320700"]["hosts"]["320700-ext"]
+    assert ext["sunlight_public_url"] == "https://10.32.11.10"  # the default: its ext address
+    assert "sunlight_public_url" not in gw
+
+
+def test_a_public_url_is_the_nginx_hosts_and_https(doc: dict[str, Any], tmp_path: Path) -> None:
+    _host(doc, "320000", "ext")["public_url"] = "https://zwfw.jiangsu.example/"
+    hf = parse_hosts_file(doc)
+    inv = site_inventories(hf)[0]["all"]["children"]["site_320000"]["hosts"]
+    assert inv["320000-ext"]["sunlight_public_url"] == "https://zwfw.jiangsu.example"
+    _host(doc, "320000", "ext")["public_url"] = "http://zwfw.jiangsu.example"
+    _host(doc, "320700", "gw")["public_url"] = "https://gw.example"
+    assert _refused(doc) == [
+        "site 320000, host ext, field public_url: 'http://zwfw.jiangsu.example' must start "
+        "with https:// (nginx serves citizens over TLS only)",
+        "site 320700, host gw, field public_url: only a host with role nginx has one "
+        "(citizens reach the site there)"]
 
 
 def test_an_unquoted_division_code_is_refused_with_the_fix(doc: dict[str, Any]) -> None:

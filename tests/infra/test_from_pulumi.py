@@ -4,9 +4,11 @@ Each site's stack runs through infra/__main__.py under Pulumi mocks with the sta
 `pulumi up` would hand it; its exported outputs are written as `pulumi stack output --json
 --show-secrets` prints them; the command turns those files into hosts.yml and known_hosts,
 which must equal what `sunlight up` writes (control.deploy.inventory.write_inventory over
-the realizer's sites) for the same topology. Host keys: from a known_hosts file, or
-collected from real SSH servers (paramiko, on loopback addresses) and pinned only once the
-operator confirmed their fingerprints.
+the realizer's sites) for the same topology. Host keys are pinned as for machines Sunlight
+did not create (control.byoh.hostkeys): collected from real SSH servers (paramiko, on
+loopback addresses) and pinned only once the operator confirmed their fingerprints, or
+checked against a known_hosts file (there the handshake is replaced: the hosts are made up).
+Each nginx host's public URL comes from the engine's answer in the `published` output.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import contextlib
 import copy
 import json
 import socket
-import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,13 +27,16 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from sunlight.cli import byoh as byoh_cli
 from sunlight.cli import inventory as inventory_cli
 from sunlight.cli.main import app
+from sunlight.control.byoh import hostkeys
+from sunlight.control.byoh.hostkeys import HostKey
 from sunlight.control.deploy.inventory import write_inventory
 from sunlight.control.realizer.apply import Realized, RealizedHost
 from sunlight.control.realizer.capture import capture_site
 from sunlight.control.resources import Run
-from sunlight.control.ssh import ControlKey, control_key, fingerprint, scan_host_key
+from sunlight.control.ssh import ControlKey, control_key
 from sunlight.control.stack.deployment import Deployment
 from sunlight.control.stack.topology import SiteSpec, TopologySpec
 from sunlight.control.stack.up import site_configs
@@ -65,8 +69,14 @@ def _configs(spec: TopologySpec) -> list[SiteConfig]:
     return site_configs(spec, run, IMAGE, control_key().public, plan, run.name("backbone"))
 
 
+def _portal_port(config: SiteConfig) -> int:
+    """The loopback port the engine chose for the site's front door (a made-up answer)."""
+    return 18443 + int(config.division_code[2:4])
+
+
 def _realized(config: SiteConfig, keys: dict[str, str]) -> Realized:
-    """What the realizer hands `up` for a site: the captured outputs, hosts with pinned keys."""
+    """What the realizer hands `up` for a site: the captured outputs, hosts with pinned keys,
+    its front door published where the engine said."""
     capture = capture_site(config)
     group = capture.outputs["inventory"]["all"]["children"][f"site_{config.division_code}"]
     hosts = {hv["sunlight_host"]: RealizedHost(hv["sunlight_host"], tuple(hv["sunlight_roles"]),
@@ -74,17 +84,31 @@ def _realized(config: SiteConfig, keys: dict[str, str]) -> Realized:
                                                keys[hv["ansible_host"]])
              for hv in group["hosts"].values()}
     return Realized(config, hosts, dict(capture.outputs["networks"]), [], capture.outputs,
-                    None)
+                    _portal_port(config))
+
+
+def _outputs_after_up(config: SiteConfig) -> str:
+    """The site's saved outputs; after a real `pulumi up` ``published`` holds the engine's
+    answer, the port it chose (the mocks leave it unset)."""
+    outputs = run_stack(stack_keys(config))
+    outputs["published"] = {host: [{**p, "host_port": _portal_port(config)} for p in ports]
+                            for host, ports in outputs["published"].items()}
+    return stack_output_json(outputs)
 
 
 def _stack_files(tmp: Path, configs: list[SiteConfig]) -> list[Path]:
     files = []
     for config in configs:
-        outputs = run_stack(stack_keys(config))
         path = tmp / f"{config.division_code}.json"
-        path.write_text(stack_output_json(outputs), encoding="utf-8")
+        path.write_text(_outputs_after_up(config), encoding="utf-8")
         files.append(path)
     return files
+
+
+def _collect_from(monkeypatch: pytest.MonkeyPatch, keys: dict[str, str]) -> None:
+    """The made-up hosts "present" ``keys`` (no SSH server answers at their addresses)."""
+    monkeypatch.setattr(hostkeys, "collect_host_key",
+                        lambda target: HostKey.from_line(keys[target.address]))
 
 
 def _addresses(files: list[Path]) -> list[str]:
@@ -100,13 +124,15 @@ def _without_known_hosts_path(inv: dict[str, Any]) -> dict[str, Any]:
     return inv
 
 
-def test_from_pulumi_writes_what_the_realizer_path_writes(tmp_path: Path) -> None:
+def test_from_pulumi_writes_what_the_realizer_path_writes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     configs = _configs(SPEC)
     files = _stack_files(tmp_path, configs)
     doc = json.loads(files[2].read_text())
     assert doc["division_code"] == "320703" and doc["parent_code"] == "320700"
     keys = {a: _host_key(tmp_path, a) for a in _addresses(files)}
     assert len(keys) == 3 + 7 + 3
+    _collect_from(monkeypatch, keys)
     known = tmp_path / "known_hosts"
     known.write_text("".join(f"{a} {k}\n" for a, k in keys.items()))
 
@@ -141,7 +167,7 @@ def _county(tmp: Path, code: str = "320703", parent: str | None = "320700",
     raw = {**config.model_dump(mode="json"), "division_code": code, "parent_code": parent,
            **changes}
     path = tmp / f"{code}.json"
-    path.write_text(stack_output_json(run_stack(stack_keys(parse_site_config(raw)))))
+    path.write_text(_outputs_after_up(parse_site_config(raw)))
     return path
 
 
@@ -182,7 +208,7 @@ def test_bad_stack_outputs_are_refused_naming_the_file_and_entry(
 
 
 def test_sites_twice_an_orphan_runs_differing_and_a_missing_known_host_are_refused(
-        tmp_path: Path) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     files = _stack_files(tmp_path, _configs(SPEC))
     twice = tmp_path / "again.json"
     twice.write_text(files[2].read_text())
@@ -205,10 +231,11 @@ def test_sites_twice_an_orphan_runs_differing_and_a_missing_known_host_are_refus
     known = tmp_path / "known_hosts"
     addresses = _addresses(files)
     known.write_text("".join(f"{a} {_host_key(tmp_path, a)}\n" for a in addresses[:-1]))
+    _collect_from(monkeypatch, {a: _host_key(tmp_path, a) for a in addresses})
     result = runner.invoke(app, ["inventory", "from-pulumi", *map(str, files),
                                  "--known-hosts", str(known), "--deployment", "pulumi-t2"])
-    assert result.exit_code == 2
-    assert f"no ssh-ed25519 key for {addresses[-1]}" in result.stderr
+    assert result.exit_code == 1
+    assert "is not pinned and nobody can confirm it here" in result.stderr
     assert not Deployment("pulumi-t2").hosts_file.exists()
 
 
@@ -259,16 +286,6 @@ def ssh_servers(tmp_path: Path) -> Iterator[tuple[int, dict[str, str]]]:
             listener.close()
 
 
-def test_scan_host_key_reads_the_servers_key_and_its_ssh_keygen_fingerprint(
-        ssh_servers: tuple[int, dict[str, str]], tmp_path: Path) -> None:
-    port, keys = ssh_servers
-    assert scan_host_key("127.0.0.11", port) == keys["127.0.0.11"]
-    pub = tmp_path / "servers" / "127-0-0-11.pub"
-    printed = subprocess.run(["ssh-keygen", "-lf", str(pub)], capture_output=True, text=True,
-                             check=True).stdout.split()[1]
-    assert fingerprint(keys["127.0.0.11"]) == printed
-
-
 def _loopback_site(tmp: Path, name: str) -> Path:
     """A compact province whose mgmt network is 127.0.0.0/24: hosts at 127.0.0.10-12."""
     config = _configs(TopologySpec(name=name, sites=[SiteSpec(code="320000")]))[0]
@@ -277,7 +294,7 @@ def _loopback_site(tmp: Path, name: str) -> Path:
         "mgmt_subnet": "127.0.0.0/24", "backbone_subnet": "10.250.4.0/22", "backbone_slot": 0})
     raw = {**config.model_dump(mode="json"), "address_plan": plan.model_dump(mode="json")}
     path = tmp / f"{name}.json"
-    path.write_text(stack_output_json(run_stack(stack_keys(parse_site_config(raw)))))
+    path.write_text(_outputs_after_up(parse_site_config(raw)))
     return path
 
 
@@ -286,35 +303,46 @@ def test_collected_keys_are_pinned_only_after_the_fingerprints_are_confirmed(
         monkeypatch: pytest.MonkeyPatch) -> None:
     port, keys = ssh_servers
     monkeypatch.setattr(inventory_cli, "ssh_port", lambda: port)  # flows.yaml's 22 otherwise
+    fingerprints = [HostKey.from_line(k).fingerprint for k in keys.values()]
 
-    declined = _loopback_site(tmp_path, "pulumi-no")
-    result = runner.invoke(app, ["inventory", "from-pulumi", str(declined)], input="n\n")
+    # No terminal to ask on: a new key is refused, never trusted.
+    unasked = _loopback_site(tmp_path, "pulumi-tty")
+    result = runner.invoke(app, ["inventory", "from-pulumi", str(unasked)])
     assert result.exit_code == 1
-    assert "fingerprints not confirmed: nothing was pinned or written" in result.stderr
+    assert "is not pinned and nobody can confirm it here" in result.stderr
+    assert not Deployment("pulumi-tty").inventory_dir.exists()
+
+    monkeypatch.setattr(byoh_cli, "interactive", lambda: True)
+    declined = _loopback_site(tmp_path, "pulumi-no")
+    result = runner.invoke(app, ["inventory", "from-pulumi", str(declined)], input="n\n" * 3)
+    assert result.exit_code == 1
+    assert "host 320000-gw: " + fingerprints[1] + " was not confirmed" in result.stderr
     assert not Deployment("pulumi-no").inventory_dir.exists()
 
     confirmed = _loopback_site(tmp_path, "pulumi-yes")
-    result = runner.invoke(app, ["inventory", "from-pulumi", str(confirmed)], input="y\n")
+    result = runner.invoke(app, ["inventory", "from-pulumi", str(confirmed)], input="y\n" * 3)
     assert result.exit_code == 0, result.output
-    for key in keys.values():
-        assert fingerprint(key) in result.stdout
-    known = Deployment("pulumi-yes").inventory_dir / "known_hosts"
+    for shown in fingerprints:
+        assert shown in result.stdout
+    dep = Deployment("pulumi-yes")
+    known = dep.inventory_dir / "known_hosts"
     assert known.read_text().splitlines() == [f"{a} {k}" for a, k in sorted(keys.items())]
     assert "sunlight up --configure-only --name pulumi-yes" in result.stdout
+    hosts = yaml.safe_load(dep.hosts_file.read_text())["all"]["children"]["site_320000"]
+    assert hosts["hosts"]["320000-ext"]["sunlight_public_url"] == "https://127.0.0.1:18443"
 
     # A re-run finds every key pinned already: nothing to confirm.
     result = runner.invoke(app, ["inventory", "from-pulumi", str(confirmed)], input="")
     assert result.exit_code == 0, result.output
-    assert "Do these fingerprints match" not in result.output
+    assert "Pin it?" not in result.output
 
     # A key that is not the pinned one is refused, whatever the operator would answer.
     other = _host_key(tmp_path, "elsewhere")
     tampered = known.read_text().replace(keys["127.0.0.11"], other)
     known.write_text(tampered)
-    result = runner.invoke(app, ["inventory", "from-pulumi", str(confirmed)], input="y\n")
+    result = runner.invoke(app, ["inventory", "from-pulumi", str(confirmed)], input="y\n" * 3)
     assert result.exit_code == 1
-    assert "host key changed since it was pinned, refused" in result.stderr
-    assert "320000-gw (127.0.0.11)" in result.stderr
+    assert "host 320000-gw: its host key CHANGED since it was pinned" in result.stderr
     assert known.read_text() == tampered
 
 
@@ -324,8 +352,17 @@ def test_an_unreachable_host_is_named(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setattr(inventory_cli, "ssh_port", lambda: closed)
     result = runner.invoke(app, ["inventory", "from-pulumi",
                                  str(_loopback_site(tmp_path, "pulumi-gone"))])
-    assert result.exit_code == 3
-    assert f"host 320000-ext (127.0.0.10:{closed}): no SSH host key collected" in result.stderr
+    assert result.exit_code == 1
+    assert f"host 320000-ext: no SSH answer at 127.0.0.10:{closed}" in result.stderr
+
+
+def test_a_front_door_without_the_engines_port_is_refused(tmp_path: Path) -> None:
+    path = _edit(_county(tmp_path, "320000", None),
+                 lambda d: d["published"]["ext"][0].pop("host_port"))
+    result = runner.invoke(app, ["inventory", "from-pulumi", str(path), "--deployment",
+                                 "pulumi-np"])
+    assert result.exit_code == 2
+    assert f"{path}: published.ext: no host_port for port 443" in result.stderr
 
 
 def test_configure_only_needs_the_deployments_inventory_and_realizes_nothing() -> None:

@@ -44,9 +44,15 @@ def _load(path: Path) -> Any:
         raise fail(str(exc), ExitCode.USAGE) from exc
 
 
-def _confirmer(as_json: bool) -> Any:
-    """Asks on the terminal (stderr under --json); None when there is no terminal."""
-    if not sys.stdin.isatty():
+def interactive() -> bool:
+    """Whether someone can answer a question: stdin is a terminal."""
+    return sys.stdin.isatty()
+
+
+def host_key_confirmer(as_json: bool) -> Any:
+    """Asks on the terminal before a new host key is pinned (stderr under --json); None when
+    there is no terminal, so that a new key is refused rather than trusted."""
+    if not interactive():
         return None
     from sunlight.control.byoh.hostkeys import prompt_text
 
@@ -64,7 +70,7 @@ def _pin(hf: Any, known_hosts: Path | None, as_json: bool) -> Any:
     dep = Deployment(hf.deployment)
     try:
         return pin_host_keys(list(hf.hosts()), dep.inventory_dir / KNOWN_HOSTS_FILE,
-                             confirm=_confirmer(as_json), operator_file=known_hosts)
+                             confirm=host_key_confirmer(as_json), operator_file=known_hosts)
     except HostKeyError as exc:
         raise fail(str(exc)) from exc
 
@@ -152,7 +158,7 @@ def up_from_hosts(hosts: Path, known_hosts: Path | None, yes: bool, configure: b
     say = progress_printer(as_json)
     count = sum(1 for _ in hf.hosts())
     if configure and not yes:
-        if not sys.stdin.isatty():
+        if not interactive():
             raise fail(f"configuring {count} machines of deployment {hf.deployment} changes "
                        "them: give --yes (no terminal to ask on)", ExitCode.USAGE)
         if not typer.confirm(f"Configure {count} machines of deployment {hf.deployment} "
@@ -160,7 +166,7 @@ def up_from_hosts(hosts: Path, known_hosts: Path | None, yes: bool, configure: b
                              err=as_json):
             raise typer.Exit(ExitCode.FAILED)
     try:
-        result = up_hosts(hf, progress=say, confirm=_confirmer(as_json),
+        result = up_hosts(hf, progress=say, confirm=host_key_confirmer(as_json),
                           known_hosts=known_hosts, configure=configure)
     except PrechecksFailed as exc:
         if as_json:

@@ -45,51 +45,13 @@ def ssh_port() -> int:
     return load_flows().port(SSH_SERVICE)
 
 
-def _scan_and_confirm(targets: list[tuple[str, str]], port: int, pinned: dict[str, str],
-                      say: Any) -> dict[str, str]:
-    """Collect each host's key over SSH; ask about the ones not pinned yet, show their
-    fingerprints, and keep them only if the operator confirms."""
-    import paramiko
+def _targets(stacks: list[Any], port: int) -> list[Any]:
+    """Every host as SSH reaches it from the control node (its mgmt address), in order."""
+    from sunlight.control.byoh.hostsfile import Target
 
-    from sunlight.control.ssh import fingerprint, scan_host_key
-
-    keys: dict[str, str] = {}
-    for name, address in targets:
-        say(f"collecting the host key of {name} ({address}:{port})")
-        try:
-            keys[address] = scan_host_key(address, port)
-        except (OSError, paramiko.SSHException) as exc:
-            raise fail(f"host {name} ({address}:{port}): no SSH host key collected: {exc}",
-                       ExitCode.ENVIRONMENT) from exc
-    _refuse_changed(targets, pinned, keys)
-    new = [(n, a, fingerprint(keys[a])) for n, a in targets if a not in pinned]
-    if not new:
-        return keys
-    from rich.table import Table
-
-    table = Table(title="host keys to pin (compare with `ssh-keygen -lf "
-                        "/etc/ssh/ssh_host_ed25519_key.pub` on each host's console)")
-    for col in ("host", "address", "ED25519 fingerprint"):
-        table.add_column(col)
-    for row in new:
-        table.add_row(*(escape(c) for c in row))
-    console.print(table)
-    if not typer.confirm("Do these fingerprints match the hosts' own?", err=True):
-        raise fail("fingerprints not confirmed: nothing was pinned or written")
-    return keys
-
-
-def _refuse_changed(targets: list[tuple[str, str]], pinned: dict[str, str],
-                    keys: dict[str, str]) -> None:
-    from sunlight.control.deploy.from_pulumi import changed_keys
-
-    changed = changed_keys(pinned, keys)
-    if changed:
-        names = {a: n for n, a in targets}
-        raise fail("host key changed since it was pinned, refused (never re-pinned; if the "
-                   "host was rebuilt, check its key on its console and remove its line from "
-                   "the deployment's known_hosts): "
-                   + ", ".join(f"{names[a]} ({a})" for a in changed))
+    return [Target(s.code, hv["sunlight_host"], name, hv["ansible_host"], hv["ansible_user"],
+                   port)
+            for s in stacks for name, hv in sorted(s.hosts.items())]
 
 
 @inventory_app.command("from-pulumi")
@@ -102,9 +64,10 @@ def from_pulumi(
         help="Deployment name (default: the stacks' sunlight:run_id, which they must share)."),
     known_hosts: Path = typer.Option(
         None, "--known-hosts", exists=True, dir_okay=False,
-        help="Pin the hosts' Ed25519 keys from this OpenSSH known_hosts file (one you trust) "
-             "instead of collecting them over SSH and asking to confirm the fingerprints of "
-             "those not pinned yet. A key that changed since it was pinned is refused."),
+        help="Pin the Ed25519 keys the hosts present over SSH if this OpenSSH known_hosts "
+             "file (one you trust) names the same, instead of asking you to confirm the "
+             "fingerprints of those not pinned yet. A key that changed since it was pinned "
+             "is refused."),
     key: Path = typer.Option(
         None, "--control-key", exists=True, dir_okay=False,
         help="The private key Ansible logs in with (default: the control node's, whose public "
@@ -118,43 +81,47 @@ def from_pulumi(
     --json: {"deployment", "sites" (codes), "hosts" (names), "inventory", "known_hosts"};
     progress goes to stderr (and the confirmation prompt: give --known-hosts to avoid it).
     """
+    from sunlight.cli.byoh import host_key_confirmer
+    from sunlight.control.byoh.hostkeys import HostKeyError, pin_host_keys
     from sunlight.control.deploy.from_pulumi import (
         StackOutputError,
         check_sites,
         deployment_of,
-        known_host_keys,
-        pinned_keys,
+        public_urls,
         read_stack_outputs,
-        ssh_targets,
     )
     from sunlight.control.deploy.inventory import KNOWN_HOSTS_FILE, write_inventory_files
     from sunlight.control.resources import validate_run_id
     from sunlight.control.ssh import control_key
     from sunlight.control.stack.deployment import Deployment
+    from sunlight.topology.flows import load_flows
 
     say = progress_printer(as_json)
     try:
         stacks = [read_stack_outputs(path) for path in outputs]
         check_sites(stacks)
         name = validate_run_id(deployment_of(stacks, deployment))
-        targets = ssh_targets(stacks)
-        port = ssh_port()
-        dep = Deployment(name)
-        pinned = pinned_keys(dep.inventory_dir / KNOWN_HOSTS_FILE, [a for _, a in targets])
-        if known_hosts is not None:
-            keys = known_host_keys(known_hosts, [a for _, a in targets], port)
-            _refuse_changed(targets, pinned, keys)
-        else:
-            keys = _scan_and_confirm(targets, port, pinned, say)
-        files = write_inventory_files(
-            dep.inventory_dir, [s.inventory for s in stacks], keys,
-            control_key=key.resolve() if key else control_key().path, deployment=name,
-            secrets_dir=dep.secrets_dir)
+        urls = public_urls(stacks, load_flows())
     except (StackOutputError, ValueError) as exc:
+        raise fail(str(exc), ExitCode.USAGE) from exc
+    targets = _targets(stacks, ssh_port())
+    dep = Deployment(name)
+    say(f"collecting the host keys of {len(targets)} hosts over SSH")
+    try:
+        pins = pin_host_keys(targets, dep.inventory_dir / KNOWN_HOSTS_FILE,
+                             confirm=host_key_confirmer(as_json), operator_file=known_hosts)
+    except HostKeyError as exc:
+        raise fail(str(exc)) from exc
+    try:
+        files = write_inventory_files(
+            dep.inventory_dir, [s.inventory for s in stacks], pins.keys,
+            control_key=key.resolve() if key else control_key().path, deployment=name,
+            secrets_dir=dep.secrets_dir, public_urls=urls)
+    except ValueError as exc:
         raise fail(str(exc), ExitCode.USAGE) from exc
     if as_json:
         print_json({"deployment": name, "sites": [s.code for s in stacks],
-                    "hosts": [n for n, _ in targets], "inventory": str(files.hosts),
+                    "hosts": [t.name for t in targets], "inventory": str(files.hosts),
                     "known_hosts": str(files.known_hosts)})
         return
     console.print(f"[bold green]inventory[/] of deployment {escape(name)}: "

@@ -2,9 +2,8 @@
 
 Host keys are read from each host through the engine right after boot (a channel we
 already trust) and pinned; connections reject any other key. Host-key checking is never
-disabled. Hosts Sunlight did not boot (``sunlight inventory from-pulumi``) have their key
-collected over the network with :func:`scan_host_key`, which trusts nothing: the operator
-compares its :func:`fingerprint` with the host's console before it is pinned.
+disabled. Hosts Sunlight did not boot (``sunlight up --hosts``, ``sunlight inventory
+from-pulumi``) have their key collected and pinned by :mod:`sunlight.control.byoh.hostkeys`.
 
 Example::
 
@@ -18,9 +17,7 @@ Example::
 from __future__ import annotations
 
 import base64
-import hashlib
 import os
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -85,26 +82,6 @@ def pinned_host_key(container: Any) -> str:
     if result.exit_code != 0:
         raise RuntimeError(f"host {container.name} has no SSH host key yet")
     return str(result.output.decode().strip())
-
-
-def scan_host_key(address: str, port: int, timeout: float = 10.0) -> str:
-    """The Ed25519 host key ``address`` presents, as a public key line — unverified: pin it
-    only after its :func:`fingerprint` was checked (Ed25519 is what :class:`HostSSH` pins)."""
-    with socket.create_connection((address, port), timeout=timeout) as sock:
-        transport = paramiko.Transport(sock)
-        try:
-            transport.get_security_options().key_types = ("ssh-ed25519",)
-            transport.start_client(timeout=timeout)
-            key = transport.get_remote_server_key()
-        finally:
-            transport.close()
-    return f"{key.get_name()} {key.get_base64()}"
-
-
-def fingerprint(key_line: str) -> str:
-    """The key's SHA256 fingerprint as ``ssh-keygen -lf`` prints it (``SHA256:...``)."""
-    blob = base64.b64decode(key_line.split()[1])
-    return "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
 
 
 @dataclass(frozen=True)

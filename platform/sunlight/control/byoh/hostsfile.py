@@ -43,6 +43,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from sunlight.control.deploy.inventory import (
+    PUBLIC_ROLE,
+    PUBLIC_URL,
     InventoryFiles,
     deployment_inventory,
     write_inventory_files,
@@ -103,6 +105,7 @@ class HostEntry(BaseModel):
     roles: list[str] = Field(min_length=1)
     zone: Zone
     networks: dict[str, IPv4Address] = Field(default_factory=dict)  # ext, int, backbone
+    public_url: str | None = None  # nginx hosts: where citizens reach it (default: its ext)
 
 
 class SiteEntry(BaseModel):
@@ -344,6 +347,12 @@ def _check_host(hf: HostsFile, site: SiteEntry, host: HostEntry, where: str,
     for net in sorted(needed - set(host.networks)):
         out.append(Problem(f"{where}, field networks", f"no {net} address: "
                            f"{', '.join(host.roles)} need(s) one on {net} (flows.yaml)"))
+    if host.public_url is not None and PUBLIC_ROLE not in host.roles:
+        out.append(Problem(f"{where}, field public_url", f"only a host with role {PUBLIC_ROLE} "
+                           "has one (citizens reach the site there)"))
+    elif host.public_url is not None and not host.public_url.startswith("https://"):
+        out.append(Problem(f"{where}, field public_url", f"{host.public_url!r} must start "
+                           "with https:// (nginx serves citizens over TLS only)"))
     addresses = {Net.MGMT.value: host.address, **host.networks}
     for net, address in addresses.items():
         field = "address" if net == Net.MGMT.value else f"networks.{net}"
@@ -384,9 +393,17 @@ def _site_vars(hf: HostsFile, site: SiteEntry) -> dict[str, Any]:
     }
 
 
+def public_url_of(host: HostEntry) -> str | None:
+    """An nginx host's public URL: the file's, else https:// on its ext address."""
+    if PUBLIC_ROLE not in host.roles:
+        return None
+    return (host.public_url or f"https://{host.networks[Net.EXT.value]}").rstrip("/")
+
+
 def _host_vars(host: HostEntry) -> dict[str, Any]:
     layout = expected_layout(host)
     addresses = {Net.MGMT.value: host.address, **host.networks}
+    public = public_url_of(host)
     return {
         "ansible_host": str(host.address),
         "ansible_user": host.ssh.user,
@@ -394,6 +411,7 @@ def _host_vars(host: HostEntry) -> dict[str, Any]:
         "sunlight_roles": list(host.roles),
         "sunlight_zone": layout.zone.value,
         "sunlight_addresses": {n.value: str(addresses[n.value]) for n in layout.networks},
+        **({PUBLIC_URL: public} if public else {}),
     }
 
 
@@ -469,6 +487,8 @@ def document_from_inventory(inventory: Mapping[str, Any],
                 "ssh": {"user": hv.get("ansible_user", ADMIN_USER)},
                 "roles": list(hv["sunlight_roles"]), "zone": hv["sunlight_zone"],
                 "networks": addresses}
+            if PUBLIC_URL in hv:
+                entry["public_url"] = hv[PUBLIC_URL]
             hosts.append(entry)
         sites.append({
             "code": code, "parent": sv["sunlight_parent_code"],

@@ -8,10 +8,12 @@ that is wrong; :func:`deployment_of` picks the deployment's name; the inventory 
 written by :func:`sunlight.control.deploy.inventory.write_inventory_files`, the writer of
 the realizer's path, so both paths give the same ``hosts.yml``.
 
-Host keys: Pulumi cannot know a host's key (the host makes it at first boot), so the keys
-come from an OpenSSH ``known_hosts`` file the operator trusts (:func:`known_host_keys`) or
-are collected over SSH (:func:`sunlight.control.ssh.scan_host_key`) and pinned after the
-operator confirmed their fingerprints (the CLI asks).
+Host keys: Pulumi cannot know a host's key (the host makes it at first boot), so they are
+collected over SSH and pinned as for machines Sunlight did not create
+(:func:`sunlight.control.byoh.hostkeys.pin_host_keys`, which the CLI calls): only
+when an OpenSSH ``known_hosts`` file the operator trusts names the same key, or after the
+operator confirmed its fingerprint. Each nginx host's public URL comes from the engine's
+answer in the ``published`` output (:func:`public_urls`).
 
 Example::
 
@@ -29,17 +31,15 @@ from ipaddress import ip_address
 from pathlib import Path
 from typing import Any
 
-import paramiko
-from paramiko.config import SSH_PORT  # OpenSSH's default: known_hosts names it bare
-
-from sunlight.control.deploy.inventory import SITE_GROUP_PREFIX
+from sunlight.control.deploy.inventory import PUBLIC_ROLE, SITE_GROUP_PREFIX
 from sunlight.topology import inventory as topo_inventory
 from sunlight.topology.division import DivisionError, check_code, check_parent
+from sunlight.topology.flows import FlowMatrix
 from sunlight.topology.layout import ROLE_ZONE, Net
 
 # What `pulumi stack output --json` prints for a secret output without --show-secrets.
 HIDDEN_OUTPUT = "[secret]"
-HOST_KEY_TYPE = "ssh-ed25519"  # what the hosts' sshd pins (control.ssh.HostSSH)
+LOOPBACK = "127.0.0.1"  # where the front door is published when the output names no address
 REQUIRED_HOST_VARS = ("ansible_host", "ansible_user", "sunlight_host", "sunlight_roles",
                       "sunlight_zone", "sunlight_addresses")
 REQUIRED_SITE_VARS = ("sunlight_run_id", "sunlight_division_code", "sunlight_parent_code",
@@ -59,6 +59,7 @@ class StackOutputs:
     parent: str | None
     run_id: str
     inventory: dict[str, Any]
+    published: dict[str, list[dict[str, Any]]]  # layout host -> [{port, host_port, ip}]
 
     @property
     def hosts(self) -> dict[str, dict[str, Any]]:
@@ -144,8 +145,24 @@ def parse_stack_outputs(doc: Any, source: str) -> StackOutputs:
         raise StackOutputError(f"{source}: site {code} has no hosts")
     for name, hv in group["hosts"].items():
         _check_host(source, name, hv)
+    published = _check_published(source, doc.get(topo_inventory.OUTPUT_KEY_PUBLISHED) or {},
+                                 {hv["sunlight_host"] for hv in group["hosts"].values()})
     return StackOutputs(source, code, parent, str(site_vars["sunlight_run_id"]),
-                        dict(inventory))
+                        dict(inventory), published)
+
+
+def _check_published(source: str, published: Any,
+                     hosts: set[str]) -> dict[str, list[dict[str, Any]]]:
+    where = f"{source}: {topo_inventory.OUTPUT_KEY_PUBLISHED}"
+    if not isinstance(published, Mapping):
+        raise StackOutputError(f"{where}: not a mapping of host to published ports")
+    for host, ports in published.items():
+        if host not in hosts:
+            raise StackOutputError(f"{where}.{host}: no such host in the site's inventory")
+        if not isinstance(ports, list) or not all(
+                isinstance(p, Mapping) and isinstance(p.get("port"), int) for p in ports):
+            raise StackOutputError(f"{where}.{host}: not a list of {{port, host_port, ip}}")
+    return {h: [dict(p) for p in ports] for h, ports in published.items()}
 
 
 def read_stack_outputs(path: Path) -> StackOutputs:
@@ -192,45 +209,26 @@ def deployment_of(stacks: Sequence[StackOutputs], given: str | None) -> str:
     return runs[0]
 
 
-def ssh_targets(stacks: Sequence[StackOutputs]) -> list[tuple[str, str]]:
-    """(host name, address the control node reaches it on) of every host, in order."""
-    return [(name, hv["ansible_host"]) for s in stacks for name, hv in sorted(s.hosts.items())]
-
-
-def _key_of(known: paramiko.HostKeys, address: str, port: int) -> str | None:
-    entry = known.lookup(address if port == SSH_PORT else f"[{address}]:{port}")
-    key = entry.get(HOST_KEY_TYPE) if entry else None
-    return f"{key.get_name()} {key.get_base64()}" if key is not None else None
-
-
-def _load(path: Path) -> paramiko.HostKeys:
-    try:
-        return paramiko.HostKeys(str(path))
-    except (OSError, paramiko.SSHException) as exc:
-        raise StackOutputError(f"{path}: not a known_hosts file ({exc})") from None
-
-
-def known_host_keys(path: Path, addresses: Sequence[str], port: int) -> dict[str, str]:
-    """Each address's Ed25519 key line from an OpenSSH known_hosts file (hashed or not)."""
-    known = _load(path)
-    out: dict[str, str] = {}
-    for address in addresses:
-        key = _key_of(known, address, port)
-        if key is None:
-            raise StackOutputError(f"{path}: no {HOST_KEY_TYPE} key for {address}")
-        out[address] = key
+def public_urls(stacks: Sequence[StackOutputs], matrix: FlowMatrix) -> dict[str, str]:
+    """nginx host -> its public URL: the address and port the engine published its front
+    door on (flows.yaml's ``publish`` row; a wildcard address is the engine's loopback)."""
+    doors = {p.port for p in matrix.publish if p.role == PUBLIC_ROLE}
+    out = {}
+    for stack in stacks:
+        names = {hv["sunlight_host"]: name for name, hv in stack.hosts.items()}
+        for host, ports in sorted(stack.published.items()):
+            if PUBLIC_ROLE not in stack.hosts[names[host]]["sunlight_roles"]:
+                continue
+            for p in ports:
+                if p["port"] not in doors:
+                    continue
+                if not isinstance(p.get("host_port"), int) or not p["host_port"]:
+                    raise StackOutputError(
+                        f"{stack.source}: {topo_inventory.OUTPUT_KEY_PUBLISHED}.{host}: no "
+                        f"host_port for port {p['port']}: save the outputs after `pulumi up`")
+                ip = ip_address(p.get("ip") or LOOPBACK)
+                if ip.is_unspecified:  # every address of the engine's host: its loopback too
+                    ip = ip_address(LOOPBACK if ip.version == 4 else "::1")
+                shown = f"[{ip}]" if ip.version == 6 else str(ip)
+                out[names[host]] = f"https://{shown}:{p['host_port']}"
     return out
-
-
-def pinned_keys(path: Path, addresses: Sequence[str]) -> dict[str, str]:
-    """The keys the deployment already pins (its known_hosts, which names bare addresses as
-    :func:`~sunlight.control.deploy.inventory.known_hosts_line` writes them)."""
-    if not path.is_file():
-        return {}
-    known = _load(path)
-    return {a: key for a in addresses if (key := _key_of(known, a, SSH_PORT)) is not None}
-
-
-def changed_keys(pinned: Mapping[str, str], keys: Mapping[str, str]) -> list[str]:
-    """The addresses whose key is not the one pinned: refused, never re-pinned."""
-    return sorted(a for a, key in keys.items() if a in pinned and pinned[a] != key)
