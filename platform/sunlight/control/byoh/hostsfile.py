@@ -45,6 +45,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sunlight.control.deploy.inventory import (
     PUBLIC_ROLE,
     PUBLIC_URL,
+    SSH_SERVICE,
     InventoryFiles,
     deployment_inventory,
     write_inventory_files,
@@ -63,7 +64,6 @@ from sunlight.topology.layout import (
 )
 from sunlight.topology.runs import validate_run_id
 
-SSH_SERVICE = "ssh"  # flows.yaml's service sshd listens on
 CUSTOM_PROFILE = "custom"  # sunlight_profile of a site whose hosts match no profile
 HOST_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 SSH_USER = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")

@@ -49,6 +49,7 @@ from typing import Any
 import paramiko
 
 from sunlight.control.byoh import probe
+from sunlight.control.deploy.inventory import SSH_SERVICE
 from sunlight.control.ssh import CommandResult, ControlKey, HostSSH
 from sunlight.topology.layout import CONTROL
 
@@ -77,7 +78,6 @@ SERVICE_UNITS: dict[str, tuple[str, ...]] = {
     "prometheus": ("prometheus.service",),
     "alertmanager": ("prometheus-alertmanager.service",),
 }
-SSH_SERVICE = "ssh"
 REACHABLE = frozenset({"open", "closed"})
 Progress = Callable[[str], None]
 
