@@ -1,4 +1,5 @@
-"""Core's outbound feed (read by the gateway): case status, published catalogue items and
+"""Core's outbound feed (read by the gateway): case status, decided cases' decision documents
+(:mod:`sunlight.runtime.core.licence_decision`), published catalogue items and
 penalty decisions as disclosed to the public (行政处罚结果公示,
 :mod:`sunlight.runtime.core.enforcement_exchange` builds them).
 
@@ -9,12 +10,23 @@ lock (:func:`sunlight.runtime.core.audit_store.lock_chain`), so rows become visi
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sunlight.runtime.core.audit_store import lock_chain
 from sunlight.runtime.core.models import Case, Item, Outbound
-from sunlight.runtime.records import CaseStatus, CatalogueItem, PenaltyDisclosure, Record
+from sunlight.runtime.records import (
+    CaseStatus,
+    CatalogueItem,
+    DecisionDocument,
+    PenaltyDisclosure,
+    Record,
+)
+
+if TYPE_CHECKING:
+    from sunlight.runtime.core.licence_decision import LicenceDecision
 
 
 def _add(session: Session, record: Record) -> None:
@@ -30,6 +42,16 @@ def case_status(session: Session, case: Case, *, applicant_note: str = "") -> No
         receipt=case.receipt, status=case.status, status_seq=case.status_seq,
         decision=case.decision, applicant_note=applicant_note, due_on=case.due_on,
         overdue=case.overdue))
+
+
+def decision_document(session: Session, decision: LicenceDecision, pdf: bytes,
+                      sha256: str) -> None:
+    """A decided case's decision document for the applicant's tracking page (the PDF
+    crosses inside the record, with the SHA-256 core recorded)."""
+    _add(session, DecisionDocument.build(
+        receipt=decision.receipt, kind=decision.kind, title=decision.title,
+        number=decision.number, decided_on=decision.decided_on, size=len(pdf), sha256=sha256,
+        content=pdf))
 
 
 def catalogue_item(session: Session, item: Item, department_name: str) -> None:
