@@ -59,6 +59,7 @@ from sunlight.runtime.core.models import (
     Item,
 )
 from sunlight.runtime.errors import ApiError
+from sunlight.runtime.records import DecisionDocument
 
 __all__ = ["MEDIA_TYPE", "TITLES", "LicenceDecision", "document_context", "document_of",
            "filename", "format_licence_number", "issue", "render", "render_html"]
@@ -191,7 +192,10 @@ def issue(session: Session, site: str, case: Case, *, actor: str, role: str, rea
     audit(session, site, actor=actor, role=role, entity="case_document",
           entity_id=case.receipt, action="issue",
           comment=f"{decision.title} {number} sha256={rendered.sha256}")
-    outbound.decision_document(session, decision, rendered.pdf, rendered.sha256)
+    outbound.decision_document(session, DecisionDocument.build(
+        receipt=case.receipt, kind=kind, title=decision.title, number=number,
+        decided_on=decided_on, size=len(rendered.pdf), sha256=rendered.sha256,
+        content=rendered.pdf))
     return document
 
 

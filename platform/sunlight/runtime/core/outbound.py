@@ -10,8 +10,6 @@ lock (:func:`sunlight.runtime.core.audit_store.lock_chain`), so rows become visi
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -24,9 +22,6 @@ from sunlight.runtime.records import (
     PenaltyDisclosure,
     Record,
 )
-
-if TYPE_CHECKING:
-    from sunlight.runtime.core.licence_decision import LicenceDecision
 
 
 def _add(session: Session, record: Record) -> None:
@@ -44,14 +39,10 @@ def case_status(session: Session, case: Case, *, applicant_note: str = "") -> No
         overdue=case.overdue))
 
 
-def decision_document(session: Session, decision: LicenceDecision, pdf: bytes,
-                      sha256: str) -> None:
+def decision_document(session: Session, record: DecisionDocument) -> None:
     """A decided case's decision document for the applicant's tracking page (the PDF
     crosses inside the record, with the SHA-256 core recorded)."""
-    _add(session, DecisionDocument.build(
-        receipt=decision.receipt, kind=decision.kind, title=decision.title,
-        number=decision.number, decided_on=decision.decided_on, size=len(pdf), sha256=sha256,
-        content=pdf))
+    _add(session, record)
 
 
 def catalogue_item(session: Session, item: Item, department_name: str) -> None:

@@ -25,9 +25,9 @@ migrations and nothing else. The application roles log in to serve and own nothi
 application roles held, grants the list below, and sets default privileges so that tables
 and sequences a later migration creates are covered (core and portal get read and write on
 them; the gateway gets nothing until this list names a table and a migration calls
-:func:`apply` again). A role that does not exist (a developer's single-role database) is skipped; a role that *is*
-the owner (an old database where the application still owns its tables) is skipped too, with
-a warning, since nothing can be withheld from an owner.
+:func:`apply` again). A role that does not exist (a developer's single-role database) is
+skipped; a role that *is* the owner (an old database where the application still owns its
+tables) is skipped too, with a warning, since nothing can be withheld from an owner.
 
 Example::
 

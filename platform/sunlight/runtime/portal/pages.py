@@ -480,7 +480,8 @@ def decision_document(ref: str, request: Request, session: SessionDep) -> Respon
     application = _open(session, request, ref)
     entry = service.decision_document(session, application)
     if entry is None:
-        raise PageRefusal(404, "尚无决定书", "本件尚未作出决定，或决定书尚未送达本平台，请稍后再查看。")
+        raise PageRefusal(404, "尚无决定书",
+                          "本件尚未作出决定，或决定书尚未送达本平台，请稍后再查看。")
     return document_response(entry)
 
 
