@@ -119,6 +119,10 @@ def test_recorded_text_is_escaped_in_the_document() -> None:
     html = render_html(_decision("denied", applicant_name=HOSTILE, reason=HOSTILE))
     assert "<script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;{{ 7*7 }}" in html
+    # Control and bidirectional characters, and a long name, still make a document.
+    odd = HOSTILE + "\u202eevil\u0007\x01\x0b" + "长" * 300
+    assert render(_decision("denied", applicant_name=odd, reason=odd * 5)).pdf.startswith(
+        b"%PDF-")
 
 
 def test_the_pdf_carries_the_fields_and_the_same_decision_gives_the_same_bytes(
