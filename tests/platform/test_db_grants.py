@@ -42,8 +42,11 @@ def test_the_gateway_gets_only_what_it_carries_and_nobody_truncates() -> None:
     assert granted == {"outbox", "materials", "applications", "catalogue_entries",
                        "penalty_disclosures", "inbox", "gateway_cursors", "gateway_parked",
                        "crossings", "receipt_counters", "catalogue_files",
-                       "application_events"}
+                       "application_events", "decision_documents"}
     assert 'GRANT SELECT, INSERT ON TABLE "crossings" TO "gateway"' in gateway
+    # It keeps a decided application's decision document (replaced, never deleted).
+    assert ('GRANT SELECT, INSERT, UPDATE ON TABLE "decision_documents" TO "gateway"'
+            in gateway)
     # Issue 17: it replaces a published item's blank forms and appends to a case's history.
     assert 'GRANT SELECT, INSERT, DELETE ON TABLE "catalogue_files" TO "gateway"' in gateway
     assert 'GRANT INSERT ON TABLE "application_events" TO "gateway"' in gateway

@@ -12,27 +12,43 @@ existed before issue 17 (every URL below answered 404).
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import random
 import re
 import uuid
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import BigInteger, Engine, create_engine, event
+from sqlalchemy import BigInteger, Engine, create_engine, event, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.compiler import compiles
 
 from sunlight.catalogue import sample_catalogue
-from sunlight.catalogue.journey import ANNUAL_REPORT, ANNUAL_REPORT_MATERIAL, PDF
+from sunlight.catalogue.journey import (
+    ANNUAL_REPORT,
+    ANNUAL_REPORT_MATERIAL,
+    PDF,
+    annual_report_application,
+    annual_report_material,
+)
+from sunlight.runtime.core.licence_decision import LicenceDecision
+from sunlight.runtime.core.licence_decision import render as licence_render
 from sunlight.runtime.db import transaction
 from sunlight.runtime.gateway.service import Moved, take_records
 from sunlight.runtime.portal.app import create_app
-from sunlight.runtime.portal.models import GatewayCursor, PortalBase
-from sunlight.runtime.records import CaseStatus, CatalogueItem
+from sunlight.runtime.portal.models import (
+    DecisionDocumentEntry,
+    GatewayCursor,
+    ParkedOutward,
+    PortalBase,
+)
+from sunlight.runtime.records import CaseStatus, CatalogueItem, DecisionDocument
 from sunlight.workflow.identity import generate_credit_code
 from tests.platform.role_settings import role_settings
 
@@ -328,3 +344,123 @@ def test_apply_upload_submit_receipt_track_complain_rate(client: TestClient,
     again = other.post(f"/applications/{receipt}/rating",
                        data={"score": "4", "csrf_token": other_token})
     assert again.status_code == 422 and "您已评价过本件" in again.text
+
+
+# The decision document (决定书) on the tracking page -------------------------------------
+
+
+def _submitted(client: TestClient, credit: str) -> tuple[str, str]:
+    """An annual report applied for and submitted through the JSON API: receipt, secret."""
+    created = client.post("/api/v1/applications",
+                          json=annual_report_application(credit)).json()
+    headers = {"X-Tracking-Secret": created["secret"]}
+    base = f"/api/v1/applications/{created['draft_id']}"
+    assert client.post(f"{base}/materials", headers=headers,
+                       **annual_report_material()).status_code == 201
+    submitted = client.post(f"{base}/submit", headers=headers).json()
+    return submitted["receipt"], created["secret"]
+
+
+def _document(receipt: str, pdf: bytes, **changes: Any) -> DecisionDocument:
+    fields: dict[str, Any] = {
+        "receipt": receipt, "kind": "granted", "title": "准予行政许可决定书",
+        "number": "连云市监许准〔2026〕1号", "decided_on": date(2026, 12, 2),
+        "size": len(pdf), "sha256": hashlib.sha256(pdf).hexdigest(), "content": pdf}
+    return DecisionDocument.build(**{**fields, **changes})
+
+
+@pytest.fixture(scope="module")
+def decision_pdf() -> bytes:
+    """A real decision document, rendered by core's renderer."""
+    return licence_render(LicenceDecision(
+        kind="granted", number="连云市监许准〔2026〕1号", department="连云区市场监督管理局",
+        item_code=ANNUAL_REPORT, item_name="企业年度报告公示",
+        legal_basis="《企业信息公示暂行条例》",
+        receipt="320703-20261202-000001", applicant_kind="enterprise",
+        applicant_name="海州湾贸易", applicant_id=CREDIT, submitted_on=date(2026, 12, 1),
+        decided_on=date(2026, 12, 2))).pdf
+
+
+def test_the_decision_document_downloads_for_its_applicant_only(
+        client: TestClient, engine: Engine, decision_pdf: bytes) -> None:
+    receipt, secret = _submitted(client, CREDIT)
+    other_receipt, other_secret = _submitted(client, generate_credit_code(random.Random(8)))
+    mine = {"X-Tracking-Secret": secret}
+    before = client.get(f"/api/v1/applications/{receipt}", headers=mine).json()
+    assert before["has_decision_document"] is False and before["decision_document"] is None
+    assert client.get(f"/api/v1/applications/{receipt}/decision.pdf",
+                      headers=mine).json()["error"] == "no_decision_document"
+
+    _feed(engine, CaseStatus.build(receipt=receipt, status="decided", status_seq=5,
+                                   decision="granted"),
+          _document(receipt, decision_pdf))
+    tracked = client.get(f"/api/v1/applications/{receipt}", headers=mine).json()
+    assert tracked["has_decision_document"] is True
+    listed = tracked["decision_document"]
+    assert listed["number"] == "连云市监许准〔2026〕1号" and listed["title"] == "准予行政许可决定书"
+    assert listed["sha256"] == hashlib.sha256(decision_pdf).hexdigest()
+    download = client.get(listed["url"], headers=mine)
+    assert download.status_code == 200 and download.content == decision_pdf
+    assert download.headers["content-type"] == "application/pdf"
+    assert download.headers["content-disposition"].startswith("attachment; filename*=UTF-8''")
+    assert download.headers["x-content-type-options"] == "nosniff"
+
+    # The tracking page, opened with the receipt and the secret, links to it.
+    token = _token(client, "/track")
+    client.post("/track", data={"receipt": receipt, "secret": secret, "csrf_token": token})
+    page = client.get(f"/applications/{receipt}").text
+    _one_page(page)
+    assert "<dt>决定书</dt>" in page and "下载准予行政许可决定书（连云市监许准〔2026〕1号" in page
+    link = f'href="/applications/{receipt}/decision.pdf"'
+    assert link in page
+    got = client.get(f"/applications/{receipt}/decision.pdf")
+    assert got.status_code == 200 and got.content == decision_pdf
+    assert got.headers["content-disposition"].startswith("attachment;")
+    assert "%E5%87%86%E4%BA%88" in got.headers["content-disposition"]  # 准予 in the name
+
+    # Nobody else: a wrong secret, another case's secret, a visitor who never proved it.
+    for headers in ({"X-Tracking-Secret": "wrong"}, {"X-Tracking-Secret": other_secret}, {}):
+        refused = client.get(f"/api/v1/applications/{receipt}/decision.pdf", headers=headers)
+        assert refused.status_code == 404 and refused.json()["error"] == "not_found"
+        assert decision_pdf not in refused.content
+    stranger = TestClient(client.app, base_url="https://testserver", follow_redirects=False)
+    denied = stranger.get(f"/applications/{receipt}/decision.pdf")
+    assert denied.status_code == 404 and "找不到该办件" in denied.text
+    assert denied.headers["content-type"].startswith("text/html")
+    wrong = stranger.post("/track", data={"receipt": receipt, "secret": other_secret,
+                                          "csrf_token": _token(stranger, "/track")})
+    assert wrong.status_code == 422
+    assert stranger.get(f"/applications/{receipt}/decision.pdf").status_code == 404
+    # The other case (decided or not) shows no document and has none to download.
+    other_page = client.post("/track", data={"receipt": other_receipt, "secret": other_secret,
+                                             "csrf_token": token})
+    assert other_page.status_code == 303
+    assert "决定书" not in client.get(f"/applications/{other_receipt}").text
+    none = client.get(f"/applications/{other_receipt}/decision.pdf")
+    assert none.status_code == 404 and "尚无决定书" in none.text
+
+
+def test_a_document_that_fails_its_hash_or_the_size_limit_is_parked_not_stored(
+        engine: Engine, client: TestClient, decision_pdf: bytes) -> None:
+    receipt, secret = _submitted(client, CREDIT)
+    good = _document(receipt, decision_pdf).payload()
+    forged = {**good, "content": base64.b64encode(decision_pdf + b"%").decode(),
+              "size": len(decision_pdf) + 1}
+    with transaction(engine) as session:
+        cursor = session.get(GatewayCursor, "core-outbound")
+        assert cursor is not None
+        cursor.value = 100
+        moved = Moved()
+        take_records(session, cursor, [
+            {"seq": 101, "record_id": str(uuid.uuid4()), "record_type": "case.document",
+             "payload": forged},
+            {"seq": 102, "record_id": str(uuid.uuid4()), "record_type": "case.document",
+             "payload": good}], moved, max_document_bytes=len(decision_pdf) - 1)
+        assert moved.counts == {("out", "case.document", "parked"): 2}
+        reasons = [p.reason for p in session.scalars(select(ParkedOutward)
+                                                     .order_by(ParkedOutward.seq))]
+        assert "does not match its sha256" in reasons[0]
+        assert "over the material size limit" in reasons[1]
+        assert session.scalars(select(DecisionDocumentEntry)).all() == []
+    assert client.get(f"/api/v1/applications/{receipt}", headers={
+        "X-Tracking-Secret": secret}).json()["has_decision_document"] is False

@@ -151,6 +151,38 @@ class CaseMaterial(CoreBase):
     content: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class CaseDocument(CoreBase):
+    """The decision document of a decided case (准予 / 不予行政许可决定书, core_0016): its
+    number, the PDF and its SHA-256 (:mod:`sunlight.runtime.core.licence_decision`).
+    ``content`` is loaded only when read."""
+
+    __tablename__ = "case_documents"
+    __table_args__ = (UniqueConstraint("department", "kind", "year", "serial",
+                                       name="uq_case_documents_serial"),
+                      UniqueConstraint("number", name="uq_case_documents_number"))
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))  # granted | denied
+    department: Mapped[str] = mapped_column(String(40))
+    year: Mapped[int] = mapped_column(Integer)
+    serial: Mapped[int] = mapped_column(Integer)
+    number: Mapped[str] = mapped_column(String(40))
+    sha256: Mapped[str] = mapped_column(String(64))
+    media_type: Mapped[str] = mapped_column(String(40))
+    size: Mapped[int] = mapped_column(Integer)
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    created_at: Mapped[datetime] = mapped_column(_TS)
+
+
+class CaseDocumentCounter(CoreBase):
+    """The last serial given to a department's licensing decisions of one kind in a year."""
+
+    __tablename__ = "case_document_counters"
+    department: Mapped[str] = mapped_column(String(40), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_serial: Mapped[int] = mapped_column(Integer)
+
+
 class CaseEvent(CoreBase):
     """A case's history as staff and applicants see it (the audit log is the proof)."""
 

@@ -14,19 +14,20 @@ migrations and nothing else. The application roles log in to serve and own nothi
   core's records outward (an application's status columns, catalogue entries, penalty
   disclosures), keep its inbox, cursor and parked records, **append** crossings, and read
   the receipt counters (its gauge of the day's receipt numbers, alert PortalReceiptsRunningOut).
-  It appends to an application's history (``application_events``) and replaces a published
-  item's blank forms (``catalogue_files``). Nothing else: no complaints or ratings, no
+  It appends to an application's history (``application_events``), keeps its decision
+  document (``decision_documents``) and replaces a published item's blank forms
+  (``catalogue_files``). Nothing else: no complaints or ratings, no
   DELETE except on catalogue entries and their files (a retired item leaves the portal),
   no TRUNCATE.
 
 :func:`apply` states this for a database, inside a migration (``core_0014``,
-``portal_0006``, ``portal_0007``), as the owner: it revokes everything the application roles
-held, grants the list below, and sets default privileges so that tables and sequences a
-later migration creates are covered (core and portal get read and write on them; the gateway
-gets nothing until this list names a table and a migration calls :func:`apply` again). A
-role that does not exist (a developer's single-role database) is skipped; a role that *is*
-the owner (an old database where the application still owns its tables) is skipped too, with
-a warning, since nothing can be withheld from an owner.
+``portal_0006``, ``portal_0007``, ``portal_0008``), as the owner: it revokes everything the
+application roles held, grants the list below, and sets default privileges so that tables
+and sequences a later migration creates are covered (core and portal get read and write on
+them; the gateway gets nothing until this list names a table and a migration calls
+:func:`apply` again). A role that does not exist (a developer's single-role database) is
+skipped; a role that *is* the owner (an old database where the application still owns its
+tables) is skipped too, with a warning, since nothing can be withheld from an owner.
 
 Example::
 
@@ -85,6 +86,7 @@ GRANTS: dict[Database, tuple[Grant, ...]] = {
         Grant("gateway", "catalogue_files", ("SELECT", "INSERT", "DELETE")),
         Grant("gateway", "application_events", ("INSERT",)),
         Grant("gateway", "penalty_disclosures", ("SELECT", "INSERT", "UPDATE")),
+        Grant("gateway", "decision_documents", ("SELECT", "INSERT", "UPDATE")),
         Grant("gateway", "inbox", ("SELECT", "INSERT")),
         Grant("gateway", "gateway_cursors", ("SELECT", "INSERT", "UPDATE")),
         Grant("gateway", "gateway_parked", ("SELECT", "INSERT", "UPDATE")),

@@ -19,6 +19,7 @@ from sunlight.runtime.portal import service
 from sunlight.runtime.portal.models import (
     Application,
     CatalogueEntry,
+    DecisionDocumentEntry,
     Material,
     PenaltyDisclosureEntry,
 )
@@ -30,6 +31,7 @@ from sunlight.runtime.portal.schemas import (
     ApplicationOut,
     BlankFormOut,
     ComplaintIn,
+    DecisionDocumentOut,
     HistoryEntry,
     ItemGuide,
     ItemSummary,
@@ -191,7 +193,16 @@ def submit(receipt: Receipt, request: Request, session: SessionDep, settings: Se
     return Submitted(status=application.status, receipt=application.receipt)
 
 
+def _document_out(a: Application, d: DecisionDocumentEntry | None) -> DecisionDocumentOut | None:
+    if d is None or a.receipt is None:
+        return None
+    return DecisionDocumentOut(title=d.title, number=d.number, decided_on=d.decided_on,
+                               media_type=d.media_type, size=d.size, sha256=d.sha256,
+                               url=f"/api/v1/applications/{quote(a.receipt)}/decision.pdf")
+
+
 def _application_out(session: Session, a: Application) -> ApplicationOut:
+    document = service.decision_document(session, a)
     return ApplicationOut(
         receipt=a.receipt, item_code=a.item_code, item_name=service.item_name(session, a.item_code),
         status=a.status, status_comment=a.status_comment, decision=a.decision, due_on=a.due_on,
@@ -201,6 +212,8 @@ def _application_out(session: Session, a: Application) -> ApplicationOut:
         materials_purged_at=a.purged_at, retention_note=PURGED_NOTE if a.purged_at else "",
         history=[HistoryEntry(status=e.status, note=e.note, at=e.at)
                  for e in service.history(session, a)],
+        has_decision_document=document is not None,
+        decision_document=_document_out(a, document),
     )
 
 
@@ -209,6 +222,33 @@ def _application_out(session: Session, a: Application) -> ApplicationOut:
 def track(receipt: Receipt, session: SessionDep, secret: SecretHeader = None) -> ApplicationOut:
     """Track a case by receipt number and secret: status, due date, result."""
     return _application_out(session, service.find_application(session, receipt, secret))
+
+
+#: Headers of a decision document: saved, never shown in place or sniffed, never cached.
+DOCUMENT_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
+
+
+def document_response(entry: DecisionDocumentEntry) -> Response:
+    """The decision document as a download (the API's route and the tracking page's)."""
+    disposition = ("attachment; filename*=UTF-8''"
+                   + quote(service.document_filename(entry), safe=""))
+    return Response(entry.content, media_type=entry.media_type,
+                    headers={"Content-Disposition": disposition, **DOCUMENT_HEADERS})
+
+
+@router.get("/applications/{receipt}/decision.pdf", tags=["applications"],
+            response_class=Response,
+            responses={200: {"content": {"application/pdf": {}}}, **ERRORS})
+def decision_document(receipt: Receipt, session: SessionDep,
+                      secret: SecretHeader = None) -> Response:
+    """The decision document (准予 / 不予行政许可决定书) of a decided application, for the
+    holder of its secret; 404 until it has reached the portal."""
+    application = service.find_application(session, receipt, secret)
+    entry = service.decision_document(session, application)
+    if entry is None:
+        raise ApiError(404, "no_decision_document",
+                       f"application {receipt} has no decision document (yet)")
+    return document_response(entry)
 
 
 @router.post("/applications/{receipt}/complaints", tags=["feedback"], status_code=201,

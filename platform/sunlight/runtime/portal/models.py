@@ -1,7 +1,8 @@
 """Tables of the portal database (external zone).
 
 The portal never talks to core: the gateway reads :class:`Outbox` and writes
-:class:`Inbox` plus application status, the catalogue and the penalty decisions disclosed
+:class:`Inbox` plus application status and decision documents
+(:class:`DecisionDocumentEntry`), the catalogue and the penalty decisions disclosed
 (:class:`PenaltyDisclosureEntry`). :class:`Crossing` records every record the gateway
 moved, so the portal side keeps its own trace of what crossed the zones.
 """
@@ -118,6 +119,26 @@ class ApplicationEvent(PortalBase):
     status: Mapped[str] = mapped_column(String(32))
     note: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class DecisionDocumentEntry(PortalBase):
+    """An application's decision document (准予 / 不予行政许可决定书) as core issued it
+    (portal_0008): written by the gateway from a
+    :class:`sunlight.runtime.records.DecisionDocument` whose bytes matched its SHA-256,
+    downloaded by the holder of the application's secret. ``content`` loads when read."""
+
+    __tablename__ = "decision_documents"
+    application_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("applications.id"),
+                                                      primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    title: Mapped[str] = mapped_column(String(40))
+    number: Mapped[str] = mapped_column(String(40))
+    decided_on: Mapped[date] = mapped_column(Date)
+    media_type: Mapped[str] = mapped_column(String(40))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class Material(PortalBase):

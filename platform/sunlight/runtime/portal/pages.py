@@ -8,7 +8,8 @@ and show the result or each error next to its field.
 The catalogue by department and category with search (``/``, ``/catalogue``), an item's
 guide with its flowchart and blank forms (``/items/{code}``), applying (``/items/{code}/apply``
 → ``/applications/{ref}/materials`` → submit → ``/applications/{receipt}/receipt``), and
-tracking with complaint and rating (``/track`` → ``/applications/{receipt}``).
+tracking with complaint and rating (``/track`` → ``/applications/{receipt}``), and the
+decision document once the case is decided (``/applications/{receipt}/decision.pdf``).
 
 Who may see an application: the holder of its secret. The pages keep the secrets of the
 visitor's own applications (at most :data:`MAX_CASES`) in one cookie (HttpOnly, Secure,
@@ -43,7 +44,7 @@ from sunlight.runtime.pages.forms import form_values
 from sunlight.runtime.pages.sessions import PageRefusal
 from sunlight.runtime.pages.site import NavLink, PageContext, PageDep, PageSite, page_router
 from sunlight.runtime.portal import service
-from sunlight.runtime.portal.api import item_guide, store_material
+from sunlight.runtime.portal.api import document_response, item_guide, store_material
 from sunlight.runtime.portal.models import Application, CatalogueEntry
 from sunlight.runtime.portal.schemas import ApplicantIn, ApplicationIn
 from sunlight.workflow.machine import STATUS_LABELS, CaseStatus
@@ -445,6 +446,7 @@ def _case_context(session: Session, application: Application,
     return {"application": application, "status_label": status_label,
             "item_name": service.item_name(session, application.item_code),
             "decision": DECISIONS.get(application.decision or ""),
+            "document": service.decision_document(session, application),
             "history": [(e, _status_label(e.status)) for e in service.history(session,
                                                                               application)],
             "materials": service.materials_of(session, application),
@@ -469,6 +471,18 @@ def case(ref: str, request: Request, page: PageDep, session: SessionDep) -> Resp
     if application.receipt is None:
         return page.redirect(f"/applications/{quote(ref)}/materials")
     return page.render("portal/case.html", _case_context(session, application, {}, {}))
+
+
+@router.get("/applications/{ref}/decision.pdf")
+def decision_document(ref: str, request: Request, session: SessionDep) -> Response:
+    """The decision document (决定书) as a download, for the visitor who opened the case
+    with its secret (the same check as the tracking page)."""
+    application = _open(session, request, ref)
+    entry = service.decision_document(session, application)
+    if entry is None:
+        raise PageRefusal(404, "尚无决定书",
+                          "本件尚未作出决定，或决定书尚未送达本平台，请稍后再查看。")
+    return document_response(entry)
 
 
 @router.post("/applications/{ref}/complaint")

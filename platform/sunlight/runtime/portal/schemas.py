@@ -93,6 +93,18 @@ class HistoryEntry(BaseModel):
     at: datetime
 
 
+class DecisionDocumentOut(BaseModel):
+    """The decision document of a decided application (准予 / 不予行政许可决定书)."""
+
+    title: str
+    number: str = Field(description="The document number (文书号), e.g. 连云市监许准〔2026〕1号")
+    decided_on: date
+    media_type: str
+    size: int
+    sha256: str = Field(description="SHA-256 of the PDF as core issued it")
+    url: str = Field(description="Where to download it (send the same X-Tracking-Secret)")
+
+
 class ApplicationOut(BaseModel):
     receipt: str | None = Field(description="None while the application is a draft.")
     item_code: str
@@ -114,6 +126,10 @@ class ApplicationOut(BaseModel):
     retention_note: str = Field(default="", description="Says so, in Chinese, once they are.")
     history: list[HistoryEntry] = Field(default_factory=list, description=(
         "Each submission and each status core sent, oldest first (issue 17)."))
+    has_decision_document: bool = Field(default=False, description=(
+        "Whether the decision document (决定书) has reached the portal."))
+    decision_document: DecisionDocumentOut | None = Field(default=None, description=(
+        "The decision document, once the case is decided and the document has crossed."))
 
 
 class ComplaintIn(BaseModel):

@@ -31,6 +31,7 @@ from sunlight.runtime.portal.models import (
     CatalogueEntry,
     CatalogueFile,
     Complaint,
+    DecisionDocumentEntry,
     Material,
     Outbox,
     PenaltyDisclosureEntry,
@@ -140,6 +141,18 @@ def history(session: Session, application: Application) -> list[ApplicationEvent
     """What the applicant sees of the case's history, oldest first."""
     stmt = select(ApplicationEvent).where(ApplicationEvent.application_id == application.id)
     return list(session.scalars(stmt.order_by(ApplicationEvent.at, ApplicationEvent.id)))
+
+
+def decision_document(session: Session, application: Application
+                      ) -> DecisionDocumentEntry | None:
+    """The application's decision document (准予 / 不予行政许可决定书), once core has issued
+    it and the gateway has carried it; the caller has checked the secret."""
+    return session.get(DecisionDocumentEntry, application.id)
+
+
+def document_filename(entry: DecisionDocumentEntry) -> str:
+    """The name the applicant saves the document under: its title and number."""
+    return f"{entry.title}（{entry.number}）.pdf"
 
 
 def validate_form(schema: dict[str, object], form: dict[str, object]) -> None:
