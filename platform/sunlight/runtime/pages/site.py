@@ -35,8 +35,9 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DataError, OperationalError, StatementError
@@ -64,6 +65,9 @@ TITLES = {400: "请求无效", 401: "请先登录", 403: "无权进行此操作"
           415: "文件类型不允许", 422: "提交的内容有误", 429: "尝试次数过多，请稍后再试",
           500: "系统出错了", 503: "系统繁忙，请稍后再试"}
 STATIC_PREFIX = "/static/pages"
+#: What the 404 and 405 pages say (an unknown URL, a method the URL does not take).
+UNMATCHED = {404: "您访问的页面不存在或已被移除，请检查地址。",
+             405: "该页面不支持这种访问方式，请从页面上的链接或按钮进入。"}
 _FALLBACK = ('<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>系统出错了'
              '</title></head><body><main><h1>系统出错了</h1><p>请稍后重试。</p><p><a href="/">'
              '返回首页</a></p></main></body></html>')
@@ -117,10 +121,19 @@ class PageSite:
                 self._versions[path] = hashlib.sha256(fh.read()).hexdigest()[:16]
         return f"{STATIC_PREFIX}/{path}?v={self._versions[path]}"
 
-    def install(self, app: FastAPI, *routers: APIRouter, not_found_under: str = "") -> None:
+    def install(self, app: FastAPI, *routers: APIRouter, not_found_under: str = "",
+                api_prefixes: Sequence[str] = ()) -> None:
         """Mount the static files, include ``routers``, and answer unknown URLs under
-        ``not_found_under`` (a page prefix) with the 404 page."""
+        ``not_found_under`` (a page prefix) with the 404 page.
+
+        ``api_prefixes`` (a site whose pages are at the root, beside a JSON API under these
+        prefixes): a URL nothing answers, or a method its URL does not take, gets the 404 or
+        405 page when a browser asks for a page — a GET or HEAD outside the API, or any
+        request outside it that accepts ``text/html`` — and otherwise JSON naming the path
+        (``{"error": "not_found" | "method_not_allowed", "detail"}``)."""
         app.state.pages = self
+        if api_prefixes:
+            app.add_exception_handler(HTTPException, self._unmatched(tuple(api_prefixes)))
         app.mount(STATIC_PREFIX, self.static, name="pages-static")
         for router in routers:
             app.include_router(router)
@@ -129,9 +142,32 @@ class PageSite:
 
             @tail.api_route("/{rest:path}", methods=["GET", "HEAD", "POST"])
             def not_found(rest: str) -> Response:
-                raise PageRefusal(404, TITLES[404], "您访问的页面不存在或已被移除，请检查地址。")
+                raise PageRefusal(404, TITLES[404], UNMATCHED[404])
 
             app.include_router(tail)
+
+    def _unmatched(self, api_prefixes: tuple[str, ...]) -> Callable[
+            [Request, Exception], Coroutine[Any, Any, Response]]:
+        async def answer(request: Request, exc: Exception) -> Response:
+            assert isinstance(exc, HTTPException)
+            status, path = exc.status_code, request.url.path
+            if status not in UNMATCHED:
+                return await http_exception_handler(request, exc)
+            api = any(path == p or path.startswith(p.rstrip("/") + "/") for p in api_prefixes)
+            if not api and (request.method in ("GET", "HEAD")
+                            or "text/html" in request.headers.get("accept", "")):
+                response = self.error_response(request, status, TITLES[status],
+                                               UNMATCHED[status])
+                response.headers.update(exc.headers or {})  # 405: Allow
+                return response
+            allowed = (exc.headers or {}).get("Allow", "")
+            detail = (f"nothing at {path}" if status == 404 else
+                      f"{request.method} is not allowed on {path} (allowed: {allowed})")
+            return JSONResponse({"error": "not_found" if status == 404 else
+                                 "method_not_allowed", "detail": detail},
+                                status_code=status, headers=exc.headers)
+
+        return answer
 
     # Rendering.
 

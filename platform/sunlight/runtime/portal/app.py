@@ -93,6 +93,8 @@ def create_app(settings: Settings) -> FastAPI:
     purged = Counter("sunlight_portal_drafts_purged_total",
                      "Drafts never submitted, purged after the retention", registry=registry)
     app.include_router(router)
-    # The citizens' pages (网上办事大厅), on the same service layer as the API.
-    pages.create_site(settings.site_code).install(app, pages.router)
+    # The citizens' pages (网上办事大厅), on the same service layer as the API, at the
+    # root: an unknown URL or a method a URL does not take answers a browser with the
+    # Chinese 404/405 page, and the API (under /api) with JSON naming the path.
+    pages.create_site(settings.site_code).install(app, pages.router, api_prefixes=("/api",))
     return app
