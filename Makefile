@@ -18,7 +18,7 @@ export TESTCONTAINERS_RYUK_DISABLED := true
 
 help:
 	@echo "make demo   stand up province -> city -> county and walk one case through it"
-	@echo "make test   lint, unit tests, engine, image, integration tests (timed stages)"
+	@echo "make test   lint, unit tests, engine, browser, image, integration tests (timed stages)"
 	@echo "make lock   re-resolve requirements/*.lock from pyproject.toml (needs uv)"
 	@echo "make clean  remove the virtual environment and build/ (images stay)"
 
@@ -76,6 +76,7 @@ test:
 	( $(call stage,lint,$(MAKE) -s lint) ) && \
 	( $(call stage,unit,$(BIN)/pytest tests) ) && \
 	( $(call stage,engine,$(SUNLIGHT) engine ensure) ) && \
+	( $(call stage,browser,$(SUNLIGHT) browser ensure) ) && \
 	( $(call stage,image,$(SUNLIGHT) images build) ) && \
 	( $(call stage,integration,$(BIN)/pytest integration --durations=15) ); rc=$$?; \
 	printf '\nStage times:\n'; cat $(TIMES); \

@@ -203,7 +203,7 @@ def topology(docker_client: docker.DockerClient, run: Run, node_image: str,
         result = up(spec, lambda _m: None, client=docker_client, run=run, key=control_key)
     for host, task in result.playbook.retries if result.playbook else []:
         transients.record("ansible site.yml (topology)", f"{host}: {task}")
-    topo = Topology(result, DeploymentAccess(result.deployment, docker_client, control_key),
+    topo = Topology(result, DeploymentAccess(result.deployment, control_key),
                     docker_client, run, time.monotonic() - started)
     if first_failure:
         topo.figures["first converge FAILED (listed transient), re-run converged"] = first_failure

@@ -1,16 +1,23 @@
 """One site on real PostgreSQL: migrations, and the full round trip across the zones.
 
 portal submit → gateway → core accept, review, grant, close → gateway → portal shows the
-result — with the gateway killed and restarted mid-way and nothing lost or duplicated.
+result — with the gateway killed and restarted mid-way and nothing lost or duplicated — and
+the decision document core issued at the grant (准予行政许可决定书; a denial's 不予行政许可
+决定书 too) reaches the portal and downloads, for the holder of the secret only, with the
+SHA-256 core recorded.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import random
 
 import httpx
+import psycopg
 import pytest
 from alembic.script import ScriptDirectory
+from pypdf import PdfReader
 
 from platform_site import Site, apply_annual_report, wait_for
 from sunlight.runtime.migrations import alembic_config, current
@@ -101,6 +108,52 @@ def test_round_trip_with_gateway_restart(site: Site) -> None:
     for r in receipts:
         detail = clerk.get("/api/v1/cases", params={"receipt": r}).json()
         assert [e["action"] for e in detail["history"]].count("submit") == 1
+    # The decision document core issued at the grant crossed with the status.
+    _assert_document(site, receipt, secret, "准予行政许可决定书", first[1][1])
+    # A denial's document crosses too, with its reason for the applicant.
+    denied, denied_secret = first[1]
+    denied_id = str(next(c["id"] for c in cases if c["receipt"] == denied))
+    _act(clerk, denied_id, "accept")
+    _act(reviewer, denied_id, "approve_step")
+    response = approver.post(f"/api/v1/cases/{denied_id}/actions", json={
+        "action": "deny", "comment": "内部：年报数据与税务数据不一致",
+        "applicant_note": "年度报告所填从业人数与社保缴费人数不一致"})
+    assert response.status_code == 200, response.text
+    pdf = _assert_document(site, denied, denied_secret, "不予行政许可决定书", secret)
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages).replace(" ", "")
+    assert "年度报告所填从业人数与社保缴费人数不一致" in text.replace("\n", "")
+    assert "年报数据与税务数据不一致" not in text.replace("\n", "")
+    assert "六十日内依法申请行政复议" in text.replace("\n", "")
+
+
+def _assert_document(site: Site, receipt: str, secret: str, title: str,
+                     someone_else: str) -> bytes:
+    """The case's decision document as the portal serves it: listed by the track API,
+    downloaded as an attachment with the SHA-256 core recorded at issue, its text naming the
+    case; refused (404) with another application's secret."""
+    shown = wait_for(lambda: (s := _portal_status(site, receipt, secret))[
+        "has_decision_document"] and s)
+    listed = shown["decision_document"]
+    assert isinstance(listed, dict) and listed["title"] == title
+    owner = site.db_urls["core_owner"].replace("+psycopg", "")
+    with psycopg.connect(owner) as conn:
+        row = conn.execute("SELECT d.number, d.sha256, d.size FROM case_documents d "
+                           "JOIN cases c ON c.id = d.case_id WHERE c.receipt = %s",
+                           (receipt,)).fetchone()
+    assert row is not None and (listed["number"], listed["sha256"], listed["size"]) == row
+    download = httpx.get(f"{site.portal}{listed['url']}",
+                         headers={"X-Tracking-Secret": secret})
+    assert download.status_code == 200
+    assert download.headers["content-type"] == "application/pdf"
+    assert download.headers["content-disposition"].startswith("attachment;")
+    assert hashlib.sha256(download.content).hexdigest() == row[1]
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(download.content)).pages)
+    flat = text.replace(" ", "").replace("\n", "")
+    assert title in flat and receipt in flat and str(row[0]) in flat
+    refused = httpx.get(f"{site.portal}{listed['url']}",
+                        headers={"X-Tracking-Secret": someone_else})
+    assert refused.status_code == 404 and download.content not in refused.content
+    return download.content
 
 
 def test_audit_chain_verifies_and_pinpoints_tampering(site: Site) -> None:

@@ -24,12 +24,16 @@ in only with the current code; a supervisor covering one department (``--covers`
 sees nor orders (督办) nor inspects a case of another — 403 naming its coverage — and its
 board and lists leave that department out, while a site-wide supervisor (``--covers all``)
 sees it; a token keeps to what it was issued for: a role or a coverage granted directly in
-the database is not acted with, and a coverage changed by the CLI revokes it.
+the database is not acted with, and a coverage changed by the CLI revokes it. The staff
+pages (issue 17) on PostgreSQL: signing in keeps a session row (core_0015) holding only the
+id's hash, the work queue page lists what the JSON queue does, a case page offers the
+reviewer's action, and a session idle past its limit ends with the "会话已过期" page.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
@@ -366,3 +370,63 @@ def test_a_token_acts_only_within_what_it_was_issued_for(site: Site) -> None:
     fresh = httpx.get(f"{site.core}/api/v1/supervision/board",
                       headers=_auth(site.token("acc.sup.rsj"))).json()
     assert {c["department"] for c in fresh["counts"]} <= {DEPT}
+
+
+def _page_cookies(response: httpx.Response, jar: dict[str, str]) -> None:
+    """Keep the page's cookies by hand: they are ``Secure`` (core serves TLS when
+    deployed), which a client's jar would not send back to this plain-HTTP core."""
+    for header in response.headers.get_list("set-cookie"):
+        name, _, rest = header.partition("=")
+        value = rest.split(";", 1)[0]
+        if "max-age=0" in header.lower():
+            jar.pop(name, None)
+        else:
+            jar[name] = value
+
+
+def _sent(jar: dict[str, str]) -> dict[str, str]:
+    """The kept cookies as the request's ``Cookie`` header."""
+    return {"Cookie": "; ".join(f"{name}={value}" for name, value in jar.items())}
+
+
+def test_the_staff_pages_sign_in_list_the_queue_and_time_out(site: Site) -> None:
+    clerk = httpx.Client(base_url=site.core, headers=_auth(site.token("clerk")), timeout=30)
+    receipt, _ = apply_annual_report(site.portal, generate_credit_code(
+        __import__("random").Random(17)))
+
+    def in_core() -> Any:
+        found = clerk.get("/api/v1/cases", params={"receipt": receipt})
+        return found.status_code == 200 and found.json()
+
+    case = wait_for(in_core, timeout=60)
+    accepted = clerk.post(f"/api/v1/cases/{case['id']}/actions", json={"action": "accept"})
+    assert accepted.status_code == 200, accepted.text
+    jar: dict[str, str] = {}
+    with httpx.Client(base_url=site.core, timeout=30) as client:
+        form = client.get("/staff/sign-in")
+        _page_cookies(form, jar)
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+        assert form.status_code == 200 and csrf is not None
+        signed = client.post("/staff/sign-in", headers=_sent(jar), data={
+            "username": "reviewer", "password": site.passwords["reviewer"],
+            "csrf_token": csrf.group(1)})
+        assert signed.status_code == 303, signed.text
+        _page_cookies(signed, jar)
+        sid = jar["__Host-sunlight_staff"]
+        rows = _sql(site, "SELECT id_hash FROM staff_sessions WHERE username = 'reviewer'")
+        assert len(rows) == 1 and rows[0][0] != sid and len(rows[0][0]) == 64
+        queue = client.get("/staff/", headers=_sent(jar))
+        assert queue.status_code == 200 and "待办案件" in queue.text
+        api = httpx.get(f"{site.core}/api/v1/queue", params={"limit": 200},
+                        headers=_auth(site.token("reviewer"))).json()
+        assert receipt in {c["receipt"] for c in api}
+        for listed in api:
+            assert f'id="case-{listed["receipt"]}"' in queue.text
+        page = client.get(f"/staff/cases/{case['id']}", headers=_sent(jar))
+        assert page.status_code == 200 and receipt in page.text
+        assert 'id="form-approve_step"' in page.text and 'id="case-status">审查中<' in page.text
+        _sql(site, "UPDATE staff_sessions SET last_seen_at = now() - interval '31 minutes' "
+                   "WHERE username = 'reviewer'")
+        expired = client.get("/staff/", headers=_sent(jar))
+        assert expired.status_code == 401 and "会话已过期" in expired.text
+        assert _sql(site, "SELECT 1 FROM staff_sessions WHERE username = 'reviewer'") == []

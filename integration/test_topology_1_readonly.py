@@ -19,6 +19,7 @@ from contextlib import ExitStack
 from typing import Any
 
 import httpx
+import pytest
 import yaml
 
 from site_fixtures import (
@@ -322,3 +323,94 @@ def test_every_role_runs_under_a_systemd_watchdog(topology: Topology) -> None:
 
         fed = wait_until(lambda: not unfed(), 25)
         assert fed, f"watchdogs not fed within 25 s: {', '.join(unfed())}"
+
+
+def test_status_and_verify_work_from_the_inventory_alone(topology: Topology) -> None:
+    """Issue 16 point 1: `sunlight status` and `sunlight verify` read the deployment's
+    hosts.yml and pinned known_hosts, ask each host over SSH, and no engine; a host whose key
+    differs from the pinned one is reported unreachable, and the pin is kept."""
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from sunlight.cli.main import app
+    from sunlight.control.stack.access import DeploymentAccess
+    from sunlight.control.stack.deployment import Deployment
+    from sunlight.control.stack.status import host_rows
+
+    name = topology.run.run_id
+    started = time.monotonic()
+    shown = CliRunner().invoke(app, ["status", "--name", name, "--json"])
+    assert shown.exit_code == 0, shown.output
+    hosts = json.loads(shown.stdout)["hosts"]
+    assert {h["host"]: h["state"] for h in hosts} == {h["host"]: "active" for h in hosts}
+    assert len({h["site"] for h in hosts}) == 3
+    assert [h["core"]["readiness"] for h in hosts if h["core"]] == ["ready"] * 3
+    county_portal = [h["portal"] for h in hosts if h["site"] == COUNTY and h["portal"]]
+    assert county_portal == [f"{topology.site(COUNTY).portal_url}/"]
+    topology.record("sunlight status (every host over SSH)", time.monotonic() - started)
+
+    started = time.monotonic()
+    verified = CliRunner().invoke(app, ["verify", "--name", name])
+    assert verified.exit_code == 0, verified.output
+    assert "verified 3 sites" in verified.stdout
+    topology.record("sunlight verify (verify.yml, every core)", time.monotonic() - started)
+
+    # The county gateway's pin replaced by another host's key: refused, never re-pinned.
+    copy = Deployment(f"{name}-pins")
+    try:
+        shutil.copytree(topology.up.deployment.inventory_dir, copy.inventory_dir)
+        gw = topology.site(COUNTY).host_with("gateway")["ansible_host"]
+        core = topology.site(COUNTY).host_with("core")["ansible_host"]
+        known = copy.inventory_dir / "known_hosts"
+        lines = dict(line.split(" ", 1) for line in known.read_text().splitlines())
+        lines[gw] = lines[core]
+        known.write_text("".join(f"{a} {k}\n" for a, k in lines.items()))
+        pinned = known.read_text()
+        rows = {r.host: r.state for r in host_rows(DeploymentAccess(copy, topology.access.key))}
+        assert rows[f"{COUNTY}-gw"].startswith("unreachable ("), rows
+        assert rows[f"{COUNTY}-int"] == "active", rows
+        assert known.read_text() == pinned
+    finally:
+        copy.forget()
+
+
+def test_from_pulumi_pins_the_running_hosts_keys_and_writes_the_suites_inventory(
+        topology: Topology, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 16 point 3 on real hosts: each site's program outputs, saved as `pulumi stack
+    output --json --show-secrets` would, become through `sunlight inventory from-pulumi`
+    (keys collected from the hosts' sshd over SSH, confirmed) the inventory `sunlight up`
+    wrote for this topology, and the keys are the ones the realizer read through the engine."""
+    from typer.testing import CliRunner
+
+    from sunlight.cli import byoh as byoh_cli
+    from sunlight.cli.main import app
+    from sunlight.control.stack.deployment import Deployment
+
+    monkeypatch.setattr(byoh_cli, "interactive", lambda: True)  # the operator answers
+    files = []
+    for site in topology.up.sites:
+        outputs = dict(site.outputs)
+        # After a real `pulumi up` this output holds the engine's answer: the port it chose.
+        outputs["published"] = {host: [{**p, "host_port": site.portal_port} for p in ports]
+                                for host, ports in site.outputs["published"].items()}
+        path = tmp_path / f"{site.config.division_code}.json"
+        path.write_text(json.dumps(outputs, indent=2, ensure_ascii=False))
+        files.append(str(path))
+    name = f"{topology.run.run_id[:28]}-pp"
+    try:
+        key = topology.access.key.path  # the suite's control key, as `up` was given it
+        result = CliRunner().invoke(app, ["inventory", "from-pulumi", *files, "--deployment",
+                                          name, "--control-key", str(key)],
+                                    input="y\n" * 9)
+        assert result.exit_code == 0, result.output
+        ours, theirs = Deployment(name).inventory_dir, topology.up.deployment.inventory_dir
+        assert (ours / "known_hosts").read_text() == (theirs / "known_hosts").read_text()
+        assert len((ours / "known_hosts").read_text().splitlines()) == 9
+        mine = yaml.safe_load((ours / "hosts.yml").read_text())
+        suite = yaml.safe_load((theirs / "hosts.yml").read_text())
+        assert mine["all"]["children"] == suite["all"]["children"]
+        assert mine["all"]["vars"]["sunlight_deployment"] == name
+        assert mine["all"]["vars"]["ansible_ssh_private_key_file"] == str(key.resolve())
+    finally:
+        Deployment(name).forget()

@@ -96,6 +96,17 @@ def test_distributed_mode_merges_two_workers(topology: Topology, tmp_path: Path)
     topology.scenarios.append(("load: distributed, 2 workers, one report", "pass"))
 
 
+def test_status_says_the_stopped_host_is_unreachable_from_the_inventory(
+        topology: Topology) -> None:
+    """Issue 16 point 1: status asks every host of the inventory over SSH; the stopped one
+    (its container, the realizer's, is not looked at) is unreachable, the others active."""
+    from sunlight.control.stack.status import host_rows
+
+    rows = {r.host: r.state for r in host_rows(topology.access)}
+    assert rows.pop(f"{PROVINCE}-gw").startswith("unreachable ("), rows
+    assert set(rows.values()) == {"active"}, rows
+
+
 def test_the_stopped_host_raised_host_down_at_alertmanager(topology: Topology,
                                                           stopped_host: StoppedHost) -> None:
     def firing() -> list[dict[str, Any]]:

@@ -23,7 +23,7 @@ def test_a_second_county_is_added_and_reaches_the_province(topology: Topology) -
     assert all(s.timings.get("total", 0.0) == 0.0 for s in grown.sites[:-1])  # kept as they were
     from sunlight.control.stack.access import DeploymentAccess
 
-    access = DeploymentAccess(grown.deployment, topology.client, topology.access.key)
+    access = DeploymentAccess(grown.deployment, topology.access.key)
     receipt, _ = apply_at_portal(access.site(NEW_COUNTY), topology.rng)
     sent = time.monotonic()
     seen = wait_until(lambda: seen_upstream(access.site(PROVINCE), NEW_COUNTY, receipt), 90)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_docker as docker
@@ -75,6 +76,11 @@ def host_pids(roles: Sequence[str]) -> int:
     return NODE_PIDS + sum(ROLE_PIDS[r] for r in roles)
 
 
+def _published(ports: Sequence[docker.outputs.ContainerPort] | None) -> list[dict[str, Any]]:
+    # ``external`` is the engine's answer: the port it chose when the program left it unset.
+    return [{"port": p.internal, "host_port": p.external, "ip": p.ip} for p in ports or ()]
+
+
 @dataclass(frozen=True)
 class HostArgs:
     config: SiteConfig
@@ -84,9 +90,11 @@ class HostArgs:
 
 
 class Host(pulumi.ComponentResource):
-    """A host; ``container_name`` is its container's name (an Output)."""
+    """A host; ``container_name`` is its container's name, ``published`` what the engine
+    published of it (``[{port, host_port, ip}]``), both Outputs."""
 
     container_name: pulumi.Output[str]
+    published: pulumi.Output[list[dict[str, Any]]]
 
     def __init__(self, name: str, args: HostArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
@@ -94,7 +102,8 @@ class Host(pulumi.ComponentResource):
         volumes = self._create_volumes(name, args)
         container = self._create_container(name, args, volumes)
         self.container_name = container.name
-        self.register_outputs({"container_name": container.name})
+        self.published = container.ports.apply(_published)
+        self.register_outputs({"container_name": container.name, "published": self.published})
 
     def _labels(self, args: HostArgs, role: str) -> dict[str, str]:
         config = args.config

@@ -69,4 +69,7 @@ class Site(pulumi.ComponentResource):
             inventory.OUTPUT_KEY_CONTAINERS: containers,
             inventory.OUTPUT_KEY_MGMT_ADDRESSES: pulumi.Output.from_input(
                 inventory.mgmt_addresses(config)),
+            inventory.OUTPUT_KEY_PUBLISHED: pulumi.Output.all(
+                **{name: host.published for name, host in self.hosts.items()}).apply(
+                    lambda published: {n: p for n, p in published.items() if p}),
         }

@@ -13,7 +13,8 @@ MODULES = [
     "sunlight.catalogue.versioning", "sunlight.catalogue.io_yaml",
     "sunlight.catalogue.io_excel", "sunlight.catalogue._excel_read",
     "sunlight.catalogue.layout", "sunlight.catalogue.sample", "sunlight.catalogue.forms",
-    "sunlight.catalogue.journey",
+    "sunlight.catalogue.journey", "sunlight.catalogue.flowchart",
+    "sunlight.catalogue.form_fields",
 ]
 
 

@@ -82,7 +82,8 @@ def test_promised_over_statutory_names_the_cell(small: Catalogue, tmp_path: Path
     err = _error(small, tmp_path, _set("items", "J3", 25))
     assert (err.source, err.sheet, err.row, err.column, err.column_letter) == (
         "excel", "items", 3, "promised_limit_days", "J")
-    assert str(err) == "items!J3 (promised_limit_days): must be ≤ statutory_limit_days (20)"
+    assert str(err) == ("items!J3 (promised_limit_days): must be ≤ statutory_limit_days (20) "
+                        "(item 320703-GAFJ-XK-001 v1)")
 
 
 def test_wrong_type_names_the_cell(small: Catalogue, tmp_path: Path) -> None:

@@ -13,8 +13,9 @@ from sunlight.cli.main import app
 runner = CliRunner()
 
 PANELS = {
-    "Deployment": ["up", "status", "verify", "scenario", "down", "node", "keys"],
-    "Operations": ["doctor", "engine", "images", "hosts", "certs"],
+    "Deployment": ["up", "status", "verify", "scenario", "down", "prechecks", "node",
+                   "inventory", "keys"],
+    "Operations": ["doctor", "engine", "browser", "images", "hosts", "certs", "bundle"],
     "Load": ["load"],
     "On host": ["serve", "migrate", "accounts", "catalogue", "cases", "audit", "exchange",
                 "gateway", "retention", "supervision", "enforcement"],

@@ -6,7 +6,6 @@ The underlying functions are replaced, so no engine, deployment or database is n
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -94,51 +93,81 @@ def test_hosts_boot_json_keeps_progress_off_stdout(monkeypatch: pytest.MonkeyPat
     assert "booting node2 in run try1" in result.stderr
 
 
-@dataclass(frozen=True)
-class Row:
-    site: str
-    host: str
-    roles: str
-    state: str
-    addresses: dict[str, str] = field(default_factory=dict)
-    portal_port: int | None = None
+def _inventory_deployment(monkeypatch: pytest.MonkeyPatch, name: str) -> Any:
+    """A deployment known only by its inventory files; SSH answers through FakeSSH and the
+    engine refuses every use."""
+    from sunlight.control.stack import access
+
+    from ..deploy.conftest import site_inventory
+    from ..deploy.test_status_from_inventory import FakeSSH, deploy
+
+    def no_engine() -> None:
+        raise AssertionError("status/verify asked the Docker engine")
+
+    monkeypatch.setattr(deployment, "docker_client", no_engine)
+    monkeypatch.setattr(access, "HostSSH", FakeSSH)
+    FakeSSH.answers, FakeSSH.opened, FakeSSH.commands = {}, [], {}
+    FakeSSH.answers["10.200.12.11"] = TimeoutError("timed out")  # the county's gateway
+    return deploy(name, site_inventory("320703", "320700", "compact"),
+                  site_inventory("320700", "320000", "standard"))
 
 
 def test_status_json(monkeypatch: pytest.MonkeyPatch) -> None:
     from sunlight.control.stack import status
 
-    rows = [Row("320703", "app", "core,gateway", "running",
-                {"demo-320703-int-net": "10.0.3.2", "demo-320703-mgmt-net": "10.0.9.2"}),
-            Row("320703", "edge", "nginx,portal", "running", {}, 40443)]
+    _inventory_deployment(monkeypatch, "demo")
     asked: list[str] = []
-    monkeypatch.setattr(status, "host_rows", lambda client, name: rows)
     monkeypatch.setattr(status, "answers",
                         lambda url, verify=True: asked.append(url) or "ready")
-    monkeypatch.setattr(deployment, "docker_client", lambda: None)
     result = invoke("status", "--json")
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout) == {"deployment": "demo", "hosts": [
-        {"site": "320703", "host": "app", "roles": ["core", "gateway"], "state": "running",
-         "addresses": rows[0].addresses,
-         "core": {"url": "https://10.0.3.2:8003", "readiness": "ready"}, "portal": None},
-        {"site": "320703", "host": "edge", "roles": ["nginx", "portal"], "state": "running",
-         "addresses": {}, "core": None, "portal": "https://127.0.0.1:40443/"},
-    ]}
-    assert asked == ["https://10.0.3.2:8003/readyz"]  # core serves HTTPS
+    hosts = {h["host"]: h for h in json.loads(result.stdout)["hosts"]}
+    assert list(hosts)[:2] == ["320700-core", "320700-db"] and len(hosts) == 10
+    assert hosts["320703-int"] == {
+        "site": "320703", "host": "320703-int", "roles": ["core", "core_db", "mq", "mon"],
+        "state": "active",
+        "addresses": {"mgmt": "10.200.12.12", "int": "10.200.11.12", "backbone": "10.200.0.12"},
+        "core": {"url": "https://10.200.11.12:8003", "readiness": "ready"}, "portal": None}
+    assert hosts["320703-ext"]["portal"] == "https://127.0.0.1:40443/"
+    assert hosts["320703-gw"]["state"] == "unreachable (timed out)"
+    assert asked == ["https://10.200.8.13:8003/readyz", "https://10.200.11.12:8003/readyz"]
     table = invoke("status")
     assert "core ready" in table.stdout and "portal https://127.0.0.1:40443/" in table.stdout
+    assert "unreachable (timed out)" in table.stdout
 
 
 def test_status_of_a_missing_deployment_is_an_environment_error(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    from sunlight.control.stack import status
-
-    monkeypatch.setattr(status, "host_rows", lambda client, name: [])
     monkeypatch.setattr(deployment, "docker_client", lambda: None)
     result = invoke("status", "--name", "gone", "--json")
     assert result.exit_code == 3
     assert result.stdout == ""
-    assert "deployment gone has no hosts" in result.stderr
+    assert "deployment gone has no inventory: run `sunlight up`" in result.stderr
+
+
+def test_verify_runs_on_the_inventory_and_names_a_core_that_is_not_ready(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from sunlight.control.stack import configure, status
+
+    dep = _inventory_deployment(monkeypatch, "vf-1")
+    ran: list[tuple[str, Path]] = []
+
+    def playbook(name: str, inventory: Path, log: Path, **_: Any) -> Any:
+        ran.append((name, inventory))
+        return SimpleNamespace(total_changed=0, seconds=3.0, log=log)
+
+    monkeypatch.setattr(configure, "run_playbook", playbook)
+    ready = {"https://10.200.8.13:8003/readyz": "ready",
+             "https://10.200.11.12:8003/readyz": "no answer (ConnectError)"}
+    monkeypatch.setattr(status, "answers", lambda url, verify=True: ready[url])
+    failed = invoke("verify", "--name", "vf-1")
+    assert failed.exit_code == 1
+    assert "core not ready: 320703: no answer (ConnectError)" in failed.stderr
+    assert ran == [("verify.yml", dep.hosts_file)]
+    ready["https://10.200.11.12:8003/readyz"] = "ready"
+    passed = invoke("verify", "--name", "vf-1")
+    assert passed.exit_code == 0, passed.output
+    assert "verified 2 sites" in passed.stdout
 
 
 def test_up_json_keeps_progress_off_stdout(monkeypatch: pytest.MonkeyPatch,

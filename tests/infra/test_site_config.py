@@ -12,6 +12,7 @@ from typing import Any
 import pulumi
 import pytest
 import yaml
+from sunlight_infra.config import PLAN_FIELD, PLAN_KEYS
 
 from sunlight.control.realizer.capture import (
     PULUMI_PROJECT,
@@ -134,9 +135,17 @@ def test_address_plan_errors_name_the_nested_field(plan: dict[str, Any], says: s
     assert says in str(err.value)
 
 
-def _stack(code: str) -> dict[str, Any]:
+def _stack_keys(code: str) -> dict[str, Any]:
+    """The stack file's ``sunlight:*`` keys, as written (the plan's five keys flat)."""
     doc = yaml.safe_load((repo_root() / "infra" / f"Pulumi.{code}.yaml").read_text())
     return {k.removeprefix("sunlight:"): v for k, v in doc["config"].items()}
+
+
+def _stack(code: str) -> dict[str, Any]:
+    """The stack file as SiteConfig's fields (the plan's keys under ``address_plan``)."""
+    keys = _stack_keys(code)
+    plan = {k: keys.pop(k) for k in PLAN_KEYS}
+    return {**keys, PLAN_FIELD: plan}
 
 
 @pytest.mark.parametrize("code", STACKS)
@@ -176,7 +185,7 @@ def test_read_site_config_reads_the_stack_namespace() -> None:
     # The project (Pulumi.yaml's name) is the config namespace, as under `pulumi up`.
     pulumi.runtime.set_mocks(CaptureMocks(), project=PULUMI_PROJECT, stack="320703",
                              preview=False)
-    _with_stack_config(_stack("320703"))
+    _with_stack_config(_stack_keys("320703"))
     try:
         assert read_site_config() == parse_site_config(_stack("320703"))
     finally:
@@ -189,7 +198,7 @@ def test_bad_config_fails_before_any_resource_is_declared() -> None:
 
     mocks = CaptureMocks()
     pulumi.runtime.set_mocks(mocks, project=PULUMI_PROJECT, stack="320703", preview=False)
-    _with_stack_config({**_stack("320703"), "parent_code": "320000"})
+    _with_stack_config({**_stack_keys("320703"), "parent_code": "320000"})
     try:
         with pytest.raises(SiteConfigError) as err:
             pulumi.runtime.test(lambda: declare(read_site_config()))()
@@ -204,7 +213,7 @@ def test_the_entry_point_runs_a_stack_under_mocks() -> None:
     main = repo_root() / "infra" / "__main__.py"
     mocks = CaptureMocks()
     pulumi.runtime.set_mocks(mocks, project=PULUMI_PROJECT, stack="320703", preview=False)
-    _with_stack_config(_stack("320703"))
+    _with_stack_config(_stack_keys("320703"))
 
     def program() -> None:
         runpy.run_path(str(main), run_name="__main__")  # its globals are no Output

@@ -147,7 +147,10 @@ def test_a_row_core_wrote_before_crosses_without_its_comment() -> None:
 
 class _PortalSession:
     def __init__(self, application: Application) -> None:
-        self.application = application
+        self.application, self.added = application, list[object]()
+
+    def add(self, obj: object) -> None:
+        self.added.append(obj)
 
     def scalars(self, _stmt: object) -> _Scalars:
         return _Scalars(self.application)
@@ -158,5 +161,9 @@ def test_the_tracking_page_shows_the_note_as_its_status_comment() -> None:
                               status_comment="", decision=None)
     record = CaseStatus.build(receipt=RECEIPT, status="correction_requested", status_seq=2,
                               applicant_note=NOTE, due_on=date(2026, 12, 8))
-    _apply_outward(_PortalSession(application), record)  # type: ignore[arg-type]
+    session = _PortalSession(application)
+    _apply_outward(session, record)  # type: ignore[arg-type]
     assert (application.status, application.status_comment) == ("correction_requested", NOTE)
+    # Issue 17: the applicant's history keeps the step with the same note, nothing else.
+    [event] = session.added
+    assert (event.status, event.note) == ("correction_requested", NOTE)  # type: ignore[attr-defined]

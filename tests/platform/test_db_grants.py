@@ -41,8 +41,15 @@ def test_the_gateway_gets_only_what_it_carries_and_nobody_truncates() -> None:
                if " ON TABLE " in line}
     assert granted == {"outbox", "materials", "applications", "catalogue_entries",
                        "penalty_disclosures", "inbox", "gateway_cursors", "gateway_parked",
-                       "crossings", "receipt_counters"}
+                       "crossings", "receipt_counters", "catalogue_files",
+                       "application_events", "decision_documents"}
     assert 'GRANT SELECT, INSERT ON TABLE "crossings" TO "gateway"' in gateway
+    # It keeps a decided application's decision document (replaced, never deleted).
+    assert ('GRANT SELECT, INSERT, UPDATE ON TABLE "decision_documents" TO "gateway"'
+            in gateway)
+    # Issue 17: it replaces a published item's blank forms and appends to a case's history.
+    assert 'GRANT SELECT, INSERT, DELETE ON TABLE "catalogue_files" TO "gateway"' in gateway
+    assert 'GRANT INSERT ON TABLE "application_events" TO "gateway"' in gateway
     # A table with two entries (read it, update some columns) is revoked once, before both.
     outbox = [line for line in portal.splitlines() if '"outbox"' in line and "gateway" in line]
     assert [line.split()[0] for line in outbox] == ["REVOKE", "GRANT", "GRANT"]
@@ -61,3 +68,14 @@ def test_core_may_only_read_and_append_the_audit_chain_and_its_anchors() -> None
     assert any(line.startswith('ALTER DEFAULT PRIVILEGES FOR ROLE "core_owner"')
                for line in core)
     assert statements("core", "core", {"core"}) == []
+
+
+def test_a_table_a_later_migration_creates_waits_for_it() -> None:
+    # portal_0006 states the grants before portal_0007 creates catalogue_files (issue 17):
+    # a REVOKE on a missing table would fail the migration.
+    early = statements("portal", "portal_owner", {"portal", "gateway"},
+                       tables={"outbox", "materials", "applications"})
+    assert not any("catalogue_files" in line or "application_events" in line
+                   for line in early)
+    assert 'GRANT SELECT ON TABLE "outbox" TO "gateway"' in early
+    assert any("ON ALL TABLES IN SCHEMA public" in line for line in early)

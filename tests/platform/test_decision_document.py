@@ -213,7 +213,7 @@ def test_the_template_files_ship_in_the_wheel() -> None:
     patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
         "package-data"]["sunlight"]
     templates = Path(decision_document.__file__).parent / "templates"
-    shipped = sorted(templates.iterdir())
+    shipped = sorted(p for p in templates.rglob("*") if p.is_file())
     assert {p.name for p in shipped} >= {"penalty_decision.html", "penalty_decision.css"}
     for path in shipped:
         inside = path.relative_to(ROOT / "platform" / "sunlight").as_posix()

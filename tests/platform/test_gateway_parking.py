@@ -49,7 +49,10 @@ class _Session:
     """Just enough of a session: lookups by key, and what was added."""
 
     def __init__(self, **by_type: dict[Any, Any]) -> None:
-        self.by_type, self.added = by_type, list[Any]()
+        self.by_type, self.added, self.executed = by_type, list[Any](), list[Any]()
+
+    def execute(self, statement: Any) -> None:
+        self.executed.append(statement)
 
     def get(self, model: type[Any], key: Any, **_: Any) -> Any:
         return self.by_type.get(model.__name__, {}).get(key)

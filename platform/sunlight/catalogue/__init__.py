@@ -2,7 +2,9 @@
 
 Pure Python, no database: :mod:`.model` (the pydantic models), :mod:`.discretion`
 (penalty ranges), :mod:`.versioning` (draft → published → retired), :mod:`.io_yaml` and
-:mod:`.io_excel` (import/export), :mod:`.sample` (the 连云区 sample catalogue).
+:mod:`.io_excel` (import/export), :mod:`.sample` (the 连云区 sample catalogue),
+:mod:`.flowchart` (an item's flow drawn as SVG), :mod:`.form_fields` (an item's form as
+labelled fields, and its errors in Chinese).
 
 Example::
 
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
     from sunlight.catalogue.io_yaml import dump_yaml, load_yaml
     from sunlight.catalogue.model import (
         ENFORCEMENT_CATEGORIES,
+        BlankForm,
         Catalogue,
         Category,
         Department,
@@ -63,7 +66,7 @@ _HOMES: dict[str, str] = {
     "FlowError": "flow", "FlowStep": "flow", "validate_flow": "flow",
     "dump_excel": "io_excel", "load_excel": "io_excel",
     "dump_yaml": "io_yaml", "load_yaml": "io_yaml",
-    "Catalogue": "model", "Category": "model", "Department": "model",
+    "BlankForm": "model", "Catalogue": "model", "Category": "model", "Department": "model",
     "DiscretionBand": "model", "DiscretionStandard": "model", "Fee": "model",
     "ItemStatus": "model", "Material": "model", "PowerItem": "model",
     "ENFORCEMENT_CATEGORIES": "model",
@@ -83,6 +86,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "ENFORCEMENT_CATEGORIES",
     "AmountError",
+    "BlankForm",
     "Catalogue",
     "CatalogueImportError",
     "Category",

@@ -22,8 +22,20 @@ from typing import Any
 from openpyxl.utils import get_column_letter
 from pydantic import ValidationError
 
-from sunlight.catalogue.errors import CatalogueImportError, Loc, problems, raise_all
-from sunlight.catalogue.layout import CHILD_FIELDS, KINDS, OPTIONAL_COLUMNS, SHEETS
+from sunlight.catalogue.errors import (
+    CatalogueImportError,
+    Loc,
+    item_label,
+    problems,
+    raise_all,
+)
+from sunlight.catalogue.layout import (
+    CHILD_FIELDS,
+    KINDS,
+    OPTIONAL_COLUMNS,
+    OPTIONAL_SHEETS,
+    SHEETS,
+)
 from sunlight.catalogue.model import Catalogue
 
 _OMIT = object()  # a blank cell whose field then takes its default (or is reported missing)
@@ -48,11 +60,12 @@ class _Reader:
         self.problems: list[CatalogueImportError] = []
         self.origins: dict[Loc, _Row] = {}
         self.first_child: dict[tuple[int, str], _Row] = {}
+        self.data: dict[str, Any] = {}
 
     def read(self, workbook: Any) -> Catalogue:
         rows = {name: self._sheet_rows(workbook, name) for name in SHEETS}
         raise_all(self.problems)
-        data = self._build(rows)
+        data = self.data = self._build(rows)
         raise_all(self.problems)
         try:
             return Catalogue.model_validate(data)
@@ -64,6 +77,8 @@ class _Reader:
 
     def _sheet_rows(self, workbook: Any, name: str) -> list[_Row]:
         if name not in workbook.sheetnames:
+            if name in OPTIONAL_SHEETS:
+                return []
             self._problem(name, None, None, None,
                           f"missing sheet (the workbook needs: {', '.join(SHEETS)})")
             return []
@@ -129,6 +144,7 @@ class _Reader:
         for sheet in ("materials", "fees", "flow"):
             self._attach_list(rows[sheet], sheet, items, index_by_key)
         self._attach_discretion(rows["discretion"], items, index_by_key)
+        self._attach_blank_forms(rows["blank_forms"], items, index_by_key)
         return {"departments": departments, "items": items}
 
     def _attach_list(self, rows: list[_Row], sheet: str, items: list[dict[str, Any]],
@@ -167,6 +183,33 @@ class _Reader:
             bands: list[Any] = standards[s]["bands"]
             self.origins[("items", owner, "discretion", s, "bands", len(bands))] = row
             bands.append(self._record(row, ("severity", "label", "min_yuan", "max_yuan")))
+
+    def _attach_blank_forms(self, rows: list[_Row], items: list[dict[str, Any]],
+                            index_by_key: dict[tuple[str, int], int]) -> None:
+        # Part 1 starts a form; part n+1 of the same item and name continues its content.
+        last: dict[tuple[int, Any], tuple[dict[str, Any], int]] = {}
+        for row in rows:
+            owner = self._owner(row, index_by_key)
+            if owner is None:
+                continue
+            name, part = self._convert(row, "name"), _whole_number(row.values["part"])
+            content = self._convert(row, "content")
+            previous = last.get((owner, name))
+            if part == 1:
+                forms: list[Any] = items[owner]["blank_forms"]
+                self.origins[("items", owner, "blank_forms", len(forms))] = row
+                self.first_child.setdefault((owner, "blank_forms"), row)
+                record = self._record(row, ("name", "filename", "content_type", "content"))
+                forms.append(record)
+                last[(owner, name)] = (record, 1)
+            elif previous is not None and part == previous[1] + 1:
+                record = previous[0]
+                record["content"] = f"{record.get('content', '')}{content or ''}"
+                last[(owner, name)] = (record, previous[1] + 1)
+            else:
+                expected = "1" if previous is None else f"1 or {previous[1] + 1}"
+                self._problem_at(row, "part", f"must be {expected} for form {name!r}, not "
+                                              f"{row.values['part']!r}")
 
     def _owner(self, row: _Row, index_by_key: dict[tuple[str, int], int]) -> int | None:
         key = self._key(row, "item_code", "item_version")
@@ -217,6 +260,12 @@ class _Reader:
 
     def _place(self, loc: Loc, message: str) -> CatalogueImportError:
         """Map a model location to the cell (or row) it was read from."""
+        error = self._cell(loc, message)
+        error.item = item_label(self.data, loc)
+        error.args = (error._render(),)
+        return error
+
+    def _cell(self, loc: Loc, message: str) -> CatalogueImportError:
         for cut in range(len(loc), 0, -1):
             row = self.origins.get(loc[:cut])
             if row is not None:

@@ -35,7 +35,8 @@ class CatalogueImportError(ValueError):
     ``row`` is 1-based: the Excel row number as Excel shows it, or the YAML line number.
     ``column`` is the field (Excel header) name; ``column_letter`` the Excel column letter.
     ``path`` is the YAML path (``items[3].flow[1].role``, indices 0-based), ``None`` for
-    Excel.
+    Excel. ``item`` names the item the problem is in (``320703-SCJGJ-XK-001 v2``) when it
+    is in one whose code and version could be read.
     """
 
     def __init__(
@@ -48,6 +49,7 @@ class CatalogueImportError(ValueError):
         column: str | None = None,
         column_letter: str | None = None,
         path: str | None = None,
+        item: str | None = None,
     ) -> None:
         self.message = message
         self.source: Source = source
@@ -56,6 +58,7 @@ class CatalogueImportError(ValueError):
         self.column = column
         self.column_letter = column_letter
         self.path = path
+        self.item = item
         self.all_problems: tuple[CatalogueImportError, ...] = (self,)
         super().__init__(self._render())
 
@@ -77,7 +80,8 @@ class CatalogueImportError(ValueError):
         return place
 
     def _render(self) -> str:
-        return f"{self.where}: {self.message}"
+        item = f" (item {self.item})" if self.item else ""
+        return f"{self.where}: {self.message}{item}"
 
 
 def raise_all(problems: Sequence[CatalogueImportError]) -> None:
@@ -90,6 +94,21 @@ def raise_all(problems: Sequence[CatalogueImportError]) -> None:
         # The count goes into the text so a log line alone shows the import was worse.
         first.args = (f"{first.args[0]} (and {len(problems) - 1} more problem(s))",)
     raise first
+
+
+def item_label(data: object, loc: Loc) -> str | None:
+    """``"CODE vN"`` of the item ``loc`` points into, read from the raw ``data``; ``None``
+    when ``loc`` is outside the items or the item's code cannot be read."""
+    if len(loc) < 2 or loc[0] != "items" or not isinstance(loc[1], int):
+        return None
+    items = data.get("items") if isinstance(data, dict) else None
+    if not isinstance(items, list) or not 0 <= loc[1] < len(items):
+        return None
+    item = items[loc[1]]
+    if not isinstance(item, dict) or not isinstance(item.get("code"), str):
+        return None
+    version = item.get("version")
+    return f"{item['code']} v{version}" if isinstance(version, int) else str(item["code"])
 
 
 def located(message: str, rel_loc: Loc, **context: Any) -> PydanticCustomError:

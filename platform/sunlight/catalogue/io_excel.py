@@ -1,11 +1,14 @@
 """The catalogue as an Excel workbook: the form departments fill in and send back.
 
 One sheet per table, each with a header row of field names (Chinese in the header
-comments): ``departments``, ``items``, ``materials``, ``fees``, ``flow`` and
-``discretion`` (one row per band). Child rows name their item by ``item_code`` and
-``item_version``; their order within an item is the row order. ``form_schema`` and
-``risk_points`` are JSON text in one cell; ``major_decision`` (重大执法决定) is TRUE/FALSE
-and may be left out of older workbooks (false). The workbook round-trips exactly with YAML.
+comments): ``departments``, ``items``, ``materials``, ``fees``, ``flow``, ``discretion``
+(one row per band) and ``blank_forms`` (格式文书: the file as base64, over several rows,
+``part`` 1, 2 ..., when it is longer than a cell). Child rows name their item by
+``item_code`` and ``item_version``; their order within an item is the row order.
+``form_schema`` and ``risk_points`` are JSON text in one cell; ``major_decision``
+(重大执法决定) is TRUE/FALSE; it, ``place``, ``contact_phone``, ``supervision_phone`` and
+the ``blank_forms`` sheet may be left out of older workbooks (false, blank, none). The
+workbook round-trips exactly with YAML.
 Every problem on load names its sheet, row, column letter and header, e.g.
 ``items!J7 (promised_limit_days): must be ≤ statutory_limit_days (20)``.
 
@@ -22,6 +25,7 @@ Example::
 
 from __future__ import annotations
 
+import base64
 import json
 import zipfile
 from collections.abc import Iterable
@@ -37,7 +41,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 
 from sunlight.catalogue._excel_read import read_workbook
 from sunlight.catalogue.errors import CatalogueImportError
-from sunlight.catalogue.layout import HEADER_ZH, SHEETS
+from sunlight.catalogue.layout import BASE64_CELL_CHARS, HEADER_ZH, SHEETS
 from sunlight.catalogue.model import Catalogue, PowerItem
 
 #: Excel's limit on the characters in one cell.
@@ -93,6 +97,7 @@ def _append_item(sheets: dict[str, Any], item: PowerItem) -> None:
         item.statutory_limit_days, item.promised_limit_days,
         _json_cell(item.form_schema, item, "form_schema"),
         _json_cell(item.risk_points, item, "risk_points"), item.major_decision,
+        item.place, item.contact_phone, item.supervision_phone,
     ])
     for material in item.materials:
         _append(sheets["materials"], [*key, material.name, material.required, material.note])
@@ -105,6 +110,14 @@ def _append_item(sheets: dict[str, Any], item: PowerItem) -> None:
             _append(sheets["discretion"], [
                 *key, standard.violation, standard.description, band.severity, band.label,
                 band.min_yuan, band.max_yuan,
+            ])
+    for form in item.blank_forms:
+        text = base64.b64encode(form.content).decode("ascii")
+        for part, start in enumerate(range(0, len(text), BASE64_CELL_CHARS), start=1):
+            _append(sheets["blank_forms"], [
+                *key, form.name, form.filename if part == 1 else "",
+                form.content_type if part == 1 else "", part,
+                text[start:start + BASE64_CELL_CHARS],
             ])
 
 

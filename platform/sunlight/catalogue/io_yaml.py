@@ -29,7 +29,13 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from sunlight.catalogue.errors import CatalogueImportError, Loc, problems, raise_all
+from sunlight.catalogue.errors import (
+    CatalogueImportError,
+    Loc,
+    item_label,
+    problems,
+    raise_all,
+)
 from sunlight.catalogue.model import Catalogue
 
 HEADER = (
@@ -121,7 +127,8 @@ def load_yaml(text: str) -> Catalogue:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         found = [
             CatalogueImportError(message, source="yaml", row=_line_of(root, loc),
-                                 column=_field_of(loc), path=format_path(loc))
+                                 column=_field_of(loc), path=format_path(loc),
+                                 item=item_label(data, loc))
             for loc, message in problems(exc)
         ]
         raise_all(found)

@@ -18,7 +18,7 @@ SHEETS: dict[str, tuple[str, ...]] = {
     "items": (
         "code", "version", "status", "name", "category", "department", "legal_basis",
         "implementing_body", "statutory_limit_days", "promised_limit_days", "form_schema",
-        "risk_points", "major_decision",
+        "risk_points", "major_decision", "place", "contact_phone", "supervision_phone",
     ),
     "materials": ("item_code", "item_version", "name", "required", "note"),
     "fees": ("item_code", "item_version", "name", "amount_yuan", "basis"),
@@ -27,11 +27,25 @@ SHEETS: dict[str, tuple[str, ...]] = {
         "item_code", "item_version", "violation", "description", "severity", "label",
         "min_yuan", "max_yuan",
     ),
+    # One row per blank form (格式文书); a file longer than a cell (its base64 past
+    # BASE64_CELL_CHARS) continues on the next rows, part 2, 3 ..., which repeat the key
+    # and the name.
+    "blank_forms": (
+        "item_code", "item_version", "name", "filename", "content_type", "part", "content",
+    ),
 }
+
+#: Sheets a workbook may leave out (older workbooks predate them): no rows.
+OPTIONAL_SHEETS: frozenset[str] = frozenset({"blank_forms"})
+#: The base64 characters of a blank form one cell holds (Excel's limit is 32,767).
+BASE64_CELL_CHARS = 32_000
 
 #: Columns a workbook may leave out (older workbooks predate them): the field's default
 #: applies to every row.
-OPTIONAL_COLUMNS: frozenset[tuple[str, str]] = frozenset({("items", "major_decision")})
+OPTIONAL_COLUMNS: frozenset[tuple[str, str]] = frozenset({
+    ("items", "major_decision"), ("items", "place"), ("items", "contact_phone"),
+    ("items", "supervision_phone"),
+})
 
 CellKind = Literal["text", "int", "decimal", "optional_decimal", "bool", "json", "json_list"]
 
@@ -42,6 +56,7 @@ KINDS: dict[str, CellKind] = {
     "statutory_limit_days": "int",
     "promised_limit_days": "int",
     "limit_days": "int",
+    "part": "int",
     "amount_yuan": "optional_decimal",
     "min_yuan": "decimal",
     "max_yuan": "decimal",
@@ -81,6 +96,13 @@ HEADER_ZH: dict[str, str] = {
     "label": "情节名称（轻微/一般/严重）",
     "min_yuan": "罚款下限（元）",
     "max_yuan": "罚款上限（元）",
+    "place": "办理地点（含办公时间）",
+    "contact_phone": "咨询电话",
+    "supervision_phone": "监督电话",
+    "filename": "文件名（含扩展名 .pdf .docx .xlsx .doc .xls）",
+    "content_type": "文件类型（如 application/pdf）",
+    "part": "分段序号（1 起；文件超过一格时续写下一行）",
+    "content": "文件内容（Base64）",
 }
 
 #: Child sheet → the PowerItem list field its rows fill.
@@ -89,4 +111,5 @@ CHILD_FIELDS: dict[str, str] = {
     "fees": "fees",
     "flow": "flow",
     "discretion": "discretion",
+    "blank_forms": "blank_forms",
 }

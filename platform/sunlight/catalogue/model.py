@@ -18,7 +18,10 @@ Example::
 
 from __future__ import annotations
 
+import base64
+import binascii
 import itertools
+import re
 from collections.abc import Iterator
 from decimal import Decimal
 from enum import Enum
@@ -27,8 +30,10 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    PlainSerializer,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -117,6 +122,77 @@ Yuan = Annotated[
 ]
 NonBlank = Annotated[str, Field(min_length=1, pattern=r"\S")]
 
+#: A telephone number citizens can dial: a landline with its area code (0518-85801234,
+#: optionally an extension), a mobile number, or a short service line (12345, 12315).
+PHONE_PATTERN = re.compile(r"^(0[0-9]{2,3}-[0-9]{7,8}(-[0-9]{1,6})?|1[3-9][0-9]{9}|1[0-9]{4})$")
+
+
+def _phone(value: str) -> str:
+    if value and not PHONE_PATTERN.match(value):
+        raise ValueError(f"{value!r} is not a telephone number: write a landline with its area "
+                         "code (0518-85801234), a mobile number or a service line (12345)")
+    return value
+
+
+#: A telephone number, or empty when the item does not give one.
+Phone = Annotated[str, Field(max_length=30), AfterValidator(_phone)]
+
+#: The largest blank form (格式文书) one item may carry, and all of an item's together:
+#: they travel inside the published item to the portal (its feed page holds several items).
+MAX_BLANK_FORM_BYTES = 512 * 1024
+MAX_BLANK_FORMS_BYTES = 2 * 2**20
+#: The blank forms' file types, with the extension the file name must end with and the
+#: first bytes the content must start with.
+BLANK_FORM_TYPES: dict[str, tuple[str, bytes]] = {
+    "application/pdf": (".pdf", b"%PDF-"),
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document":
+        (".docx", b"PK\x03\x04"),
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":
+        (".xlsx", b"PK\x03\x04"),
+    "application/msword": (".doc", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"),
+    "application/vnd.ms-excel": (".xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"),
+}
+#: What a file name may not hold: directories, control and bidirectional characters.
+_NOT_IN_FILENAME = re.compile(r"[/\\\x00-\x1f\x7f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _filename(value: str) -> str:
+    bad = _NOT_IN_FILENAME.search(value)
+    if bad is not None:
+        raise ValueError(f"a file name may not contain {bad.group()!r} (no directories, "
+                         "control or bidirectional characters)")
+    if value.strip() != value or value.startswith("."):
+        raise ValueError("a file name may not start with a dot or a space, or end with a space")
+    return value
+
+
+def _bytes_in(value: object) -> object:
+    """Bytes as they are (YAML ``!!binary``, Python); text as base64 (JSON, Excel)."""
+    if isinstance(value, str):
+        try:
+            return base64.b64decode(value.encode("ascii"), validate=True)
+        except (binascii.Error, UnicodeEncodeError) as exc:
+            raise ValueError("content must be base64 (or binary in YAML)") from exc
+    return value
+
+
+def _file_size(value: bytes) -> bytes:
+    if not value:
+        raise ValueError("the file is empty")
+    if len(value) > MAX_BLANK_FORM_BYTES:
+        raise ValueError(f"the file has {len(value)} bytes; a blank form may have at most "
+                         f"{MAX_BLANK_FORM_BYTES} bytes")
+    return value
+
+
+#: A file's bytes: base64 text in JSON (the published item, the workbook), bytes in Python
+#: and ``!!binary`` in YAML.
+FileBytes = Annotated[
+    bytes, BeforeValidator(_bytes_in), AfterValidator(_file_size),
+    PlainSerializer(lambda v: base64.b64encode(v).decode("ascii"), return_type=str,
+                    when_used="json"),
+]
+
 
 class Department(BaseModel):
     """A department (部门) of the site that holds powers."""
@@ -145,6 +221,35 @@ class Fee(BaseModel):
     name: NonBlank
     amount_yuan: Yuan | None
     basis: str = ""
+
+
+class BlankForm(BaseModel):
+    """A blank form (格式文书) citizens download from the item's guide: a name, the file
+    name it is saved under, its type and the file itself."""
+
+    model_config = _FROZEN
+
+    name: Annotated[str, Field(min_length=1, max_length=100, pattern=r"\S")]
+    filename: Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_filename)]
+    content_type: Literal[
+        "application/pdf",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/msword",
+        "application/vnd.ms-excel",
+    ]
+    content: FileBytes
+
+    @model_validator(mode="after")
+    def _type_matches(self) -> BlankForm:
+        extension, magic = BLANK_FORM_TYPES[self.content_type]
+        if not self.filename.lower().endswith(extension):
+            raise located(f"a {self.content_type} file name must end with {extension}",
+                          ("filename",))
+        if not self.content.startswith(magic):
+            raise located(f"the content is not a {extension} file (it does not start as one)",
+                          ("content",))
+        return self
 
 
 class DiscretionBand(BaseModel):
@@ -233,6 +338,12 @@ class PowerItem(BaseModel):
     #: before every decision. Only enforcement items (:data:`ENFORCEMENT_CATEGORIES`) have it.
     major_decision: bool = False
     risk_points: list[NonBlank] = Field(default_factory=list)
+    #: The guide's practical part (办事指南): where to apply (办理地点, with office hours),
+    #: whom to ask (咨询电话) and where to complain (监督电话); blank forms to download.
+    place: str = Field(default="", max_length=300)
+    contact_phone: Phone = ""
+    supervision_phone: Phone = ""
+    blank_forms: list[BlankForm] = Field(default_factory=list, max_length=10)
 
     @field_validator("promised_limit_days")
     @classmethod
@@ -305,10 +416,46 @@ class PowerItem(BaseModel):
             )
         return value
 
+    @field_validator("blank_forms")
+    @classmethod
+    def _blank_forms_fit(cls, forms: list[BlankForm]) -> list[BlankForm]:
+        return check_blank_forms(forms)
+
     @property
     def key(self) -> tuple[str, int]:
         """``(code, version)``, unique in a catalogue."""
         return (self.code, self.version)
+
+
+def check_blank_forms(forms: list[BlankForm]) -> list[BlankForm]:
+    """One item's blank forms: file names distinct, all together within
+    :data:`MAX_BLANK_FORMS_BYTES` (raise a located error); returned unchanged."""
+    seen: dict[str, int] = {}
+    for index, form in enumerate(forms):
+        if form.filename in seen:
+            raise located(f"file name {form.filename!r} appears twice "
+                          f"(also blank_forms[{seen[form.filename]}])", (index, "filename"))
+        seen[form.filename] = index
+    total = sum(len(f.content) for f in forms)
+    if total > MAX_BLANK_FORMS_BYTES:
+        raise located(f"the blank forms add up to {total} bytes, more than "
+                      f"{MAX_BLANK_FORMS_BYTES} per item", ())
+    return forms
+
+
+class PublicGuide(BaseModel):
+    """The guide's practical fields of a published item's document, checked by the rules
+    of :class:`PowerItem` where the document travels on its own (the gateway's whitelist
+    of ``catalogue.item``); the document's other fields are not looked at here."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    place: str = Field(default="", max_length=300)
+    contact_phone: Phone = ""
+    supervision_phone: Phone = ""
+    blank_forms: Annotated[list[BlankForm], Field(max_length=10),
+                           AfterValidator(check_blank_forms)] = Field(default_factory=list)
+    flow: list[FlowStep] = Field(default_factory=list)
 
 
 def _flow_error_loc(message: str, steps: list[FlowStep]) -> tuple[str | int, ...]:

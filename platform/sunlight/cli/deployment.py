@@ -1,4 +1,8 @@
-"""``sunlight up|status|verify|scenario|down|node add``: a whole deployment on the local engine.
+"""``sunlight up|status|verify|scenario|down|node add``: a whole deployment.
+
+``up``, ``node add`` and ``down`` create and remove hosts on the local engine (the realizer);
+``up``'s configuration step, ``status``, ``verify`` and ``scenario`` then work from the
+deployment's inventory and pinned host keys alone (docs/inventory.md).
 
 Example::
 
@@ -57,6 +61,7 @@ def up_document(result: Any) -> dict[str, Any]:
 
 def _stand_up(spec: Any, configure: bool, as_json: bool, playbook: str = "site.yml",
               extra_args: tuple[str, ...] = ()) -> None:
+    from sunlight.control.deploy.inventory_view import InventoryError
     from sunlight.control.stack.ansible import PlaybookFailed
     from sunlight.control.stack.report import print_up
     from sunlight.control.stack.up import StackError, up
@@ -64,7 +69,7 @@ def _stand_up(spec: Any, configure: bool, as_json: bool, playbook: str = "site.y
     try:
         result = up(spec, progress_printer(as_json), configure=configure, playbook=playbook,
                     extra_args=extra_args, client=docker_client())
-    except (StackError, PlaybookFailed) as exc:
+    except (StackError, PlaybookFailed, InventoryError) as exc:
         raise fail(str(exc)) from exc
     if as_json:
         print_json(up_document(result))
@@ -77,56 +82,115 @@ def up_cmd(
                                   help="Topology YAML (default: 320000 → 320700 → 320703)."),
     configure: bool = typer.Option(True, "--configure/--no-configure",
                                    help="Run the playbooks after realizing."),
+    hosts: Path = typer.Option(None, "--hosts", exists=True, dir_okay=False,
+                               help="Configure existing machines of a hosts file instead "
+                                    "(docs/hosts-file.md)."),
+    known_hosts: Path = typer.Option(None, "--known-hosts", exists=True, dir_okay=False,
+                                     help="With --hosts: pin new hosts' keys from this file."),
+    yes: bool = typer.Option(False, "--yes", help="With --hosts: do not ask before "
+                             "configuring (fingerprints are still confirmed)."),
+    configure_only: bool = typer.Option(
+        False, "--configure-only",
+        help="Only run the playbooks against the deployment's existing inventory (written by "
+             "an earlier `up` or by `sunlight inventory from-pulumi`); nothing is realized."),
+    name: str = NAME,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Stand up (or converge) a deployment: backbone, sites, playbooks, readiness.
 
     --json: {"deployment", "sites": [{"site", "tier", "profile", "portal" (URL or null),
     "hosts" (list of names)}], "stages": {stage: seconds}, "playbook_log" (or null), "secrets",
-    "ca", "inventory"}; progress goes to stderr.
+    "ca", "inventory"}; progress goes to stderr. With --hosts: validate, pin host keys,
+    prechecks, then the playbooks (`sunlight.cli.byoh`; its --json adds "configured",
+    "host_keys", "prechecks" and has "playbook_logs"). With --configure-only: {"deployment",
+    "stages", "playbook_log", "secrets", "ca", "inventory"}.
     """
-    from sunlight.control.stack.topology import TopologyError, load_topology
+    from sunlight.control.stack.topology import TopologyError, TopologySpec, load_topology
+
+    if hosts is not None:
+        if topology is not None:
+            raise fail("give --topology or --hosts, not both", ExitCode.USAGE)
+        from sunlight.cli.byoh import up_from_hosts
+
+        up_from_hosts(hosts, known_hosts, yes, configure, as_json)
+        return
 
     try:
         spec = load_topology(topology)
-    except TopologyError as exc:
+        if name:
+            spec = TopologySpec(name=name, profile=spec.profile, sites=spec.sites)
+    except (TopologyError, ValueError) as exc:
         raise fail(str(exc), ExitCode.USAGE) from exc
-    _stand_up(spec, configure, as_json)
+    if configure_only:
+        _configure_only(spec.name, as_json)
+    else:
+        _stand_up(spec, configure, as_json)
 
 
-def status_document(name: str, rows: list[Any]) -> dict[str, Any]:
+def _configure_only(name: str, as_json: bool) -> None:
+    from sunlight.control.deploy.secrets import ca_paths
+    from sunlight.control.stack.ansible import PlaybookFailed
+    from sunlight.control.stack.deployment import Deployment
+    from sunlight.control.stack.up import StackError, configure
+
+    dep = Deployment(name)
+    try:
+        result = configure(name, progress_printer(as_json))
+    except StackError as exc:
+        raise fail(str(exc), ExitCode.ENVIRONMENT) from exc
+    except PlaybookFailed as exc:
+        raise fail(str(exc)) from exc
+    if as_json:
+        print_json({"deployment": name, "stages": {"configure": result.seconds},
+                    "playbook_log": str(result.log), "secrets": str(dep.secrets_dir),
+                    "ca": str(ca_paths(dep.secrets_dir)[1]), "inventory": str(dep.hosts_file)})
+        return
+    console.print(f"[bold green]configured[/] deployment {escape(name)} "
+                  f"({result.seconds:.0f} s, log {result.log})")
+
+
+def _access(name: str) -> Any:
+    """The deployment's inventory and pinned host keys (a missing one: exit 3)."""
+    from sunlight.control.stack.access import AccessError, DeploymentAccess
+    from sunlight.control.stack.deployment import Deployment
+
+    try:
+        return DeploymentAccess(Deployment(name))
+    except AccessError as exc:
+        raise fail(str(exc), ExitCode.ENVIRONMENT) from exc
+
+
+def status_document(name: str, rows: list[Any], verify: Any) -> dict[str, Any]:
     """What ``status --json`` prints; asks each core's /readyz."""
-    from sunlight.control.stack.status import answers, core_url, core_verify
+    from sunlight.control.stack.status import answers
 
-    verify = core_verify(name)
     hosts = []
     for row in rows:
-        url = core_url(row)
         hosts.append({
-            "site": row.site, "host": row.host,
-            "roles": [r for r in row.roles.split(",") if r], "state": row.state,
+            "site": row.site, "host": row.host, "roles": list(row.roles), "state": row.state,
             "addresses": dict(row.addresses),
-            "core": {"url": url, "readiness": answers(url + "/readyz", verify)} if url else None,
-            "portal": f"https://127.0.0.1:{row.portal_port}/" if row.portal_port else None,
+            "core": ({"url": row.core_url, "readiness": answers(row.core_url + "/readyz", verify)}
+                     if row.core_url else None),
+            "portal": f"{row.public_url}/" if row.public_url else None,
         })
     return {"deployment": name, "hosts": hosts}
 
 
 def status_cmd(name: str = typer.Option("demo", "--name", help="Deployment name."),
                as_json: bool = JSON_OPTION) -> None:
-    """Each site's hosts, their state and whether the applications answer.
+    """Each site's hosts, from the inventory: their services (asked over SSH with the pinned
+    host keys) and whether the applications answer.
 
-    --json: {"deployment", "hosts": [{"site", "host", "roles": [..], "state",
-    "addresses": {network: ip}, "core": {"url", "readiness" ("ready", "not ready (503)",
-    "no answer (...)")} or null, "portal" (URL or null)}]}.
+    --json: {"deployment", "hosts": [{"site", "host", "roles": [..], "state" ("active",
+    "inactive: unit=state, ..." or "unreachable (why)"), "addresses": {network: ip},
+    "core": {"url", "readiness" ("ready", "not ready (503)", "no answer (...)")} or null,
+    "portal" (URL or null)}]}.
     """
-    from sunlight.control.stack.status import host_rows
+    from sunlight.control.stack.status import core_verify, host_rows
 
-    rows = host_rows(docker_client(), name)
-    if not rows:
-        raise fail(f"deployment {name} has no hosts on this engine (`sunlight up`?)",
-                   ExitCode.ENVIRONMENT)
-    doc = status_document(name, rows)
+    access = _access(name)
+    rows = host_rows(access)
+    doc = status_document(name, rows, core_verify(access.inventory.secrets_dir))
     if as_json:
         print_json(doc)
         return
@@ -141,33 +205,32 @@ def status_cmd(name: str = typer.Option("demo", "--name", help="Deployment name.
             app = f"core {host['core']['readiness']}"
         elif host["portal"]:
             app = f"portal {host['portal']}"
-        table.add_row(row.site, row.host, row.roles, row.state, app)
+        table.add_row(row.site, row.host, ",".join(row.roles), escape(row.state), escape(app))
     console.print(table)
 
 
 def verify_cmd(name: str = typer.Option("demo", "--name", help="Deployment name.")) -> None:
-    """Read-only checks of a running deployment: verify.yml on every host, then each core."""
-    from sunlight.control.stack.ansible import PlaybookFailed, run_playbook
-    from sunlight.control.stack.deployment import Deployment
-    from sunlight.control.stack.status import answers, core_url, core_verify, host_rows
+    """Read-only checks of a running deployment, from its inventory: verify.yml on every
+    host, then each core's readiness."""
+    from sunlight.control.deploy.inventory_view import InventoryError
+    from sunlight.control.stack.ansible import PlaybookFailed
+    from sunlight.control.stack.configure import configure
+    from sunlight.control.stack.status import core_readiness
 
-    dep = Deployment(name)
-    if not dep.hosts_file.is_file():
-        raise fail(f"deployment {name} has no inventory: run `sunlight up` first",
-                   ExitCode.ENVIRONMENT)
+    access = _access(name)
     try:
-        result = run_playbook("verify.yml", dep.hosts_file, dep.log("verify"), progress=progress)
+        result = configure(access.dep, "verify.yml", progress)
+    except InventoryError as exc:
+        raise fail(str(exc), ExitCode.ENVIRONMENT) from exc
     except PlaybookFailed as exc:
         raise fail(str(exc)) from exc
     if result.total_changed:
         raise fail(f"verify.yml changed {result.total_changed} things: it must be read-only "
                    f"(log {result.log})")
-    verify = core_verify(name)
-    cores = [(row.site, answers(url + "/readyz", verify))
-             for row in host_rows(docker_client(), name) if (url := core_url(row))]
-    bad = [f"{site}: {state}" for site, state in cores if state != "ready"]
+    cores = core_readiness(access)
+    bad = [f"{site}: {state}" for site, _url, state in cores if state != "ready"]
     if bad or not cores:
-        raise fail("core not ready: " + ("; ".join(bad) or "no core host found"))
+        raise fail("core not ready: " + ("; ".join(bad) or "no core host in the inventory"))
     console.print(f"[bold green]verified[/] {len(cores)} sites "
                   f"(verify.yml {result.seconds:.0f} s, log {result.log})")
 
@@ -214,12 +277,11 @@ def scenario_cmd(name: str = typer.Option("demo", "--name", help="Deployment nam
                  county: str = typer.Option("320703", "--county",
                                             help="The county where the citizen applies.")) -> None:
     """Walk one case through the stack: county portal → staff → result → city → province."""
-    from sunlight.control.stack.access import AccessError, DeploymentAccess
-    from sunlight.control.stack.deployment import Deployment
+    from sunlight.control.stack.access import AccessError
     from sunlight.control.stack.scenario import ScenarioError, run_scenario
 
+    access = _access(name)
     try:
-        access = DeploymentAccess(Deployment(name), docker_client())
         run_scenario(access, county, say=lambda m: console.print(f"[green]✓[/] {escape(m)}"))
     except AccessError as exc:
         raise fail(str(exc), ExitCode.ENVIRONMENT) from exc

@@ -20,7 +20,7 @@ from rich.markup import escape
 
 from sunlight.cli.common import PANEL_LOAD, ExitCode, console, fail, progress
 
-if TYPE_CHECKING:  # the control node's tooling (psutil, docker) is not on hosts
+if TYPE_CHECKING:  # the control node's tooling (psutil) is not on hosts
     from sunlight.control.load.run import LoadRequest
 
 CAPACITY_STEP = 1.25

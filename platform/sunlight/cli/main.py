@@ -3,10 +3,12 @@
 ``sunlight --help`` shows the commands in four panels:
 
 Deployment — a whole deployment on the local engine (:mod:`sunlight.cli.deployment`)
-    ``up``, ``status``, ``verify``, ``scenario``, ``down``, ``node add``, ``keys list|rotate``
+    ``up``, ``status``, ``verify``, ``scenario``, ``down``, ``node add``, ``keys list|rotate``,
+    ``prechecks`` (:mod:`sunlight.cli.byoh`, with ``up --hosts``),
+    ``inventory from-pulumi|control-key``
 Operations — this machine, the control node (here)
-    ``doctor``, ``engine ensure``, ``images build|tag``, ``hosts boot|list|remove``,
-    ``certs status|renew``
+    ``doctor``, ``engine ensure|second``, ``browser ensure``, ``images build|tag``,
+    ``hosts boot|list|remove``, ``certs status|renew``, ``bundle create|install``
 Load — load tests of a running deployment (:mod:`sunlight.cli.load`)
     ``load``
 On host — run on a site's hosts with its ``SUNLIGHT_*`` settings (:mod:`sunlight.cli.onhost`,
@@ -31,7 +33,7 @@ and progress lines: :mod:`sunlight.cli.common`.
 
 Commands with ``--json`` (one JSON document on stdout, nothing else there; the shape is in
 each command's help): ``doctor``, ``hosts boot``, ``hosts list``, ``up``, ``node add``,
-``status``, ``keys list``, ``exchange status``, ``exchange dead-letters list``,
+``status``, ``keys list``, ``prechecks``, ``exchange status``, ``exchange dead-letters list``,
 ``supervision rules check|import``,
 ``supervision orders list``, ``supervision inspection draw|list|summary``,
 ``enforcement officers import|list``, ``gateway parked list``.
@@ -52,11 +54,15 @@ from rich.markup import escape
 
 import sunlight
 from sunlight.cli import (
+    browser,
+    bundle,
+    byoh,
     certs,
     deployment,
     enforcement,
     exchange,
     gateway,
+    inventory,
     keys,
     load,
     onhost,
@@ -67,6 +73,7 @@ from sunlight.cli.common import (
     EXIT_CODES_HELP,
     JSON_OPTION,
     PANEL_OPERATIONS,
+    ExitCode,
     console,
     docker_client,
     fail,
@@ -116,6 +123,25 @@ def engine_ensure() -> None:
     try:
         ensure_engine(progress)
     except EngineError as exc:
+        raise fail(str(exc)) from exc
+
+
+@engine_app.command("second")
+def engine_second(
+    action: str = typer.Argument(..., help="up: start it (and its nftables table); down: "
+                                 "stop it, remove its table and bridge."),
+) -> None:
+    """The second Docker engine on this machine, for topologies over several engines (root):
+    its own dockerd, socket, data root and bridge, --iptables=false, isolated by Sunlight's
+    nftables table (docs/engines.md)."""
+    from sunlight.control.engine import EngineError, second_down, second_up
+    from sunlight.control.enginetable import EngineTableError
+
+    if action not in ("up", "down"):
+        raise fail(f"engine second: {action!r} is not up or down", ExitCode.USAGE)
+    try:
+        (second_up if action == "up" else second_down)(progress)
+    except (EngineError, EngineTableError) as exc:
         raise fail(str(exc)) from exc
 
 
@@ -233,6 +259,9 @@ def hosts_boot(
 def hosts_list(as_json: bool = JSON_OPTION) -> None:
     """List Sunlight containers on this engine, with their run and lifetime.
 
+    An engine-level view (standalone hosts of `hosts boot`, and the hosts the realizer made);
+    a deployment's hosts and their state are `sunlight status`, from its inventory.
+
     --json: {"hosts": [{"name", "run", "lifetime", "status", "image"}]} (run, lifetime and
     image null when unknown).
     """
@@ -273,14 +302,18 @@ def hosts_remove(
 def _register_operations(root: typer.Typer) -> None:
     root.command("doctor", rich_help_panel=PANEL_OPERATIONS)(doctor)
     root.add_typer(engine_app, name="engine", rich_help_panel=PANEL_OPERATIONS)
+    browser.register(root)
     root.add_typer(images_app, name="images", rich_help_panel=PANEL_OPERATIONS)
     root.add_typer(hosts_app, name="hosts", rich_help_panel=PANEL_OPERATIONS)
     certs.register(root)
+    bundle.register(root)
 
 
 # The order of registration is the order of the panels and of the commands in them.
 deployment.register(app)
+inventory.register(app)
 keys.register(app)
+byoh.register(app)
 _register_operations(app)
 load.register(app)
 onhost.register(app)

@@ -1,7 +1,8 @@
 """Everything Sunlight changes on the machine it runs on, recorded so it can be undone.
 
-Sunlight's set-up stages may install Debian packages, start ``dockerd``, raise kernel
-limits and keep caches and state. Each such change is named here, in one place, and the
+Sunlight's set-up stages may install Debian packages, start ``dockerd`` (and a second one,
+with its bridge and nftables tables: ``sunlight engine second up``), raise kernel limits and
+keep caches and state. Each such change is named here, in one place, and the
 ones made at run time are recorded in a ledger (:data:`LEDGER`, with the value each
 setting had before), so that ``scripts/reset-host`` can return a machine to the state of a
 fresh one — which is how a fresh-machine rehearsal starts (``scripts/rehearse-fresh-machine``).
@@ -18,6 +19,7 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -29,14 +31,22 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 Progress = Callable[[str], None]
+Runner = Callable[..., "subprocess.CompletedProcess[Any]"]
 
 LEDGER = Path("/var/lib/sunlight/host-changes.json")
 """What this machine's Sunlight changed, with the values before (root's set-up only)."""
 
-HOST_PACKAGES = ("docker.io", "debootstrap")
-"""Every Debian package Sunlight may install on the host; nothing else is installed."""
+HOST_PACKAGES = ("docker.io", "debootstrap", "apt-utils", "nftables", "chromium",
+                 "libnss3-tools", "fonts-noto-cjk")
+"""Every Debian package Sunlight may install on the host; nothing else is installed: the
+engine (:mod:`sunlight.control.engine`), the image's bootstrapper
+(:mod:`sunlight.control.images.base`), apt-ftparchive for ``sunlight bundle create``
+(``apt-utils``), the second engine's table (``nftables``, ``sunlight engine second up``),
+and the browser the page tests drive with its certificate tool and a Chinese font
+(:mod:`sunlight.control.browser`)."""
 
 HOST_GROUPS = ("docker",)
 """System groups those packages create and purging leaves behind (docker.io's postinst)."""
@@ -51,14 +61,30 @@ KERNEL_DEFAULTS = {"fs.inotify.max_user_instances": 128, "net.ipv4.ip_forward": 
 
 DOCKERD_LOG = Path("/var/log/sunlight/dockerd.log")
 
+# --- the second engine (``sunlight engine second up|down``, docs/engines.md) ------------------
+SECOND_DIR = Path("/run/sunlight")
+SECOND_SOCKET = SECOND_DIR / "dockerd-b.sock"
+"""Also stated in :mod:`sunlight.topology.engines` (this module uses the standard library
+only); tests/test_engine_second.py checks the two agree."""
+SECOND_PIDFILE = SECOND_DIR / "dockerd-b.pid"
+SECOND_EXEC_ROOT = SECOND_DIR / "docker-b"
+SECOND_DATA_ROOT = Path("/var/lib/sunlight/docker-b")  # under LEDGER.parent: reset removes it
+SECOND_CONFIG = Path("/var/lib/sunlight/dockerd-b.json")
+SECOND_LOG = DOCKERD_LOG.parent / "dockerd-b.log"
+SECOND_BRIDGE = "sl-b0"  # its default bridge, made by the set-up (dockerd's --bridge)
+SECOND_BRIDGE_ADDRESS = "10.199.255.1/24"  # outside the deployments' pool (10.200.0.0/13)
+SECOND_TABLE = "sunlight_engine_b"  # nftables, family inet: its isolation
+SECOND_PATHS = (SECOND_DIR, SECOND_DATA_ROOT, SECOND_CONFIG)
+
 HOST_PATHS = (
     Path("/var/lib/docker"), Path("/var/lib/containerd"), Path("/etc/docker"),
     Path("/run/docker"), Path("/run/containerd"), Path("/var/run/docker.sock"),
-    DOCKERD_LOG.parent, LEDGER.parent,
+    DOCKERD_LOG.parent, LEDGER.parent, *SECOND_PATHS,
 )
 """Directories and files the engine Sunlight starts, and Sunlight itself, leave behind."""
 
 ENGINE_PROCESSES = ("dockerd", "containerd")
+
 
 
 def user_dirs() -> tuple[Path, Path]:
@@ -196,6 +222,36 @@ def _stop_engine(progress: Progress) -> None:
             os.kill(pid, signal.SIGKILL)
 
 
+def _stop_second_engine(progress: Progress, run: Runner = subprocess.run,
+                        kill: Callable[[int, int], None] = os.kill,
+                        alive: Callable[[int], bool] = lambda pid: Path(f"/proc/{pid}").exists(),
+                        pidfile: Path = SECOND_PIDFILE) -> None:
+    """Stop the second engine (its pidfile) and remove its nftables table and bridge.
+
+    ``run``, ``kill`` and ``alive`` are the host's unless a test gives stand-ins."""
+    try:
+        pid = int(pidfile.read_text().strip())
+    except (OSError, ValueError):
+        pid = 0
+    if pid > 0 and alive(pid):
+        progress(f"Stopping the second engine (pid {pid})")
+        with contextlib.suppress(ProcessLookupError):
+            kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + 60
+            while alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.5)
+            if alive(pid):
+                kill(pid, signal.SIGKILL)
+    for family in ("inet", "bridge"):
+        with contextlib.suppress(FileNotFoundError):  # no nft: no table either
+            if run(["nft", "delete", "table", family, SECOND_TABLE], capture_output=True,
+                   check=False).returncode == 0:
+                progress(f"Removed nftables table {family} {SECOND_TABLE}")
+    if run(["ip", "link", "delete", SECOND_BRIDGE], capture_output=True,
+           check=False).returncode == 0:
+        progress(f"Removed network link {SECOND_BRIDGE}")
+
+
 def _flush_firewall(progress: Progress) -> None:
     """Remove the chains and rules Docker added (a fresh machine has none)."""
     for tool in ("iptables", "ip6tables", "iptables-legacy", "ip6tables-legacy"):
@@ -216,7 +272,7 @@ def _remove_links(progress: Progress) -> None:
                          check=False).stdout
     for line in out.splitlines():
         name = line.split(":")[1].strip().split("@")[0]
-        if name == "docker0" or name.startswith(("br-", "veth")):
+        if name in ("docker0", SECOND_BRIDGE) or name.startswith(("br-", "veth")):
             subprocess.run(["ip", "link", "delete", name], capture_output=True, check=False)
             progress(f"Removed network link {name}")
 
@@ -234,6 +290,7 @@ def reset(progress: Progress = print) -> None:
     if os.geteuid() != 0:
         raise SystemExit("reset-host: run as root (it removes packages and kernel settings)")
     ledger = Ledger.load()
+    _stop_second_engine(progress)
     _stop_engine(progress)
     _flush_firewall(progress)
     packages = [p for p in dict.fromkeys([*ledger.packages, *HOST_PACKAGES]) if _installed(p)]

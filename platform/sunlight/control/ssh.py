@@ -2,7 +2,8 @@
 
 Host keys are read from each host through the engine right after boot (a channel we
 already trust) and pinned; connections reject any other key. Host-key checking is never
-disabled.
+disabled. Hosts Sunlight did not boot (``sunlight up --hosts``, ``sunlight inventory
+from-pulumi``) have their key collected and pinned by :mod:`sunlight.control.byoh.hostkeys`.
 
 Example::
 
@@ -26,10 +27,16 @@ import paramiko
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from sunlight.control.hosts import ADMIN_USER
 from sunlight.paths import state_dir
+from sunlight.topology.layout import ADMIN_USER
 
 HOST_KEY_FILE = "/etc/ssh/ssh_host_ed25519_key.pub"
+OPENSSH_PORT = paramiko.config.SSH_PORT  # where ssh connects when no port is given
+
+
+def known_hosts_name(address: str, port: int = OPENSSH_PORT) -> str:
+    """How OpenSSH's known_hosts names a host: ``[address]:port`` off the default port."""
+    return address if port == OPENSSH_PORT else f"[{address}]:{port}"
 
 
 @dataclass(frozen=True)
@@ -85,23 +92,26 @@ class CommandResult:
 
 
 class HostSSH:
-    """A pinned-key SSH session to one host as the admin user."""
+    """A pinned-key SSH session to one host as the admin user (or ``user``, on ``port``)."""
 
     def __init__(self, ip: str, key: ControlKey, host_key_line: str,
-                 user: str = ADMIN_USER, timeout: float = 10.0) -> None:
-        self.ip, self.user, self.timeout = ip, user, timeout
+                 user: str = ADMIN_USER, timeout: float = 10.0,
+                 port: int = OPENSSH_PORT) -> None:
+        self.ip, self.user, self.timeout, self.port = ip, user, timeout, port
         self._key = key
         keytype, blob = host_key_line.split()[:2]
-        self.host_key = paramiko.Ed25519Key(data=base64.b64decode(blob))
+        # any type OpenSSH pins (ed25519 on Sunlight's hosts; ecdsa or rsa on others)
+        self.host_key = paramiko.PKey.from_type_string(keytype, base64.b64decode(blob))
         self._keytype = keytype
         self.client = paramiko.SSHClient()
 
     def __enter__(self) -> HostSSH:
-        self.client.get_host_keys().add(self.ip, self._keytype, self.host_key)
+        self.client.get_host_keys().add(known_hosts_name(self.ip, self.port), self._keytype,
+                                        self.host_key)
         self.client.set_missing_host_key_policy(paramiko.RejectPolicy())
         self.client.connect(
-            self.ip, username=self.user, pkey=self._key.pkey(), timeout=self.timeout,
-            allow_agent=False, look_for_keys=False,
+            self.ip, port=self.port, username=self.user, pkey=self._key.pkey(),
+            timeout=self.timeout, allow_agent=False, look_for_keys=False,
         )
         return self
 

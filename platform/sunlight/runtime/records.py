@@ -32,6 +32,9 @@ Example::
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 import re
 import uuid
 from datetime import date, datetime
@@ -41,6 +44,7 @@ from typing import Annotated, Any, ClassVar, Literal, Self
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PlainSerializer,
@@ -51,6 +55,7 @@ from pydantic import (
 )
 
 from sunlight.canonical import CanonicalError, canonical_json
+from sunlight.catalogue.model import PublicGuide
 
 Direction = Literal["inward", "outward"]
 RECEIPT = r"^\d{6}-\d{8}-\d{6}$"
@@ -222,13 +227,89 @@ class CaseStatus(Record):
         return value
 
 
+def _base64_in(value: object) -> object:
+    if isinstance(value, str):
+        try:
+            return base64.b64decode(value.encode("ascii"), validate=True)
+        except (binascii.Error, UnicodeEncodeError) as exc:
+            raise ValueError("content must be base64") from exc
+    return value
+
+
+#: A file's bytes: base64 text in the record's JSON, bytes in Python.
+Base64File = Annotated[bytes, BeforeValidator(_base64_in),
+                       PlainSerializer(lambda v: base64.b64encode(v).decode("ascii"),
+                                       return_type=str, when_used="json")]
+#: The most bytes a decision document may have in a record (the gateway holds it to the
+#: site's material limit, ``material_max_bytes``, which is at most this by default).
+DOCUMENT_MAX_BYTES = 50 * 2**20
+
+
+class DecisionDocument(Record):
+    """A decided case's decision document (准予 / 不予行政许可决定书) for the applicant:
+    core issues it at the decision (:mod:`sunlight.runtime.core.licence_decision`) and the
+    portal keeps it for the holder of the application's secret.
+
+    The PDF crosses inside the record, base64; the record is refused unless the bytes are a
+    PDF of ``size`` bytes whose SHA-256 is ``sha256`` (the hash core recorded at issue), so
+    the portal stores only what core issued. The gateway also holds it to the site's
+    material size limit (:func:`sunlight.runtime.gateway.service.take_records`).
+    """
+
+    RECORD_TYPE: ClassVar[str] = "case.document"
+    receipt: str = Field(pattern=RECEIPT)
+    kind: Literal["granted", "denied"]
+    title: Literal["准予行政许可决定书", "不予行政许可决定书"]
+    number: str = Field(min_length=1, max_length=40)
+    decided_on: date
+    media_type: Literal["application/pdf"] = "application/pdf"
+    size: int = Field(ge=1, le=DOCUMENT_MAX_BYTES)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    content: Base64File
+
+    @model_validator(mode="after")
+    def _bytes_vouched(self) -> DecisionDocument:
+        if len(self.content) != self.size:
+            raise ValueError(f"content has {len(self.content)} bytes, the record says "
+                             f"{self.size}")
+        if hashlib.sha256(self.content).hexdigest() != self.sha256:
+            raise ValueError("content does not match its sha256")
+        if not self.content.startswith(b"%PDF-"):
+            raise ValueError("content is not a PDF")
+        expected = "准予行政许可决定书" if self.kind == "granted" else "不予行政许可决定书"
+        if self.title != expected:
+            raise ValueError(f"a {self.kind} decision's document is titled {expected}")
+        return self
+
+
 class CatalogueItem(Record):
+    """A published (or retired) item's document. Its guide fields — place, contact and
+    supervision telephones, the blank forms (格式文书, each file as base64, checked by
+    type, size and name as the catalogue checks them) and the flow — must pass
+    :class:`sunlight.catalogue.model.PublicGuide`; the portal keeps the forms' bytes apart
+    (``catalogue_files``) and the rest of the document as it came."""
+
     RECORD_TYPE: ClassVar[str] = "catalogue.item"
     code: str
     version: int = Field(ge=1)
     status: Literal["published", "retired"]
     department_name: str
     doc: JsonObject
+
+    @field_validator("doc")
+    @classmethod
+    def _guide_checked(cls, doc: dict[str, object]) -> dict[str, object]:
+        try:
+            PublicGuide.model_validate(doc)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise ValueError(f"{where}: {first['msg']}") from exc
+        return doc
+
+    def guide(self) -> PublicGuide:
+        """The document's guide fields, parsed (the blank forms' bytes decoded)."""
+        return PublicGuide.model_validate(self.doc)
 
 
 #: A resident identity number in full (17 digits and a check character): never disclosed.
@@ -310,7 +391,7 @@ def _table(*models: type[Record]) -> dict[str, type[Record]]:
 
 
 INWARD = _table(ApplicationSubmitted, ApplicationResubmitted, Complaint, RatingRecord)
-OUTWARD = _table(CaseStatus, CatalogueItem, PenaltyDisclosure)
+OUTWARD = _table(CaseStatus, CatalogueItem, PenaltyDisclosure, DecisionDocument)
 #: The inward types as the portal's outbox holds them (before the gateway adds materials).
 STAGED = _table(StagedApplicationSubmitted, StagedApplicationResubmitted, Complaint,
                 RatingRecord)

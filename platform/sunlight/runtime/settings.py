@@ -80,6 +80,10 @@ class Settings(BaseSettings):
     # core: signs staff tokens. gateway and core share the exchange token.
     token_secret: SecretStr | None = None
     token_ttl_s: int = Field(default=8 * 3600, ge=60)
+    # core: the staff pages' sessions (docs/pages.md) end after this many minutes without a
+    # request, and in any case this many hours after sign-in.
+    staff_session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    staff_session_max_hours: int = Field(default=12, ge=1, le=7 * 24)
     exchange_token: SecretStr | None = None
     # core: sign-in throttling (per account and per client address, state in the database).
     # After ``max_failures`` failures in a row (forgotten after ``window_s`` without one) a

@@ -8,6 +8,11 @@ address is ``subnet + host number`` on each of its site networks (the same last 
 everywhere), and ``backbone + BACKBONE_BLOCK * (slot + 1) + i`` on the backbone, where
 ``slot`` is the site's place in the deployment. The bridge's gateway is ``subnet + 1``.
 
+A deployment over several engines (docs/engines.md) has one backbone bridge per engine:
+the first engine's in the block's first ``/22``, each further engine's in a ``/22`` taken
+from the block's end (:attr:`DeploymentPlan.backbones`), so every backbone address stays
+unique across engines and routable between them; a site keeps its slot.
+
 Example::
 
     >>> from ipaddress import ip_network
@@ -19,7 +24,7 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network
 from itertools import combinations
@@ -101,6 +106,7 @@ class DeploymentPlan:
     block: IPv4Network
     backbone_subnet: IPv4Network
     sites: dict[str, SiteAddressPlan]
+    backbones: dict[str, IPv4Network] | None = None  # engine -> its backbone (several only)
 
 
 def free_blocks(taken: Iterable[IPv4Network], pool: IPv4Network = DEFAULT_POOL,
@@ -112,24 +118,37 @@ def free_blocks(taken: Iterable[IPv4Network], pool: IPv4Network = DEFAULT_POOL,
             yield block
 
 
-def plan_in_block(block: IPv4Network, codes: Sequence[str]) -> DeploymentPlan:
-    """Lay out a backbone and three /24s per site (ext, int, mgmt) inside ``block``."""
-    backbone = next(block.subnets(new_prefix=BACKBONE_PREFIX))
+def plan_in_block(block: IPv4Network, codes: Sequence[str],
+                  engines: Mapping[str, str] | None = None) -> DeploymentPlan:
+    """Lay out a backbone and three /24s per site (ext, int, mgmt) inside ``block``.
+
+    ``engines`` (site -> engine name) gives each further engine a backbone of its own.
+    """
+    quarters = list(block.subnets(new_prefix=BACKBONE_PREFIX))
+    backbone = quarters[0]
     per_site = list(block.subnets(new_prefix=SITE_PREFIX))
     first = backbone.num_addresses // per_site[0].num_addresses
-    if first + 3 * len(codes) > len(per_site):
+    names = list(dict.fromkeys((engines or {}).get(c, "") for c in codes))
+    backbones = {name: quarters[-index] if index else backbone
+                 for index, name in enumerate(names)}
+    reserved = (len(names) - 1) * first  # the /24s the further engines' backbones take
+    if first + 3 * len(codes) + reserved > len(per_site):
         raise ValueError(f"{len(codes)} sites do not fit in {block}")
     sites = {}
     for slot, code in enumerate(codes):
         ext, int_, mgmt = per_site[first + 3 * slot: first + 3 * slot + 3]
+        own = backbones[(engines or {}).get(code, "")]
         sites[code] = SiteAddressPlan(ext_subnet=ext, int_subnet=int_, mgmt_subnet=mgmt,
-                                      backbone_subnet=backbone, backbone_slot=slot)
-    return DeploymentPlan(block=block, backbone_subnet=backbone, sites=sites)
+                                      backbone_subnet=own, backbone_slot=slot)
+    several = len(names) > 1
+    return DeploymentPlan(block=block, backbone_subnet=backbone, sites=sites,
+                          backbones=backbones if several else None)
 
 
 def plan_deployment(codes: Sequence[str], taken: Iterable[IPv4Network],
-                    pool: IPv4Network = DEFAULT_POOL) -> DeploymentPlan:
+                    pool: IPv4Network = DEFAULT_POOL,
+                    engines: Mapping[str, str] | None = None) -> DeploymentPlan:
     """The plan in the first free block of ``pool``; raises if every block is taken."""
     for block in free_blocks(taken, pool):
-        return plan_in_block(block, codes)
+        return plan_in_block(block, codes, engines)
     raise ValueError(f"no free /{BLOCK_PREFIX} left in {pool}: remove old deployments")

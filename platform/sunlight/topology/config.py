@@ -21,6 +21,7 @@ import base64
 import binascii
 import re
 from collections.abc import Mapping
+from ipaddress import IPv4Address
 from typing import Any
 
 from pydantic import (
@@ -72,6 +73,10 @@ class SiteConfig(BaseModel):
     control_public_key: str
     backbone_network: str
     address_plan: SiteAddressPlan
+    # A deployment over several engines (docs/engines.md): the site's engine and the address
+    # its backbone listeners are published on. None on one engine (the shared backbone).
+    engine: str | None = None
+    engine_address: IPv4Address | None = None
 
     @field_validator("run_id")
     @classmethod
@@ -114,6 +119,14 @@ class SiteConfig(BaseModel):
     def _backbone(cls, value: str) -> str:
         if not _NETWORK_NAME_RE.match(value):
             raise ValueError(f"{value!r} is not a Docker network name")
+        return value
+
+    @field_validator("engine_address")
+    @classmethod
+    def _engine_address(cls, value: IPv4Address | None, info: ValidationInfo,
+                        ) -> IPv4Address | None:
+        if (value is None) != (info.data.get("engine") is None):
+            raise ValueError("engine and engine_address come together (several engines)")
         return value
 
     @property

@@ -38,9 +38,12 @@ OUTPUT_KEY_PROFILE = "profile"
 OUTPUT_KEY_NETWORKS = "networks"  # network kind -> Docker network name
 OUTPUT_KEY_CONTAINERS = "containers"  # host -> container name
 OUTPUT_KEY_MGMT_ADDRESSES = "mgmt_addresses"  # host -> address the control node uses
+# host -> [{port, host_port, ip}]: what the engine published (host_port as the engine chose
+# it when portal_port is 0); hosts that publish nothing are left out.
+OUTPUT_KEY_PUBLISHED = "published"
 OUTPUT_KEYS = (OUTPUT_KEY_INVENTORY, OUTPUT_KEY_DIVISION_CODE, OUTPUT_KEY_PARENT_CODE,
                OUTPUT_KEY_TIER, OUTPUT_KEY_PROFILE, OUTPUT_KEY_NETWORKS, OUTPUT_KEY_CONTAINERS,
-               OUTPUT_KEY_MGMT_ADDRESSES)
+               OUTPUT_KEY_MGMT_ADDRESSES, OUTPUT_KEY_PUBLISHED)
 
 
 def network_name(config: SiteConfig, kind: Net) -> str:
@@ -81,6 +84,9 @@ def _host_vars(config: SiteConfig, host: HostLayout, container: str) -> dict[str
 
 def site_vars(config: SiteConfig) -> dict[str, Any]:
     plan = config.address_plan
+    engine = {} if config.engine_address is None else {
+        # several engines: where peers on other engines dial this site's backbone listeners
+        "sunlight_engine": config.engine, "sunlight_engine_address": str(config.engine_address)}
     return {
         "sunlight_run_id": config.run_id,
         "sunlight_division_code": config.division_code,
@@ -93,6 +99,7 @@ def site_vars(config: SiteConfig) -> dict[str, Any]:
                      "gateway": str(plan.gateway(n))}
             for n in (*SITE_NETWORKS, Net.BACKBONE)
         },
+        **engine,
     }
 
 

@@ -27,6 +27,9 @@ It also states, once, what ``infra/flows.yaml`` means for every host
 
 and per site ``sunlight_child_codes`` (the sites whose brokers shovel to this one).
 
+Over several engines (docs/engines.md) a peer on another engine is dialled at the address
+its engine publishes its backbone listener on (:func:`dial_address`).
+
 Example::
 
     >>> from sunlight.control.deploy.inventory import write_inventory
@@ -43,7 +46,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import yaml
 
@@ -53,13 +56,42 @@ from sunlight.topology import inventory as topo_inventory
 from sunlight.topology.flows import FlowMatrix, load_flows
 from sunlight.topology.layout import Net
 
-if TYPE_CHECKING:
-    from sunlight.control.realizer.apply import Realized
-
 HOSTS_FILE = "hosts.yml"
 KNOWN_HOSTS_FILE = "known_hosts"
 SITE_GROUP_PREFIX = "site_"
 SSH_SERVICE = "ssh"  # flows.yaml's service Ansible connects to
+PUBLIC_URL = "sunlight_public_url"  # host var of an nginx host: where citizens reach it
+PUBLIC_ROLE = "nginx"  # the role that holds the public address of a site
+
+
+class _RealizedHost(Protocol):
+    @property
+    def mgmt_ip(self) -> str: ...
+
+    @property
+    def host_key(self) -> str: ...
+
+
+class _RealizedConfig(Protocol):
+    @property
+    def run_id(self) -> str: ...
+
+
+class RealizedSite(Protocol):
+    """What the writer needs of a realized site (the realizer's ``Realized``); stated here so
+    the inventory, which every later command reads, does not depend on the realizer."""
+
+    @property
+    def config(self) -> _RealizedConfig: ...
+
+    @property
+    def hosts(self) -> Mapping[str, _RealizedHost]: ...
+
+    @property
+    def inventory(self) -> dict[str, Any]: ...
+
+    @property
+    def portal_port(self) -> int | None: ...
 
 
 @dataclass(frozen=True)
@@ -113,6 +145,9 @@ def deployment_sites(inventory: Mapping[str, Any],
         ]
         sites[code] = {"parent": body["vars"]["sunlight_parent_code"], "managed": True,
                        "backbone": backbone}
+        if "sunlight_engine_address" in body["vars"]:  # several engines (docs/engines.md)
+            sites[code]["engine"] = body["vars"]["sunlight_engine"]
+            sites[code]["engine_address"] = body["vars"]["sunlight_engine_address"]
     for peer in peers:
         if sites.get(peer.site, {}).get("managed"):
             raise ValueError(f"peer {peer.name}: site {peer.site} is managed by this inventory")
@@ -135,8 +170,20 @@ def host_views(inventory: Mapping[str, Any],
     return views + firewall.peer_views(sites)
 
 
+def dial_address(sites: Mapping[str, Mapping[str, Any]], source_site: str, site: str,
+                 network: str, address: str) -> str:
+    """Where a host of ``source_site`` dials a backbone listener of ``site``: across engines,
+    the address that site's engine publishes it on; else the listener's own address."""
+    mine, theirs = sites.get(source_site, {}), sites.get(site, {})
+    if (network == Net.BACKBONE.value and theirs.get("engine_address")
+            and mine.get("engine") != theirs.get("engine")):
+        return str(theirs["engine_address"])
+    return address
+
+
 def host_variables(matrix: FlowMatrix, views: Sequence[firewall.HostView], host: str,
-                   control: firewall.ControlSources) -> dict[str, Any]:
+                   control: firewall.ControlSources,
+                   sites: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
     """What flows.yaml means for ``host``, as its inventory variables (see the module doc)."""
     view = {v.name: v for v in views}[host]
     listens = firewall.listens(matrix, view)
@@ -146,7 +193,9 @@ def host_variables(matrix: FlowMatrix, views: Sequence[firewall.HostView], host:
     for peer in firewall.peers(matrix, views, host):
         peers[peer.source_role].append({
             "role": peer.role, "service": peer.service, "host": peer.host, "site": peer.site,
-            "relation": peer.relation, "network": peer.network, "address": peer.address,
+            "relation": peer.relation, "network": peer.network,
+            "address": dial_address(sites or {}, view.site, peer.site, peer.network,
+                                    peer.address),
             "port": peer.port})
     return {
         "ansible_port": matrix.port(SSH_SERVICE),
@@ -217,25 +266,60 @@ def deployment_inventory(site_inventories: Sequence[Mapping[str, Any]], *, deplo
     for code, body in _site_groups(merged).items():
         body["vars"]["sunlight_child_codes"] = children(sites, code)
         for name, hv in body["hosts"].items():
-            hv.update(host_variables(matrix, views, name, sources))
+            hv.update(host_variables(matrix, views, name, sources, sites))
     return merged
 
 
-def host_keys_of(sites: Sequence[Realized]) -> dict[str, str]:
+def host_keys_of(sites: Sequence[RealizedSite]) -> dict[str, str]:
     """mgmt address -> pinned host key line, for every host of the realized sites."""
     return {host.mgmt_ip: host.host_key for site in sites for host in site.hosts.values()}
 
 
-def write_inventory(out_dir: Path, sites: Sequence[Realized], *, control_key: Path,
+def loopback_url(port: int) -> str:
+    """The public URL of a portal whose 443 is published on the control node's loopback."""
+    return f"https://127.0.0.1:{port}"
+
+
+def public_urls_of(sites: Sequence[RealizedSite]) -> dict[str, str]:
+    """nginx host -> its public URL, for the realized sites that publish their portal."""
+    out = {}
+    for site in sites:
+        if not site.portal_port:
+            continue
+        for body in _site_groups(site.inventory).values():
+            for name, hv in body["hosts"].items():
+                if PUBLIC_ROLE in hv["sunlight_roles"]:
+                    out[name] = loopback_url(site.portal_port)
+    return out
+
+
+def write_inventory(out_dir: Path, sites: Sequence[RealizedSite], *, control_key: Path,
                     deployment: str | None = None, secrets_dir: Path | None = None,
                     peers: Sequence[PeerHost] = (),
                     matrix: FlowMatrix | None = None) -> InventoryFiles:
-    """Write ``hosts.yml`` and ``known_hosts`` for realized sites into ``out_dir``."""
+    """Write ``hosts.yml`` and ``known_hosts`` for realized sites into ``out_dir``; each
+    nginx host whose portal is published gets its ``sunlight_public_url``."""
     deployment = deployment or sites[0].config.run_id
     return write_inventory_files(
         out_dir, [copy.deepcopy(s.inventory) for s in sites], host_keys_of(sites),
         control_key=control_key, deployment=deployment,
-        secrets_dir=secrets_dir or default_secrets_dir(deployment), peers=peers, matrix=matrix)
+        secrets_dir=secrets_dir or default_secrets_dir(deployment), peers=peers, matrix=matrix,
+        public_urls=public_urls_of(sites))
+
+
+def set_public_urls(inventory: Mapping[str, Any], urls: Mapping[str, str]) -> None:
+    """Give each named nginx host its ``sunlight_public_url``; any other name is refused."""
+    hosts = {name: hv for body in _site_groups(inventory).values()
+             for name, hv in body["hosts"].items()}
+    for name, url in sorted(urls.items()):
+        if name not in hosts:
+            raise ValueError(f"public URL for {name}: no such host in the inventory")
+        if PUBLIC_ROLE not in hosts[name]["sunlight_roles"]:
+            raise ValueError(f"public URL for {name}: only a host with role {PUBLIC_ROLE} "
+                             "has one")
+        if not url.startswith("https://"):
+            raise ValueError(f"public URL for {name}: {url!r} must start with https://")
+        hosts[name][PUBLIC_URL] = url.rstrip("/")
 
 
 def write_inventory_files(out_dir: Path, site_inventories: Sequence[Mapping[str, Any]],
@@ -243,14 +327,17 @@ def write_inventory_files(out_dir: Path, site_inventories: Sequence[Mapping[str,
                           secrets_dir: Path, peers: Sequence[PeerHost] = (),
                           matrix: FlowMatrix | None = None,
                           control: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
+                          public_urls: Mapping[str, str] | None = None,
                           ) -> InventoryFiles:
-    """Write the files from plain stack outputs and host keys (``pulumi up`` deployments)."""
+    """Write the files from plain stack outputs and host keys (``pulumi up`` deployments);
+    ``public_urls`` names each nginx host's public URL (docs/inventory.md)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     known = out_dir / KNOWN_HOSTS_FILE
     inventory = deployment_inventory(site_inventories, deployment=deployment,
                                      control_key=control_key, known_hosts=known.resolve(),
                                      secrets_dir=secrets_dir, peers=peers, matrix=matrix,
                                      control=control)
+    set_public_urls(inventory, public_urls or {})
     addresses = {hv["ansible_host"] for body in _site_groups(inventory).values()
                  for hv in body["hosts"].values()}
     missing = sorted(addresses - set(host_keys))

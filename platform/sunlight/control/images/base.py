@@ -25,6 +25,7 @@ import docker
 import docker.errors
 
 from sunlight.control.engine import apt_install
+from sunlight.control.images.mirror import SUITE, apt_mirror
 from sunlight.paths import cache_dir
 
 BASE_REPOSITORY = "sunlight/bookworm-minbase"
@@ -33,11 +34,15 @@ Progress = Callable[[str], None]
 
 @dataclass(frozen=True)
 class BaseSpec:
-    """The debootstrap parameters; its :meth:`key` names both the tarball and the image."""
+    """The debootstrap parameters; its :meth:`key` names both the tarball and the image.
 
-    suite: str = "bookworm"
+    ``mirror`` defaults to the configured one (``SUNLIGHT_APT_MIRROR``,
+    :mod:`sunlight.control.images.mirror`), read when the spec is made.
+    """
+
+    suite: str = SUITE
     variant: str = "minbase"
-    mirror: str = "http://deb.debian.org/debian"
+    mirror: str = field(default_factory=apt_mirror)
     include: tuple[str, ...] = field(
         default=("systemd", "systemd-sysv", "dbus", "openssh-server", "python3")
     )
@@ -53,6 +58,13 @@ class BaseSpec:
     def tarball(self) -> Path:
         return cache_dir() / f"{self.suite}-{self.variant}-{self.key()}.tar"
 
+    def debootstrap_command(self, root: Path) -> list[str]:
+        """The debootstrap command line that builds this root into ``root``."""
+        return [
+            "debootstrap", f"--variant={self.variant}", f"--include={','.join(self.include)}",
+            self.suite, str(root), self.mirror,
+        ]
+
 
 def _debootstrap(spec: BaseSpec, progress: Progress) -> Path:
     target = spec.tarball()
@@ -66,10 +78,7 @@ def _debootstrap(spec: BaseSpec, progress: Progress) -> Path:
     with tempfile.TemporaryDirectory(prefix="sunlight-rootfs-", dir=cache_dir()) as tmp:
         root = Path(tmp) / "root"
         progress(f"debootstrap {spec.suite} ({spec.variant}) from {spec.mirror}; about 75 s")
-        cmd = [
-            "debootstrap", f"--variant={spec.variant}", f"--include={','.join(spec.include)}",
-            spec.suite, str(root), spec.mirror,
-        ]
+        cmd = spec.debootstrap_command(root)
         log = Path(tmp) / "debootstrap.log"
         with log.open("w") as fh:
             proc = subprocess.Popen(

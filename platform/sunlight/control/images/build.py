@@ -27,6 +27,7 @@ import docker.errors
 
 import sunlight
 from sunlight.control.images.base import BaseSpec, ensure_base
+from sunlight.control.images.mirror import MirrorError
 from sunlight.control.images.source_hash import image_tag, source_hash
 from sunlight.paths import build_dir, node_image_dir, repo_root
 
@@ -70,16 +71,16 @@ def git_revision(root: Path) -> str:
     return f"{revision}-dirty" if dirty and revision != "unknown" else revision
 
 
-def _build_wheelhouse(root: Path, wheelhouse: Path, progress: Progress) -> None:
-    """Wheels for the server extra (pinned by the node lock) and for sunlight itself."""
+def build_wheelhouse(root: Path, wheelhouse: Path, progress: Progress,
+                     locks: tuple[str, ...] = ("node.lock",)) -> None:
+    """Wheels for each lock's pins (``requirements/<lock>``) and for sunlight itself; the
+    node image takes the node lock's, the air-gap bundle the control lock's too."""
     if wheelhouse.exists():
         shutil.rmtree(wheelhouse)
     wheelhouse.mkdir(parents=True)
-    lock = root / "requirements" / "node.lock"
-    steps = [
-        ("dependencies (node lock)", ["-r", str(lock)]),
-        ("sunlight", ["--no-deps", str(root)]),
-    ]
+    steps = [(f"dependencies ({lock})", ["-r", str(root / "requirements" / lock)])
+             for lock in locks]
+    steps.append(("sunlight", ["--no-deps", str(root)]))
     for label, args in steps:
         progress(f"Building wheels: {label}")
         cmd = [sys.executable, "-m", "pip", "wheel", "-q", "--wheel-dir", str(wheelhouse), *args]
@@ -98,7 +99,7 @@ def _assemble_context(root: Path, context: Path, progress: Progress) -> None:
     shutil.copy2(src / "packages.txt", context / "packages.txt")
     shutil.copytree(src / "rootfs", context / "rootfs")
     shutil.copy2(root / "requirements" / "node.lock", context / "node.lock")
-    _build_wheelhouse(root, context / "wheelhouse", progress)
+    build_wheelhouse(root, context / "wheelhouse", progress)
 
 
 def _stream_build(client: docker.DockerClient, context: Path, tag: str, buildargs: dict[str, str],
@@ -151,7 +152,11 @@ def build_node_image(progress: Progress, force: bool = False,
             except docker.errors.ImageNotFound:
                 pass
         progress(f"Building {image} (source hash {full_hash[:16]})")
-        base = ensure_base(client, BaseSpec(), progress)
+        try:
+            spec = BaseSpec()  # the mirror is configuration: SUNLIGHT_APT_MIRROR
+        except MirrorError as exc:
+            raise ImageBuildError(str(exc)) from exc
+        base = ensure_base(client, spec, progress)
         context = build_dir(root) / "node-image-context"
         _assemble_context(root, context, progress)
         buildargs = {

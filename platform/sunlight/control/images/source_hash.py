@@ -30,8 +30,18 @@ class SourceHashError(RuntimeError):
     """The inputs cannot be listed (not a git checkout, a required file missing)."""
 
 
+def _walked(root: Path) -> set[str]:
+    """The files under ``root/SOURCE_TREE`` of a tree that is not a git checkout (an
+    installed air-gap bundle's source: exactly the files git listed where it was made)."""
+    return {p.relative_to(root).as_posix() for p in (root / SOURCE_TREE).rglob("*")
+            if p.is_file()}
+
+
 def source_files(root: Path) -> list[str]:
     """Relative paths, sorted, of every file that goes into the hash."""
+    if (root / SOURCE_TREE).is_dir() and not (root / ".git").exists():
+        listed = _walked(root)
+        return _with_extras(root, listed)
     try:
         out = subprocess.run(
             ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z", SOURCE_TREE],
@@ -40,6 +50,10 @@ def source_files(root: Path) -> list[str]:
     except (OSError, subprocess.CalledProcessError) as exc:
         raise SourceHashError(f"cannot list the sources under {root}/{SOURCE_TREE}: {exc}") from exc
     listed = {p for p in out.decode().split("\0") if p}
+    return _with_extras(root, listed)
+
+
+def _with_extras(root: Path, listed: set[str]) -> list[str]:
     for extra in EXTRA_INPUTS:
         if not (root / extra).is_file():
             raise SourceHashError(f"required image input {extra} is missing under {root}")

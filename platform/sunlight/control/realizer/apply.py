@@ -48,7 +48,7 @@ from sunlight.topology.addressing import (
     plan_in_block,
 )
 from sunlight.topology.config import SiteConfig
-from sunlight.topology.layout import Net
+from sunlight.topology.layout import PUBLISH_BIND, Net
 
 __all__ = ["Realized", "RealizedHost", "RealizerError", "attach", "realize",
            "reserve_local_backbone", "unrealize"]
@@ -192,9 +192,12 @@ def _undo(made: Iterable[Any]) -> None:
 
 
 def _published_port(container: Any) -> int | None:
+    """The front door's port on loopback (a backbone listener published for another
+    engine's sites binds the engine's address instead, and is not it)."""
     for bindings in (container.attrs["NetworkSettings"].get("Ports") or {}).values():
         for binding in bindings or []:
-            return int(binding["HostPort"])
+            if binding.get("HostIp") == PUBLISH_BIND:
+                return int(binding["HostPort"])
     return None
 
 

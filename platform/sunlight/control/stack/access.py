@@ -1,8 +1,10 @@
 """Reaching a running deployment from the control node: URLs, SSH, staff accounts.
 
 Everything comes from the deployment's own inventory and known_hosts (host keys stay
-pinned) and its secrets directory; staff passwords are generated on the site's core host
-and kept in ``sites/<code>/passwords/staff_<user>`` of the secrets directory.
+pinned, :mod:`sunlight.control.deploy.inventory_view`) and its secrets directory — never
+from a container engine, so it works for any hosts the inventory names (docs/inventory.md).
+Staff passwords are generated on the site's core host and kept in
+``sites/<code>/passwords/staff_<user>`` of the secrets directory.
 
 Example::
 
@@ -21,9 +23,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import docker
-import yaml
-
+from sunlight.control.deploy.inventory_view import (
+    DeploymentInventory,
+    InventoryError,
+    InventoryHost,
+    InventorySite,
+    read_inventory,
+)
 from sunlight.control.deploy.secrets import ca_paths
 from sunlight.control.ssh import CommandResult, ControlKey, HostSSH, control_key
 from sunlight.control.stack.deployment import Deployment
@@ -39,31 +45,66 @@ class AccessError(RuntimeError):
     """The deployment or site is not there, or a remote command failed."""
 
 
+def core_url(host: InventoryHost) -> str | None:
+    """core's base URL on the site's int network (the control node stands for the staff
+    LAN); None for a host without core."""
+    if "core" not in host.roles or "int" not in host.addresses:
+        return None
+    return f"https://{host.addresses['int']}:{load_flows().port(CORE_SERVICE)}"
+
+
+def connect(inventory: DeploymentInventory, host: InventoryHost, key: ControlKey) -> HostSSH:
+    """An SSH session to ``host`` as its inventory says (address, user, port), accepting
+    only its pinned key."""
+    try:
+        pinned = inventory.host_key(host)
+    except InventoryError as exc:
+        raise AccessError(str(exc)) from exc
+    return HostSSH(host.address, key, pinned, user=host.user, port=host.port)
+
+
 @dataclass(frozen=True)
 class SiteAccess:
-    code: str
-    hosts: dict[str, dict[str, Any]]  # inventory host vars by inventory name
-    known_hosts: dict[str, str]  # mgmt address -> host key line
+    site: InventorySite
+    inventory: DeploymentInventory
     key: ControlKey
-    secrets: Path
-    portal_port: int | None
+
+    @property
+    def code(self) -> str:
+        return self.site.code
+
+    @property
+    def hosts(self) -> dict[str, dict[str, Any]]:
+        """Inventory host variables by inventory name."""
+        return {name: host.variables for name, host in self.site.hosts.items()}
+
+    @property
+    def secrets(self) -> Path:
+        return self.inventory.secrets_dir
+
+    def _host(self, role: str) -> InventoryHost:
+        try:
+            return self.site.with_role(role)
+        except InventoryError as exc:
+            raise AccessError(str(exc)) from exc
 
     def host_with(self, role: str) -> dict[str, Any]:
-        for hv in self.hosts.values():
-            if role in hv["sunlight_roles"]:
-                return hv
-        raise AccessError(f"site {self.code} has no host with role {role}")
+        return self._host(role).variables
 
     @property
     def core_url(self) -> str:
-        port = load_flows().port(CORE_SERVICE)
-        return f"https://{self.host_with('core')['sunlight_addresses']['int']}:{port}"
+        url = core_url(self._host("core"))
+        if url is None:
+            raise AccessError(f"site {self.code}: its core host has no int address")
+        return url
 
     @property
     def portal_url(self) -> str:
-        if not self.portal_port:
-            raise AccessError(f"site {self.code}: the portal publishes no port")
-        return f"https://127.0.0.1:{self.portal_port}"
+        url = self._host("nginx").public_url
+        if not url:
+            raise AccessError(f"site {self.code}: its nginx host has no sunlight_public_url "
+                              "in the inventory")
+        return url
 
     @property
     def ca_file(self) -> str:
@@ -74,8 +115,7 @@ class SiteAccess:
         return ssl.create_default_context(cafile=self.ca_file)
 
     def ssh(self, role: str) -> HostSSH:
-        ip = self.host_with(role)["ansible_host"]
-        return HostSSH(ip, self.key, self.known_hosts[ip])
+        return connect(self.inventory, self._host(role), self.key)
 
     def core_cli(self, *args: str) -> CommandResult:
         """``sunlight ARGS`` on the core host, with core's settings, as core's user.
@@ -113,42 +153,25 @@ class SiteAccess:
 
 
 class DeploymentAccess:
-    """All sites of one deployment, from its inventory."""
+    """All sites of one deployment, from its inventory and pinned host keys."""
 
-    def __init__(self, dep: Deployment, client: docker.DockerClient | None = None,
-                 key: ControlKey | None = None) -> None:
+    def __init__(self, dep: Deployment, key: ControlKey | None = None) -> None:
         if not dep.hosts_file.is_file():
             raise AccessError(f"deployment {dep.name} has no inventory: run `sunlight up`")
         self.dep = dep
-        self.inventory = yaml.safe_load(dep.hosts_file.read_text())
-        self.known = dict(line.split(" ", 1) for line in
-                          (dep.inventory_dir / "known_hosts").read_text().splitlines() if line)
-        self.client = client or docker.from_env()
-        self.key = key or control_key()
+        try:
+            self.inventory = read_inventory(dep.inventory_dir)
+        except InventoryError as exc:
+            raise AccessError(f"deployment {dep.name}: {exc}") from exc
+        # the key the inventory names (the one its hosts accept), else this user's
+        named = self.inventory.control_key
+        self.key = key or (ControlKey(named) if named else control_key())
 
     def ancestors(self, code: str) -> list[str]:
         """The site's parent, grandparent... within this deployment."""
-        out: list[str] = []
-        parent = self._parent(code)
-        while parent:
-            out.append(parent)
-            parent = self._parent(parent)
-        return out
-
-    def _parent(self, code: str) -> str | None:
-        group = self.inventory["all"]["children"].get(f"site_{code}", {})
-        parent = group.get("vars", {}).get("sunlight_parent_code")
-        return str(parent) if parent else None
+        return self.inventory.ancestors(self.site(code).code)
 
     def site(self, code: str) -> SiteAccess:
-        group = self.inventory["all"]["children"].get(f"site_{code}")
-        if not group:
+        if code not in self.inventory.sites:
             raise AccessError(f"deployment {self.dep.name} has no site {code}")
-        hosts = group["hosts"]
-        port = None
-        for hv in hosts.values():
-            if "nginx" in hv["sunlight_roles"]:
-                container = self.client.containers.get(hv["sunlight_container"])
-                for bindings in (container.attrs["NetworkSettings"]["Ports"] or {}).values():
-                    port = int(bindings[0]["HostPort"]) if bindings else port
-        return SiteAccess(code, hosts, self.known, self.key, self.dep.secrets_dir, port)
+        return SiteAccess(self.inventory.sites[code], self.inventory, self.key)

@@ -23,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 import sunlight
 from sunlight.runtime.bodylimit import BodyLimit
 from sunlight.runtime.clock import Clock
-from sunlight.runtime.core import audit_anchor, cross_tier, periodic
+from sunlight.runtime.core import audit_anchor, cross_tier, pages_site, periodic
 from sunlight.runtime.core.api_admin import router as admin_router
 from sunlight.runtime.core.api_enforcement import router as enforcement_router
 from sunlight.runtime.core.api_exchange import router as exchange_router
@@ -105,4 +105,5 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(lights_router)
     app.include_router(enforcement_router)
     app.include_router(legal_supervision_router)
+    pages_site.install(app)  # the staff pages, /staff/ (docs/pages.md)
     return app

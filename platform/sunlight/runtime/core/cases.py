@@ -3,6 +3,8 @@
 Every change writes a case event, an audit record, an outbound status record and (at a
 city or county) a cross-tier event for the parent in the same transaction as the change,
 and re-evaluates the case's e-supervision light (:mod:`sunlight.runtime.core.lights`).
+A grant or denial also issues the decision document (准予 / 不予行政许可决定书,
+:mod:`sunlight.runtime.core.licence_decision`) in that transaction.
 A transition's ``comment`` is internal (staff, the audit chain, the parent tiers); the
 outbound status record — what reaches the applicant — carries only the ``applicant_note``
 staff wrote for the applicant, nothing by default. The event and the audit record keep
@@ -25,7 +27,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from sunlight.catalogue.flow import FlowStep
-from sunlight.runtime.core import lights, outbound
+from sunlight.runtime.core import licence_decision, lights, outbound
 from sunlight.runtime.core.audit_store import record as audit
 from sunlight.runtime.core.auth import SUPERVISOR, Staff, require_watch
 from sunlight.runtime.core.models import Case, CaseEvent, CaseMaterial, ExchangeMaterial, Item
@@ -252,6 +254,10 @@ def act(session: Session, site: str, staff: Staff, case_id: uuid.UUID, action: A
         _check_separation(session, site, staff, case, action)
     _event(session, site, case, staff.username, role, action.value, before, comment, now,
            applicant_note)
+    if action in (Action.grant, Action.deny):  # 准予 / 不予行政许可决定书, for the applicant
+        licence_decision.issue(session, site, case, actor=staff.username, role=role,
+                               reason=applicant_note or comment, decided_on=today(now),
+                               now=now)
     return case
 
 

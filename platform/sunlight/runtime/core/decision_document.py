@@ -93,8 +93,8 @@ from sunlight.runtime.core.models import Department
 from sunlight.runtime.errors import ApiError
 
 __all__ = ["MEDIA_TYPE", "RenderedDocument", "allocate_serial", "department_short_name",
-           "document_context", "document_of", "issue", "render", "render_html",
-           "render_pdf", "yuan_in_words"]
+           "document_context", "document_of", "fill", "issue", "pdf_of", "render",
+           "render_html", "render_pdf", "yuan_in_words", "zh_date"]
 
 MEDIA_TYPE = "application/pdf"
 TITLE = "行政处罚决定书"
@@ -210,7 +210,8 @@ def _instant(day: date) -> datetime:
     return datetime.combine(day, time(0), _CST)
 
 
-def _zh_date(day: date) -> str:
+def zh_date(day: date) -> str:
+    """``2026年12月2日``: a date as a document states it."""
     return f"{day.year}年{day.month}月{day.day}日"
 
 
@@ -226,7 +227,7 @@ def document_context(decision: PenaltyDecision) -> dict[str, Any]:
         "severity_label": decision.severity_label, "legal_basis": decision.legal_basis,
         "penalty": decision.penalty_text, "amount": f"{decision.amount_yuan:.2f}",
         "amount_words": yuan_in_words(decision.amount_yuan), "rights": decision.rights_text,
-        "decided_zh": _zh_date(decision.decided_on),
+        "decided_zh": zh_date(decision.decided_on),
         "created": _instant(decision.decided_on).isoformat(),
         "item_code": decision.item_code,
     }
@@ -239,28 +240,40 @@ def _environment() -> Environment:
 
 
 @cache
-def _stylesheet() -> str:
-    return (resources.files("sunlight.runtime.core") / "templates" / STYLESHEET).read_text(
+def _stylesheet(name: str = STYLESHEET) -> str:
+    return (resources.files("sunlight.runtime.core") / "templates" / name).read_text(
         encoding="utf-8")
+
+
+def fill(template: str, context: dict[str, Any]) -> str:
+    """A document template of ``templates/`` filled in (Jinja2, every value escaped)."""
+    return _environment().get_template(template).render(context)
 
 
 def render_html(decision: PenaltyDecision) -> str:
     """The document as HTML (the template filled in, every value escaped)."""
-    return _environment().get_template(TEMPLATE).render(document_context(decision))
+    return fill(TEMPLATE, document_context(decision))
+
+
+def pdf_of(html: str, *, number: str, day: date, stylesheet: str = STYLESHEET) -> bytes:
+    """A decision document's HTML as PDF (WeasyPrint), deterministic: dated ``day`` (00:00
+    China time), its file identifier derived from ``number`` — the same document always gives
+    the same bytes. Every decision document of core is made here (the penalty decisions
+    below, the licensing decisions of :mod:`sunlight.runtime.core.licence_decision`)."""
+    # WeasyPrint loads pango and fontconfig when imported: only where a PDF is made.
+    from weasyprint import CSS, HTML
+
+    identifier = hashlib.sha256(number.encode()).hexdigest()[:32].encode()
+    with _source_date(int(_instant(day).timestamp())):
+        pdf = HTML(string=html).write_pdf(stylesheets=[CSS(string=_stylesheet(stylesheet))],
+                                          pdf_identifier=identifier)
+    assert pdf is not None  # no target given: the bytes are returned
+    return bytes(pdf)
 
 
 def render_pdf(decision: PenaltyDecision) -> bytes:
     """The document as PDF: the same decision always gives the same bytes."""
-    # WeasyPrint loads pango and fontconfig when imported: only where a PDF is made.
-    from weasyprint import CSS, HTML
-
-    identifier = hashlib.sha256(decision.number.encode()).hexdigest()[:32].encode()
-    html = render_html(decision)
-    with _source_date(int(_instant(decision.decided_on).timestamp())):
-        pdf = HTML(string=html).write_pdf(stylesheets=[CSS(string=_stylesheet())],
-                                          pdf_identifier=identifier)
-    assert pdf is not None  # no target given: the bytes are returned
-    return bytes(pdf)
+    return pdf_of(render_html(decision), number=decision.number, day=decision.decided_on)
 
 
 @contextmanager

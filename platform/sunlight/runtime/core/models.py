@@ -95,6 +95,22 @@ class SigninThrottle(CoreBase):
     locked_until: Mapped[datetime | None] = mapped_column(_TS, nullable=True)
 
 
+class StaffSession(CoreBase):
+    """A staff member signed in to the pages (core_0015): the SHA-256 of the random id the
+    browser holds (never the id itself), the account and the ``token_version`` it had at
+    sign-in (disabling the account or changing its roles ends the session), the CSRF token
+    of its forms, and when it started and was last used (idle sessions end:
+    :mod:`sunlight.runtime.core.staff_sessions`)."""
+
+    __tablename__ = "staff_sessions"
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(ForeignKey("accounts.username"), index=True)
+    token_version: Mapped[int] = mapped_column(Integer)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(_TS)
+    last_seen_at: Mapped[datetime] = mapped_column(_TS, index=True)
+
+
 class Case(CoreBase):
     __tablename__ = "cases"
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -133,6 +149,38 @@ class CaseMaterial(CoreBase):
     size: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
     content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class CaseDocument(CoreBase):
+    """The decision document of a decided case (准予 / 不予行政许可决定书, core_0016): its
+    number, the PDF and its SHA-256 (:mod:`sunlight.runtime.core.licence_decision`).
+    ``content`` is loaded only when read."""
+
+    __tablename__ = "case_documents"
+    __table_args__ = (UniqueConstraint("department", "kind", "year", "serial",
+                                       name="uq_case_documents_serial"),
+                      UniqueConstraint("number", name="uq_case_documents_number"))
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))  # granted | denied
+    department: Mapped[str] = mapped_column(String(40))
+    year: Mapped[int] = mapped_column(Integer)
+    serial: Mapped[int] = mapped_column(Integer)
+    number: Mapped[str] = mapped_column(String(40))
+    sha256: Mapped[str] = mapped_column(String(64))
+    media_type: Mapped[str] = mapped_column(String(40))
+    size: Mapped[int] = mapped_column(Integer)
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    created_at: Mapped[datetime] = mapped_column(_TS)
+
+
+class CaseDocumentCounter(CoreBase):
+    """The last serial given to a department's licensing decisions of one kind in a year."""
+
+    __tablename__ = "case_document_counters"
+    department: Mapped[str] = mapped_column(String(40), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_serial: Mapped[int] = mapped_column(Integer)
 
 
 class CaseEvent(CoreBase):

@@ -1,4 +1,5 @@
-"""Core's outbound feed (read by the gateway): case status, published catalogue items and
+"""Core's outbound feed (read by the gateway): case status, decided cases' decision documents
+(:mod:`sunlight.runtime.core.licence_decision`), published catalogue items and
 penalty decisions as disclosed to the public (行政处罚结果公示,
 :mod:`sunlight.runtime.core.enforcement_exchange` builds them).
 
@@ -14,7 +15,13 @@ from sqlalchemy.orm import Session
 
 from sunlight.runtime.core.audit_store import lock_chain
 from sunlight.runtime.core.models import Case, Item, Outbound
-from sunlight.runtime.records import CaseStatus, CatalogueItem, PenaltyDisclosure, Record
+from sunlight.runtime.records import (
+    CaseStatus,
+    CatalogueItem,
+    DecisionDocument,
+    PenaltyDisclosure,
+    Record,
+)
 
 
 def _add(session: Session, record: Record) -> None:
@@ -30,6 +37,12 @@ def case_status(session: Session, case: Case, *, applicant_note: str = "") -> No
         receipt=case.receipt, status=case.status, status_seq=case.status_seq,
         decision=case.decision, applicant_note=applicant_note, due_on=case.due_on,
         overdue=case.overdue))
+
+
+def decision_document(session: Session, record: DecisionDocument) -> None:
+    """A decided case's decision document for the applicant's tracking page (the PDF
+    crosses inside the record, with the SHA-256 core recorded)."""
+    _add(session, record)
 
 
 def catalogue_item(session: Session, item: Item, department_name: str) -> None:

@@ -70,7 +70,8 @@ def one_pass(portal: Engine, core: httpx.Client, settings: Settings,
                   park_after=settings.gateway_park_after)
     steps: tuple[tuple[str, Callable[[], Moved]], ...] = (
         ("in", lambda: push_inward(portal, core, settings.gateway_batch, retry)),
-        ("out", lambda: pull_outward(portal, core, settings.gateway_batch)))
+        ("out", lambda: pull_outward(portal, core, settings.gateway_batch,
+                                     settings.material_max_bytes)))
     for direction, step in steps:
         try:
             moved = step()

@@ -6,8 +6,10 @@ Inward: pending outbox rows → validated as staged (:func:`sunlight.runtime.rec
 id, size and sha256, to core's exchange API → marked delivered (a crash in between
 redelivers: core answers "duplicate" to the materials and to the record). Outward: core's
 feed after the stored cursor → validated → applied to the portal DB with an inbox row →
-cursor advanced, all in one transaction (case status, catalogue items, and penalty
-decisions disclosed to the public).
+cursor advanced, all in one transaction (case status, decided cases' decision documents,
+catalogue items, and penalty decisions disclosed to the public). A decision document's PDF
+crosses inside its record: it is applied only if its bytes match the SHA-256 core recorded
+and fit the site's material size limit (``material_max_bytes``); otherwise it is parked.
 Every record carried is written to :class:`Crossing`, with the sha256 of its canonical JSON
 (RFC 8785, :func:`sunlight.canonical.canonical_json`).
 
@@ -38,15 +40,18 @@ from functools import partial
 from typing import Any
 
 import httpx
-from sqlalchemy import ColumnElement, Engine, func, or_, select
+from sqlalchemy import ColumnElement, Engine, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from sunlight.canonical import CanonicalError, canonical_json
 from sunlight.runtime.db import transaction, utcnow
 from sunlight.runtime.portal.models import (
     Application,
+    ApplicationEvent,
     CatalogueEntry,
+    CatalogueFile,
     Crossing,
+    DecisionDocumentEntry,
     GatewayCursor,
     Inbox,
     Material,
@@ -57,6 +62,7 @@ from sunlight.runtime.portal.models import (
 from sunlight.runtime.records import (
     CaseStatus,
     CatalogueItem,
+    DecisionDocument,
     MaterialRef,
     PenaltyDisclosure,
     Record,
@@ -243,7 +249,13 @@ def _fail(row: Outbox, reason: str, moved: Moved, retry: Retry, now: datetime) -
         log.warning("record not delivered; will retry", extra=extra)
 
 
-def pull_outward(portal: Engine, core: httpx.Client, batch: int) -> Moved:
+#: The largest decision document applied when the caller names no limit (the default
+#: ``Settings.material_max_bytes``).
+DEFAULT_DOCUMENT_MAX_BYTES = 10 * 2**20
+
+
+def pull_outward(portal: Engine, core: httpx.Client, batch: int,
+                 max_document_bytes: int = DEFAULT_DOCUMENT_MAX_BYTES) -> Moved:
     moved = Moved()
     with transaction(portal) as session:
         cursor = session.get(GatewayCursor, CURSOR, with_for_update=True)
@@ -257,18 +269,23 @@ def pull_outward(portal: Engine, core: httpx.Client, batch: int) -> Moved:
             raise CoreUnavailable(str(exc)) from exc
         if response.status_code != 200:
             raise CoreUnavailable(f"core answered {response.status_code}")
-        take_records(session, cursor, response.json()["records"], moved)
+        take_records(session, cursor, response.json()["records"], moved,
+                     max_document_bytes=max_document_bytes)
     return moved
 
 
 def take_records(session: Session, cursor: GatewayCursor, records: list[dict[str, Any]],
-                 moved: Moved) -> None:
+                 moved: Moved, *, max_document_bytes: int = DEFAULT_DOCUMENT_MAX_BYTES) -> None:
     """Apply core's feed records in order, each once, advancing ``cursor``; a record that
-    fails the whitelist is parked (:class:`ParkedOutward`) and passed."""
+    fails the whitelist (or a decision document over ``max_document_bytes``) is parked
+    (:class:`ParkedOutward`) and passed."""
     for rec in records:
         record_id = uuid.UUID(rec["record_id"])
         try:
             record = parse_record("outward", rec["record_type"], rec["payload"])
+            if isinstance(record, DecisionDocument) and record.size > max_document_bytes:
+                raise RecordRejected(f"case.document: {record.size} bytes, over the material "
+                                     f"size limit of {max_document_bytes} bytes")
             digest = _digest(rec["payload"])
         except RecordRejected as exc:
             # Never hold the cursor on it: park it with the reason (nothing is lost, an
@@ -314,21 +331,66 @@ def _apply_outward(session: Session, record: Record) -> None:
                                                              record.decision)
         application.due_on, application.overdue = record.due_on, record.overdue
         application.updated_at = utcnow()
+        # The applicant's history: the status and what staff wrote for them.
+        session.add(ApplicationEvent(application_id=application.id, status=record.status,
+                                     note=record.applicant_note, at=application.updated_at))
     elif isinstance(record, CatalogueItem):
-        entry = session.get(CatalogueEntry, record.code)
-        if record.status == "retired":
-            if entry is not None and entry.version == record.version:
-                session.delete(entry)
-            return
-        if entry is None:
-            entry = CatalogueEntry(code=record.code)
-            session.add(entry)
-        entry.version, entry.doc = record.version, record.doc
-        entry.name, entry.category = str(record.doc["name"]), str(record.doc["category"])
-        entry.department = str(record.doc["department"])
-        entry.department_name, entry.updated_at = record.department_name, utcnow()
+        _publish(session, record)
     elif isinstance(record, PenaltyDisclosure):
         _disclose(session, record)
+    elif isinstance(record, DecisionDocument):
+        _keep_document(session, record)
+
+
+def _keep_document(session: Session, record: DecisionDocument) -> None:
+    """Store the decision document with its application (the record's bytes were checked
+    against its size and SHA-256 when it was parsed; checked once more here, as stored).
+    A document for an application the portal does not have is not ours and is dropped."""
+    application = session.scalars(select(Application).where(
+        Application.receipt == record.receipt)).first()
+    if application is None:
+        return
+    if hashlib.sha256(record.content).hexdigest() != record.sha256:  # pragma: no cover
+        raise RecordRejected(f"case.document {record.number}: bytes do not match sha256")
+    entry = session.get(DecisionDocumentEntry, application.id, with_for_update=True)
+    if entry is None:
+        entry = DecisionDocumentEntry(application_id=application.id)
+        session.add(entry)
+    entry.kind, entry.title, entry.number = record.kind, record.title, record.number
+    entry.decided_on, entry.media_type = record.decided_on, record.media_type
+    entry.size, entry.sha256, entry.content = record.size, record.sha256, record.content
+    entry.received_at = utcnow()
+
+
+def _publish(session: Session, record: CatalogueItem) -> None:
+    """A published version replaces the item's entry and its blank forms; a retired one
+    takes them away (only if it is the version shown). The forms' bytes go to
+    ``catalogue_files``; the entry's document lists them by name, type, size and sha256."""
+    entry = session.get(CatalogueEntry, record.code)
+    if record.status == "retired":
+        if entry is not None and entry.version == record.version:
+            session.delete(entry)
+            session.execute(delete(CatalogueFile).where(CatalogueFile.item_code == record.code))
+        return
+    forms = record.guide().blank_forms
+    session.execute(delete(CatalogueFile).where(CatalogueFile.item_code == record.code))
+    if entry is None:
+        entry = CatalogueEntry(code=record.code)
+        session.add(entry)
+    listed = []
+    for position, form in enumerate(forms):
+        digest = hashlib.sha256(form.content).hexdigest()
+        session.add(CatalogueFile(item_code=record.code, position=position,
+                                  item_version=record.version, name=form.name,
+                                  filename=form.filename, content_type=form.content_type,
+                                  size=len(form.content), sha256=digest, content=form.content))
+        listed.append({"name": form.name, "filename": form.filename,
+                       "content_type": form.content_type, "size": len(form.content),
+                       "sha256": digest})
+    entry.version, entry.doc = record.version, {**record.doc, "blank_forms": listed}
+    entry.name, entry.category = str(record.doc["name"]), str(record.doc["category"])
+    entry.department = str(record.doc["department"])
+    entry.department_name, entry.updated_at = record.department_name, utcnow()
 
 
 def _disclose(session: Session, record: PenaltyDisclosure) -> None:

@@ -14,17 +14,20 @@ migrations and nothing else. The application roles log in to serve and own nothi
   core's records outward (an application's status columns, catalogue entries, penalty
   disclosures), keep its inbox, cursor and parked records, **append** crossings, and read
   the receipt counters (its gauge of the day's receipt numbers, alert PortalReceiptsRunningOut).
-  Nothing else: no complaints or ratings, no DELETE except on catalogue entries (a retired
-  item leaves the portal), no TRUNCATE.
+  It appends to an application's history (``application_events``), keeps its decision
+  document (``decision_documents``) and replaces a published item's blank forms
+  (``catalogue_files``). Nothing else: no complaints or ratings, no
+  DELETE except on catalogue entries and their files (a retired item leaves the portal),
+  no TRUNCATE.
 
 :func:`apply` states this for a database, inside a migration (``core_0014``,
-``portal_0006``), as the owner: it revokes everything the application roles held, grants
-the list below, and sets default privileges so that tables and sequences a later migration
-creates are covered (core and portal get read and write on them; the gateway gets nothing
-until this list names a table and a migration calls :func:`apply` again). A role that does
-not exist (a developer's single-role database) is skipped; a role that *is* the owner (an
-old database where the application still owns its tables) is skipped too, with a warning,
-since nothing can be withheld from an owner.
+``portal_0006``, ``portal_0007``, ``portal_0008``), as the owner: it revokes everything the
+application roles held, grants the list below, and sets default privileges so that tables
+and sequences a later migration creates are covered (core and portal get read and write on
+them; the gateway gets nothing until this list names a table and a migration calls
+:func:`apply` again). A role that does not exist (a developer's single-role database) is
+skipped; a role that *is* the owner (an old database where the application still owns its
+tables) is skipped too, with a warning, since nothing can be withheld from an owner.
 
 Example::
 
@@ -80,7 +83,10 @@ GRANTS: dict[Database, tuple[Grant, ...]] = {
                                                        "status_comment", "decision",
                                                        "due_on", "overdue", "updated_at")),
         Grant("gateway", "catalogue_entries", ("SELECT", "INSERT", "UPDATE", "DELETE")),
+        Grant("gateway", "catalogue_files", ("SELECT", "INSERT", "DELETE")),
+        Grant("gateway", "application_events", ("INSERT",)),
         Grant("gateway", "penalty_disclosures", ("SELECT", "INSERT", "UPDATE")),
+        Grant("gateway", "decision_documents", ("SELECT", "INSERT", "UPDATE")),
         Grant("gateway", "inbox", ("SELECT", "INSERT")),
         Grant("gateway", "gateway_cursors", ("SELECT", "INSERT", "UPDATE")),
         Grant("gateway", "gateway_parked", ("SELECT", "INSERT", "UPDATE")),
@@ -107,9 +113,11 @@ def _ident(name: str) -> str:
 
 
 def statements(database: Database, owner: str, present: set[str],
-               dbname: str | None = None) -> list[str]:
+               dbname: str | None = None, tables: set[str] | None = None) -> list[str]:
     """The SQL :func:`apply` runs, for the application roles in ``present`` (not ``owner``),
-    in the database named ``dbname`` (default: ``database``)."""
+    in the database named ``dbname`` (default: ``database``). ``tables``: the tables that
+    exist (None: all named): a grant on a table a later migration creates waits for that
+    migration's own call of :func:`apply`."""
     granted = [r for r in roles(database) if r in present and r != owner]
     out: list[str] = [f"GRANT CONNECT ON DATABASE {_ident(dbname or database)} TO {_ident(r)}"
                       for r in granted]
@@ -119,7 +127,8 @@ def statements(database: Database, owner: str, present: set[str],
                 f"GRANT USAGE ON SCHEMA public TO {_ident(role)}"]
     revoked: set[tuple[str, str]] = set()
     for g in GRANTS[database]:
-        if g.role not in granted:
+        if g.role not in granted or (tables is not None and g.table != ALL
+                                     and g.table not in tables):
             continue
         privileges = ", ".join(f"{p} ({', '.join(g.columns)})" if g.columns else p
                                for p in g.privileges)
@@ -153,7 +162,9 @@ def apply(connection: Connection, database: Database) -> list[str]:
     if owner in roles(database):
         log.warning("the application role %s owns the %s database's tables; no privilege "
                     "can be withheld from it (migrate as %s_owner)", owner, database, database)
-    done = statements(database, owner, present, dbname)
+    tables = set(connection.execute(
+        text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).scalars())
+    done = statements(database, owner, present, dbname, tables)
     for statement in done:
         connection.exec_driver_sql(statement)
     return done

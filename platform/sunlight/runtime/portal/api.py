@@ -4,10 +4,13 @@ the penalty decisions disclosed (行政处罚结果公示)."""
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
-from fastapi import APIRouter, File, Form, Header, Path, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Header, Path, Query, Request, Response, UploadFile
 from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile as StarletteUpload
 
+from sunlight.catalogue.model import BLANK_FORM_TYPES
 from sunlight.runtime.db import transaction
 from sunlight.runtime.deps import SessionDep, SettingsDep
 from sunlight.runtime.errors import ApiError, responses
@@ -16,6 +19,7 @@ from sunlight.runtime.portal import service
 from sunlight.runtime.portal.models import (
     Application,
     CatalogueEntry,
+    DecisionDocumentEntry,
     Material,
     PenaltyDisclosureEntry,
 )
@@ -25,7 +29,10 @@ from sunlight.runtime.portal.schemas import (
     ApplicationCreated,
     ApplicationIn,
     ApplicationOut,
+    BlankFormOut,
     ComplaintIn,
+    DecisionDocumentOut,
+    HistoryEntry,
     ItemGuide,
     ItemSummary,
     MaterialOut,
@@ -63,18 +70,58 @@ def list_catalogue(session: SessionDep, category: str | None = None,
                                                      offset)]
 
 
-@router.get("/catalogue/{code}", tags=["catalogue"], response_model=ItemGuide, responses=ERRORS)
-def guide(code: Code, session: SessionDep) -> ItemGuide:
-    """The service guide (办事指南) of one item, with its application form's JSON Schema."""
-    e = service.get_item(session, code)
+def item_guide(e: CatalogueEntry) -> ItemGuide:
+    """The guide of a published entry, as the API answers it and the pages show it."""
     d = e.doc
+    forms = d.get("blank_forms", [])
+    assert isinstance(forms, list)
     return ItemGuide(
         **_summary(e).model_dump(), legal_basis=str(d["legal_basis"]),
         implementing_body=str(d["implementing_body"]), materials=d["materials"],  # type: ignore[arg-type]
         statutory_limit_days=int(d["statutory_limit_days"]),  # type: ignore[call-overload]
         promised_limit_days=int(d["promised_limit_days"]),  # type: ignore[call-overload]
         fees=d["fees"], flow=d["flow"], form_schema=d["form_schema"],  # type: ignore[arg-type]
+        place=str(d.get("place", "")), contact_phone=str(d.get("contact_phone", "")),
+        supervision_phone=str(d.get("supervision_phone", "")),
+        # Listed as the gateway keeps them (their bytes in catalogue_files); an entry
+        # applied by a gateway from before issue 17 lists none until it is published again.
+        blank_forms=[BlankFormOut(name=f["name"], filename=f["filename"],
+                                  content_type=f["content_type"], size=f["size"],
+                                  url=f"/api/v1/catalogue/{quote(e.code)}/forms/{n}")
+                     for n, f in enumerate(forms) if isinstance(f, dict) and "size" in f],
+        flowchart_url=f"/api/v1/catalogue/{quote(e.code)}/flowchart.svg",
     )
+
+
+@router.get("/catalogue/{code}", tags=["catalogue"], response_model=ItemGuide, responses=ERRORS)
+def guide(code: Code, session: SessionDep) -> ItemGuide:
+    """The service guide (办事指南) of one item, with its application form's JSON Schema."""
+    return item_guide(service.get_item(session, code))
+
+
+#: Headers of an SVG served inert: nothing it could load or run, never sniffed as HTML.
+SVG_HEADERS = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+               "X-Content-Type-Options": "nosniff", "Cache-Control": "public, max-age=300"}
+
+
+@router.get("/catalogue/{code}/flowchart.svg", tags=["catalogue"], response_class=Response,
+            responses={200: {"content": {"image/svg+xml": {}}}, **ERRORS})
+def flowchart(code: Code, session: SessionDep) -> Response:
+    """The item's flowchart (办理流程图), drawn from its flow: SVG with no script or link."""
+    svg, _summary_text = service.flowchart(service.get_item(session, code))
+    return Response(svg, media_type="image/svg+xml", headers=SVG_HEADERS)
+
+
+@router.get("/catalogue/{code}/forms/{position}", tags=["catalogue"], response_class=Response,
+            responses={200: {"content": {t: {} for t in BLANK_FORM_TYPES}}, **ERRORS})
+def blank_form(code: Code, position: Annotated[int, Path(ge=0, le=99)],
+               session: SessionDep) -> Response:
+    """A blank form (格式文书) to download, under its file name."""
+    found = service.blank_form(session, code, position)
+    disposition = f"attachment; filename*=UTF-8''{quote(found.filename, safe='')}"
+    return Response(found.content, media_type=found.content_type, headers={
+        "Content-Disposition": disposition, "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "public, max-age=300"})
 
 
 @router.post("/applications", tags=["applications"], status_code=201,
@@ -103,6 +150,14 @@ def upload_material(receipt: Receipt, request: Request,
     A plain ``def``: it runs in the thread pool, so waiting for the application's row lock
     (held by a concurrent submit or upload) never blocks the event loop. The upload was
     already spooled to a temporary file by the form parser; it is read from there."""
+    return _material_out(store_material(request, receipt, secret, name, file))
+
+
+def store_material(request: Request, ref: str, secret: str | None, name: str,
+                   file: StarletteUpload) -> Material:
+    """Check and keep one uploaded material of the application ``ref`` (the API's upload and
+    the pages' alike): size, type by content, sha256, the application's caps, under its row
+    lock. Runs in a worker thread; commits its own transaction."""
     settings: Settings = request.app.state.settings
     limit = settings.material_max_bytes
     data = file.file.read(limit + 1)
@@ -110,12 +165,14 @@ def upload_material(receipt: Receipt, request: Request,
     content_type = check_type(file.content_type, data[:16], settings.material_types)
     digest = sha256_hex(data)
     with transaction(request.app.state.engine) as session:
-        application = service.find_application(session, receipt, secret, for_update=True)
+        application = service.find_application(session, ref, secret, for_update=True)
         material = service.add_material(session, application, name,
                                         (file.filename or "upload")[:255], content_type, data,
                                         digest, max_count=settings.material_max_count,
                                         max_total=settings.material_max_total_bytes)
-        return _material_out(material)
+        session.flush()
+        session.expunge(material)
+        return material
 
 
 @router.post("/applications/{receipt}/submit", tags=["applications"], response_model=Submitted,
@@ -136,7 +193,16 @@ def submit(receipt: Receipt, request: Request, session: SessionDep, settings: Se
     return Submitted(status=application.status, receipt=application.receipt)
 
 
+def _document_out(a: Application, d: DecisionDocumentEntry | None) -> DecisionDocumentOut | None:
+    if d is None or a.receipt is None:
+        return None
+    return DecisionDocumentOut(title=d.title, number=d.number, decided_on=d.decided_on,
+                               media_type=d.media_type, size=d.size, sha256=d.sha256,
+                               url=f"/api/v1/applications/{quote(a.receipt)}/decision.pdf")
+
+
 def _application_out(session: Session, a: Application) -> ApplicationOut:
+    document = service.decision_document(session, a)
     return ApplicationOut(
         receipt=a.receipt, item_code=a.item_code, item_name=service.item_name(session, a.item_code),
         status=a.status, status_comment=a.status_comment, decision=a.decision, due_on=a.due_on,
@@ -144,6 +210,10 @@ def _application_out(session: Session, a: Application) -> ApplicationOut:
         materials=[_material_out(m) for m in service.materials_of(session, a)],
         created_at=a.created_at, updated_at=a.updated_at,
         materials_purged_at=a.purged_at, retention_note=PURGED_NOTE if a.purged_at else "",
+        history=[HistoryEntry(status=e.status, note=e.note, at=e.at)
+                 for e in service.history(session, a)],
+        has_decision_document=document is not None,
+        decision_document=_document_out(a, document),
     )
 
 
@@ -152,6 +222,33 @@ def _application_out(session: Session, a: Application) -> ApplicationOut:
 def track(receipt: Receipt, session: SessionDep, secret: SecretHeader = None) -> ApplicationOut:
     """Track a case by receipt number and secret: status, due date, result."""
     return _application_out(session, service.find_application(session, receipt, secret))
+
+
+#: Headers of a decision document: saved, never shown in place or sniffed, never cached.
+DOCUMENT_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
+
+
+def document_response(entry: DecisionDocumentEntry) -> Response:
+    """The decision document as a download (the API's route and the tracking page's)."""
+    disposition = ("attachment; filename*=UTF-8''"
+                   + quote(service.document_filename(entry), safe=""))
+    return Response(entry.content, media_type=entry.media_type,
+                    headers={"Content-Disposition": disposition, **DOCUMENT_HEADERS})
+
+
+@router.get("/applications/{receipt}/decision.pdf", tags=["applications"],
+            response_class=Response,
+            responses={200: {"content": {"application/pdf": {}}}, **ERRORS})
+def decision_document(receipt: Receipt, session: SessionDep,
+                      secret: SecretHeader = None) -> Response:
+    """The decision document (准予 / 不予行政许可决定书) of a decided application, for the
+    holder of its secret; 404 until it has reached the portal."""
+    application = service.find_application(session, receipt, secret)
+    entry = service.decision_document(session, application)
+    if entry is None:
+        raise ApiError(404, "no_decision_document",
+                       f"application {receipt} has no decision document (yet)")
+    return document_response(entry)
 
 
 @router.post("/applications/{receipt}/complaints", tags=["feedback"], status_code=201,

@@ -1,9 +1,10 @@
 """``create_app`` for the portal role.
 
-Besides the API, each portal process purges drafts never submitted once they are older than
-``Settings.draft_retention_days`` (every ``draft_purge_interval_s``; several processes may
-purge at once: rows another holds are skipped), and counts submissions refused because the
-day's receipt numbers ran out (``sunlight_portal_receipts_exhausted_total``).
+Besides the API and the citizens' pages (:mod:`.pages`), each portal process purges drafts
+never submitted once they are older than ``Settings.draft_retention_days`` (every
+``draft_purge_interval_s``; several processes may purge at once: rows another holds are
+skipped), and counts submissions refused because the day's receipt numbers ran out
+(``sunlight_portal_receipts_exhausted_total``).
 
 Example::
 
@@ -30,6 +31,7 @@ from sunlight.runtime.bodylimit import BodyLimit
 from sunlight.runtime.db import database_ready, db_timeouts, make_engine, transaction, utcnow
 from sunlight.runtime.errors import install_error_handlers
 from sunlight.runtime.observability import instrument
+from sunlight.runtime.portal import pages
 from sunlight.runtime.portal.api import router
 from sunlight.runtime.portal.service import purge_drafts
 from sunlight.runtime.settings import Settings
@@ -91,4 +93,8 @@ def create_app(settings: Settings) -> FastAPI:
     purged = Counter("sunlight_portal_drafts_purged_total",
                      "Drafts never submitted, purged after the retention", registry=registry)
     app.include_router(router)
+    # The citizens' pages (网上办事大厅), on the same service layer as the API, at the
+    # root: an unknown URL or a method a URL does not take answers a browser with the
+    # Chinese 404/405 page, and the API (under /api) with JSON naming the path.
+    pages.create_site(settings.site_code).install(app, pages.router, api_prefixes=("/api",))
     return app

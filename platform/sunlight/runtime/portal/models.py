@@ -1,7 +1,8 @@
 """Tables of the portal database (external zone).
 
 The portal never talks to core: the gateway reads :class:`Outbox` and writes
-:class:`Inbox` plus application status, the catalogue and the penalty decisions disclosed
+:class:`Inbox` plus application status and decision documents
+(:class:`DecisionDocumentEntry`), the catalogue and the penalty decisions disclosed
 (:class:`PenaltyDisclosureEntry`). :class:`Crossing` records every record the gateway
 moved, so the portal side keeps its own trace of what crossed the zones.
 """
@@ -49,6 +50,22 @@ class CatalogueEntry(PortalBase):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class CatalogueFile(PortalBase):
+    """A blank form (格式文书) of a published item, its bytes split out of the item's
+    document by the gateway (portal_0007): the guide lists them, the portal serves them."""
+
+    __tablename__ = "catalogue_files"
+    item_code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    position: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    item_version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(100))
+    filename: Mapped[str] = mapped_column(String(100))
+    content_type: Mapped[str] = mapped_column(String(120))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class ReceiptCounter(PortalBase):
     __tablename__ = "receipt_counters"
     day: Mapped[date] = mapped_column(Date, primary_key=True)
@@ -89,6 +106,39 @@ class Application(PortalBase):
     # When the retention rule deleted its materials and masked its numbers
     # (:mod:`sunlight.runtime.portal.retention`, portal_0005).
     purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class ApplicationEvent(PortalBase):
+    """One step of an application's history as its applicant sees it (portal_0007): its
+    submissions (written by the portal) and each status core sent (written by the gateway),
+    with what staff wrote for the applicant, never their internal comments."""
+
+    __tablename__ = "application_events"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    application_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("applications.id"), index=True)
+    status: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class DecisionDocumentEntry(PortalBase):
+    """An application's decision document (准予 / 不予行政许可决定书) as core issued it
+    (portal_0008): written by the gateway from a
+    :class:`sunlight.runtime.records.DecisionDocument` whose bytes matched its SHA-256,
+    downloaded by the holder of the application's secret. ``content`` loads when read."""
+
+    __tablename__ = "decision_documents"
+    application_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("applications.id"),
+                                                      primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    title: Mapped[str] = mapped_column(String(40))
+    number: Mapped[str] = mapped_column(String(40))
+    decided_on: Mapped[date] = mapped_column(Date)
+    media_type: Mapped[str] = mapped_column(String(40))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class Material(PortalBase):

@@ -17,6 +17,16 @@ class ItemSummary(BaseModel):
     department_name: str
 
 
+class BlankFormOut(BaseModel):
+    """A blank form (格式文书) to download: ``url`` serves the file."""
+
+    name: str
+    filename: str
+    content_type: str
+    size: int
+    url: str
+
+
 class ItemGuide(ItemSummary):
     """The 办事指南: everything a citizen needs before applying."""
 
@@ -28,6 +38,11 @@ class ItemGuide(ItemSummary):
     fees: list[dict[str, object]]
     flow: list[dict[str, object]]
     form_schema: dict[str, object]
+    place: str = Field(default="", description="办理地点 (with office hours)")
+    contact_phone: str = Field(default="", description="咨询电话")
+    supervision_phone: str = Field(default="", description="监督电话")
+    blank_forms: list[BlankFormOut] = Field(default_factory=list)
+    flowchart_url: str = Field(description="The flowchart (办理流程图), SVG")
 
 
 class ApplicantIn(BaseModel):
@@ -69,6 +84,27 @@ class MaterialOut(BaseModel):
     batch: int
 
 
+class HistoryEntry(BaseModel):
+    """One step of the case as its applicant sees it."""
+
+    status: str
+    note: str = Field(description="What staff wrote for the applicant (or the portal's note "
+                      "on a resubmission); empty when nothing")
+    at: datetime
+
+
+class DecisionDocumentOut(BaseModel):
+    """The decision document of a decided application (准予 / 不予行政许可决定书)."""
+
+    title: str
+    number: str = Field(description="The document number (文书号), e.g. 连云市监许准〔2026〕1号")
+    decided_on: date
+    media_type: str
+    size: int
+    sha256: str = Field(description="SHA-256 of the PDF as core issued it")
+    url: str = Field(description="Where to download it (send the same X-Tracking-Secret)")
+
+
 class ApplicationOut(BaseModel):
     receipt: str | None = Field(description="None while the application is a draft.")
     item_code: str
@@ -88,6 +124,12 @@ class ApplicationOut(BaseModel):
         "When the materials were deleted under the retention rule (the case closed long "
         "enough ago); null while they are kept."))
     retention_note: str = Field(default="", description="Says so, in Chinese, once they are.")
+    history: list[HistoryEntry] = Field(default_factory=list, description=(
+        "Each submission and each status core sent, oldest first (issue 17)."))
+    has_decision_document: bool = Field(default=False, description=(
+        "Whether the decision document (决定书) has reached the portal."))
+    decision_document: DecisionDocumentOut | None = Field(default=None, description=(
+        "The decision document, once the case is decided and the document has crossed."))
 
 
 class ComplaintIn(BaseModel):

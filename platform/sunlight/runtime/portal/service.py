@@ -10,21 +10,28 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import jsonschema
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from sunlight.canonical import CanonicalError, canonical_json
+from sunlight.catalogue.flow import FlowStep
+from sunlight.catalogue.flowchart import flow_summary, flowchart_svg
+from sunlight.catalogue.form_fields import validator as form_validator
 from sunlight.runtime.db import utcnow
 from sunlight.runtime.errors import ApiError, not_found
 from sunlight.runtime.materials import check_quota
 from sunlight.runtime.portal.models import (
     Application,
+    ApplicationEvent,
     CatalogueEntry,
+    CatalogueFile,
     Complaint,
+    DecisionDocumentEntry,
     Material,
     Outbox,
     PenaltyDisclosureEntry,
@@ -62,15 +69,44 @@ RECEIPTS_EXHAUSTED = "receipts_exhausted"
 
 def list_items(session: Session, category: str | None, department: str | None,
                q: str | None, limit: int, offset: int) -> list[CatalogueEntry]:
-    stmt = select(CatalogueEntry).order_by(CatalogueEntry.code)
+    stmt = _filtered(select(CatalogueEntry).order_by(CatalogueEntry.code), category,
+                     department, q)
+    return list(session.scalars(stmt.limit(limit).offset(offset)))
+
+
+def _filtered(stmt: Select[Any], category: str | None, department: str | None,
+              q: str | None) -> Select[Any]:
     if category:
         stmt = stmt.where(CatalogueEntry.category == category)
     if department:
         stmt = stmt.where(CatalogueEntry.department == department)
     if q:
-        like = f"%{q}%"
-        stmt = stmt.where(or_(CatalogueEntry.name.ilike(like), CatalogueEntry.code.ilike(like)))
-    return list(session.scalars(stmt.limit(limit).offset(offset)))
+        # The search text is data: LIKE's wildcards in it match themselves.
+        like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(or_(CatalogueEntry.name.ilike(like, escape="\\"),
+                              CatalogueEntry.code.ilike(like, escape="\\")))
+    return stmt
+
+
+def departments(session: Session) -> list[tuple[str, str, int]]:
+    """The departments with published items: (code, name, how many items), by code."""
+    stmt = (select(CatalogueEntry.department, func.max(CatalogueEntry.department_name),
+                   func.count())
+            .group_by(CatalogueEntry.department).order_by(CatalogueEntry.department))
+    return [(str(code), str(name), int(count)) for code, name, count in session.execute(stmt)]
+
+
+def categories(session: Session) -> dict[str, int]:
+    """How many published items each category (权力类别) has."""
+    stmt = select(CatalogueEntry.category, func.count()).group_by(CatalogueEntry.category)
+    return {str(category): int(count) for category, count in session.execute(stmt)}
+
+
+def count_items(session: Session, category: str | None, department: str | None,
+                q: str | None) -> int:
+    """How many items :func:`list_items` would list without its limit."""
+    stmt = _filtered(select(func.count()).select_from(CatalogueEntry), category, department, q)
+    return int(session.execute(stmt).scalar_one())
 
 
 def get_item(session: Session, code: str) -> CatalogueEntry:
@@ -80,11 +116,48 @@ def get_item(session: Session, code: str) -> CatalogueEntry:
     return entry
 
 
+def blank_form(session: Session, code: str, position: int) -> CatalogueFile:
+    """One blank form (格式文书) of a published item, 404 when it has no such form."""
+    found = session.get(CatalogueFile, (code, position))
+    if found is None:
+        raise not_found(f"blank form {position} of power item {code}")
+    return found
+
+
+def flow_of(entry: CatalogueEntry) -> list[FlowStep]:
+    """The item's flow as published (its steps were checked by the gateway's whitelist)."""
+    steps = entry.doc.get("flow", [])
+    assert isinstance(steps, list)
+    return [FlowStep.model_validate(step) for step in steps]
+
+
+def flowchart(entry: CatalogueEntry) -> tuple[str, str]:
+    """The item's flowchart (SVG text) and its one-line text alternative."""
+    steps = flow_of(entry)
+    return flowchart_svg(steps, title=entry.name), flow_summary(steps)
+
+
+def history(session: Session, application: Application) -> list[ApplicationEvent]:
+    """What the applicant sees of the case's history, oldest first."""
+    stmt = select(ApplicationEvent).where(ApplicationEvent.application_id == application.id)
+    return list(session.scalars(stmt.order_by(ApplicationEvent.at, ApplicationEvent.id)))
+
+
+def decision_document(session: Session, application: Application
+                      ) -> DecisionDocumentEntry | None:
+    """The application's decision document (准予 / 不予行政许可决定书), once core has issued
+    it and the gateway has carried it; the caller has checked the secret."""
+    return session.get(DecisionDocumentEntry, application.id)
+
+
+def document_filename(entry: DecisionDocumentEntry) -> str:
+    """The name the applicant saves the document under: its title and number."""
+    return f"{entry.title}（{entry.number}）.pdf"
+
+
 def validate_form(schema: dict[str, object], form: dict[str, object]) -> None:
     """422 naming the JSON pointer of the first violation."""
-    validator = jsonschema.Draft202012Validator(
-        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
-    error = jsonschema.exceptions.best_match(validator.iter_errors(form))
+    error = jsonschema.exceptions.best_match(form_validator(schema).iter_errors(form))
     if error is not None:
         pointer = "".join(f"/{p}" for p in error.absolute_path)
         raise ApiError(422, "form_invalid", f"form{pointer or '/'}: {error.message}",
@@ -238,6 +311,8 @@ def submit(session: Session, application: Application, site: str,
     application.status_comment = ""
     application.submissions = batch + 1
     application.updated_at = now
+    session.add(ApplicationEvent(application_id=application.id, status=SENT, at=now,
+                                 note="" if batch == 0 else f"补正材料（第 {batch} 次）"))
 
 
 def purge_drafts(session: Session, now: datetime, retention: timedelta) -> int:
