@@ -236,8 +236,9 @@ class Tier:
         return str(self.sql("SELECT id FROM cases WHERE receipt = %s", receipt)[0][0])
 
 
-def act(client: httpx.Client, case_id: str, action: str) -> None:
-    response = client.post(f"/api/v1/cases/{case_id}/actions", json={"action": action})
+def act(client: httpx.Client, case_id: str, action: str, comment: str = "") -> None:
+    response = client.post(f"/api/v1/cases/{case_id}/actions",
+                           json={"action": action, "comment": comment})
     assert response.status_code == 200, response.text
 
 

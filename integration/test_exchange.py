@@ -143,7 +143,9 @@ def test_province_supervision_order_reaches_county_and_answer_returns(
 
 
 def _produce(county: Tier, receipts: list[str], workers: int = 4) -> float:
-    """Four events per case (submit, accept, approve_step, grant), cases in parallel."""
+    """Four events per case (submit, accept, approve_step, suspend), cases in parallel. The
+    fourth is a suspension rather than a grant: a grant renders its decision PDF (about 0.7 s
+    of CPU each, see licence_decision) and the test is about the link, not the renderer."""
     started = time.monotonic()
     local = threading.local()
 
@@ -151,9 +153,9 @@ def _produce(county: Tier, receipts: list[str], workers: int = 4) -> float:
         if not hasattr(local, "staff"):
             local.staff = {u: county.staff(u) for u in ("clerk", "reviewer", "approver")}
         case_id = county.submit(receipt)
-        for user, action in (("clerk", "accept"), ("reviewer", "approve_step"),
-                             ("approver", "grant")):
-            act(local.staff[user], case_id, action)
+        for user, action, comment in (("clerk", "accept", ""), ("reviewer", "approve_step", ""),
+                                      ("approver", "suspend", "现场核查期间中止办理")):
+            act(local.staff[user], case_id, action, comment)
 
     with ThreadPoolExecutor(workers) as pool:
         list(pool.map(one, receipts))
