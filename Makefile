@@ -33,8 +33,10 @@ $(STAMP): pyproject.toml requirements/control.lock
 	  "(Debian: apt-get install python3 python3-venv) or run make PYTHON=/path/to/python3.11"; exit 1; }
 	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV) || { echo "error: cannot create a venv" \
 	  "with $(PYTHON) (Debian: apt-get install python3-venv)"; exit 1; }
-	@echo "Installing Sunlight and its pinned dependencies into $(VENV)"
-	@$(BIN)/pip install -q --disable-pip-version-check -c requirements/control.lock \
+	@echo "Installing Sunlight and its pinned dependencies into $(VENV) (with uv, from the lock)"
+	@$(BIN)/pip install -q --disable-pip-version-check \
+	  "$$(grep -m1 '^uv==' requirements/control.lock)"
+	@$(BIN)/uv pip install -q --python $(BIN)/python -c requirements/control.lock \
 	  -e '.[server,control,infra,deploy,load,test]'
 	@touch $@
 

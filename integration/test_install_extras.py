@@ -2,9 +2,10 @@
 
 The extras follow the package's folders (pyproject.toml): a host installs only ``server``,
 an operator's Pulumi project only ``infra``, and so on. Each is installed into a fresh
-virtual environment from a local wheelhouse with ``pip --no-index`` (the pinned lock's
-wheels, downloaded once), so a missing dependency shows as an ImportError here rather than
-on a host. Needs no Docker engine; lives here because it downloads and installs.
+virtual environment with ``uv pip install``: Sunlight's wheel built from this checkout, its
+dependencies constrained to the pinned lock (from uv's cache, which ``make venv`` filled), so
+a missing dependency shows as an ImportError here rather than on a host. Needs no Docker
+engine; lives here because it builds, downloads and installs.
 """
 
 from __future__ import annotations
@@ -47,6 +48,9 @@ KEPT_OUT: dict[str, tuple[str, ...]] = {
     "infra": ("docker", "fastapi", "sqlalchemy"),
 }
 
+# uv, from the development environment (the `test` extra pins it).
+UV = str(Path(sys.executable).with_name("uv"))
+
 PROBE = """
 import importlib, importlib.util, sys
 failed = []
@@ -62,30 +66,25 @@ print("\\n".join(failed + [f"installed but must not be: {m}" for m in present]))
 
 @pytest.fixture(scope="module")
 def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = repo_root()
-    house = root / "build" / "wheelhouse-extras"
-    house.mkdir(parents=True, exist_ok=True)
-    for old in house.glob("sunlight-*.whl"):
-        old.unlink()
-    for cmd in (
-        ["download", "-q", "--no-deps", "-r", str(root / "requirements" / "control.lock"),
-         "-d", str(house)],
-        ["wheel", "-q", "--no-deps", "-w", str(house), str(root)],
-    ):
-        done = subprocess.run([sys.executable, "-m", "pip", "--disable-pip-version-check", *cmd],
-                              capture_output=True, text=True, check=False, timeout=600)
-        assert done.returncode == 0, done.stderr[-3000:]
+    house = tmp_path_factory.mktemp("wheelhouse")
+    done = subprocess.run([sys.executable, "-m", "pip", "--disable-pip-version-check", "wheel",
+                           "-q", "--no-deps", "-w", str(house), str(repo_root())],
+                          capture_output=True, text=True, check=False, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
     return house
 
 
 def _install_and_probe(extra: str, house: Path, where: Path) -> tuple[str, float, str]:
     started = time.monotonic()
     env_dir = where / (extra or "base")
-    venv.EnvBuilder(with_pip=True, clear=True).create(env_dir)
+    venv.EnvBuilder(clear=True).create(env_dir)
     python = env_dir / "bin" / "python"
-    requirement = f"sunlight[{extra}]" if extra else "sunlight"
-    done = subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                           "--no-index", "--find-links", str(house), requirement],
+    # By its file, never by name: PyPI has another project called sunlight.
+    (wheel,) = house.glob("sunlight-*.whl")
+    requirement = f"sunlight{f'[{extra}]' if extra else ''} @ {wheel.as_uri()}"
+    done = subprocess.run([UV, "pip", "install", "-q", "--python", str(python),
+                           "--constraint", str(repo_root() / "requirements" / "control.lock"),
+                           requirement],
                           capture_output=True, text=True, check=False, timeout=600)
     if done.returncode != 0:
         return extra, time.monotonic() - started, f"pip install failed:\n{done.stderr[-2000:]}"
