@@ -87,7 +87,7 @@ def _install_and_probe(extra: str, house: Path, where: Path) -> tuple[str, float
                            requirement],
                           capture_output=True, text=True, check=False, timeout=600)
     if done.returncode != 0:
-        return extra, time.monotonic() - started, f"pip install failed:\n{done.stderr[-2000:]}"
+        return extra, time.monotonic() - started, f"uv pip install failed:\n{done.stderr[-2000:]}"
     probe = subprocess.run([str(python), "-c", PROBE, ",".join(KEPT_OUT.get(extra, ())),
                             *PROMISES[extra]], capture_output=True, text=True, check=False,
                            timeout=300, cwd=where)
