@@ -130,21 +130,25 @@ class BareSite:
 
 
 def start_bare_site(client: docker.DockerClient, run: Run, config: SiteConfig, image: str,
-                    progress: Progress) -> BareSite:
+                    progress: Progress, no_route_out: bool = False) -> BareSite:
     """The site's networks and its hosts from the bare image (no data volumes: a VM keeps
-    its data on its own disk), each booted and answering SSH."""
+    its data on its own disk), each booted and answering SSH. ``no_route_out``: every
+    network internal (ext too: nothing is published, the control node reaches nginx on
+    its ext address), so that the hosts reach nothing beyond the engine's bridges."""
     planned = plan_site(run, config)
     made: list[Any] = []
     try:
         for net in planned.plan.networks:
             made.append(client.networks.create(
-                net.name, driver="bridge", internal=net.internal, check_duplicate=True,
+                net.name, driver="bridge", internal=net.internal or no_route_out,
+                check_duplicate=True,
                 ipam=docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(
                     subnet=net.subnet, gateway=net.gateway)]),
                 options=net.options, labels=net.labels))
         containers = []
         for host in planned.plan.hosts:
-            spec = dataclasses.replace(host.spec, image=image, volumes={})
+            spec = dataclasses.replace(host.spec, image=image, volumes={},
+                                       published=() if no_route_out else host.spec.published)
             progress(f"starting bare host {spec.name}")
             container = start_host(client, run, spec)
             made.append(container)

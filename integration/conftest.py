@@ -171,11 +171,14 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
 @pytest.fixture(scope="session")
 def topology(docker_client: docker.DockerClient, run: Run, node_image: str,
-             control_key: ControlKey, report: Callable[[str, str], None]) -> Iterator[Any]:
+             control_key: ControlKey, report: Callable[[str, str], None],
+             request: pytest.FixtureRequest) -> Iterator[Any]:
     """The default province → city → county topology, stood up once for the session.
 
     It is the session's own ephemeral run (never a demo's), configured by the playbooks
-    exactly as `sunlight up` does; its state and secrets are removed afterwards.
+    exactly as `sunlight up` does; its state and secrets are removed afterwards, its
+    playbook logs kept in build/topology-logs/<run>/. When the session includes the
+    growth module, its bundle is made in the background meanwhile.
     """
     import shutil
 
@@ -183,8 +186,10 @@ def topology(docker_client: docker.DockerClient, run: Run, node_image: str,
     from sunlight.control.stack.ansible import PlaybookFailed
     from sunlight.control.stack.topology import DEFAULT
     from sunlight.control.stack.up import up
-    from topology_suite import Topology, memory_mib
+    from topology_suite import Topology, memory_mib, start_growth_bundle
 
+    if any("test_topology_4_growth" in item.nodeid for item in request.session.items):
+        start_growth_bundle()
     spec = DEFAULT.model_copy(update={"name": run.run_id})
     started = time.monotonic()
     first_failure = ""
@@ -211,5 +216,9 @@ def topology(docker_client: docker.DockerClient, run: Run, node_image: str,
         yield topo
     finally:
         report("topology", topo.summary(memory_mib(docker_client, run.run_id)))
+        logs = result.deployment.dir / "logs"
+        if logs.is_dir():  # what an operator would read after a failure, kept past teardown
+            shutil.copytree(logs, repo_root() / "build" / "topology-logs" / run.run_id,
+                            dirs_exist_ok=True)
         shutil.rmtree(result.deployment.secrets_dir, ignore_errors=True)
         result.deployment.forget()

@@ -7,6 +7,7 @@ read-only checks, load, faults, growth. Tests use fresh receipts and assert on d
 from __future__ import annotations
 
 import random
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import docker
 
 from platform_site import poll
+from sunlight.control.bundle.create import CreateResult
 from sunlight.control.resources import LABEL_RUN_ID, Run
 from sunlight.control.stack.access import DeploymentAccess, SiteAccess
 from sunlight.control.stack.scenario import DEPARTMENT, STAFF, staff_client
@@ -94,6 +96,26 @@ class SiteClock:
         assert done.exit_code == 0, done.stderr or done.stdout
 
 
+_GROWTH_BUNDLE: dict[str, Future[CreateResult]] = {}
+
+
+def start_growth_bundle() -> None:
+    """Start ``sunlight bundle create --no-image`` in the background (the growth county's
+    bundle), so that it is made while the topology stands up rather than after it."""
+    if "bundle" not in _GROWTH_BUNDLE:
+        from sunlight.control.bundle.create import create_bundle
+
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="growth-bundle")
+        _GROWTH_BUNDLE["bundle"] = pool.submit(create_bundle, lambda _m: None, image=False)
+        pool.shutdown(wait=False)
+
+
+def growth_bundle() -> CreateResult:
+    """The bundle started by :func:`start_growth_bundle` (started here if it was not)."""
+    start_growth_bundle()
+    return _GROWTH_BUNDLE["bundle"].result()
+
+
 def memory_mib(client: docker.DockerClient, run_id: str) -> dict[str, float]:
     """Resident memory of each running container of the run (cgroup usage less cache)."""
     out = {}
@@ -112,5 +134,5 @@ def wait_until(check: Any, timeout: float, interval: float = 0.25) -> Any:
     return poll(check, timeout, interval) or None
 
 
-__all__ = ["CITY", "COUNTY", "PROVINCE", "STAFF", "SiteClock", "Topology", "memory_mib",
-           "wait_until"]
+__all__ = ["CITY", "COUNTY", "PROVINCE", "STAFF", "SiteClock", "Topology", "growth_bundle",
+           "memory_mib", "start_growth_bundle", "wait_until"]

@@ -11,9 +11,11 @@ import pytest
 from typer.testing import CliRunner
 
 from sunlight.cli.main import app
-from sunlight.control.bundle.create import APT_FILE, SOURCE_DIR, TOP
+from sunlight.control.bundle.create import APT_FILE, SOURCE_DIR, TOP, pack_bundle
 from sunlight.control.bundle.install import env_lines, install_bundle, pip_env, pip_install_command
 from sunlight.control.bundle.manifest import BundleError, BundleTampered
+
+from .conftest import stage_tree
 
 runner = CliRunner()
 
@@ -44,6 +46,7 @@ def test_a_packed_bundle_installs_and_points_the_roles_at_its_repository(
     env = result.env_file.read_text()
     assert f"export SUNLIGHT_APT_BUNDLE={dest / APT_FILE}" in env
     assert f"export SUNLIGHT_ROOT={dest / SOURCE_DIR}" in env
+    assert f"export SUNLIGHT_NODE_WHEELHOUSE={dest / 'wheels' / 'node'}" in env
     assert env.splitlines() == env_lines(dest)
     assert not (tmp_path / ".control.incoming").exists()
 
@@ -77,6 +80,19 @@ def test_a_member_outside_the_bundle_directory_is_refused(tmp_path: Path) -> Non
     with pytest.raises(BundleTampered, match="outside the bundle"):
         install_bundle(bad, tmp_path / "d", _quiet, load_image=False, make_venv=False)
     assert not (tmp_path / "escaped").exists()
+
+
+def test_a_bundle_without_the_image_installs_with_no_image_only(tmp_path: Path) -> None:
+    stage = tmp_path / "stage"
+    stage.mkdir()
+    stage_tree(stage, image=False)
+    archive = tmp_path / "no-image.tar.gz"
+    pack_bundle(stage, archive, _quiet)
+    with pytest.raises(BundleError, match=r"no node image.*--no-image"):
+        install_bundle(archive, tmp_path / "a", _quiet, load_image=True, make_venv=False,
+                       client=object())
+    result = install_bundle(archive, tmp_path / "b", _quiet, load_image=False, make_venv=False)
+    assert result.image is None and (tmp_path / "b" / APT_FILE).is_file()
 
 
 def test_a_non_empty_destination_is_refused(archive: Path, tmp_path: Path) -> None:

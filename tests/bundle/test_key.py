@@ -58,6 +58,7 @@ def test_the_mirror_and_the_python_are_inputs(checkout: Path) -> None:
     key = bundle_key(checkout, MIRROR, python="cp311-linux-x86_64")
     assert bundle_key(checkout, "http://10.0.0.5/debian", python="cp311-linux-x86_64") != key
     assert bundle_key(checkout, MIRROR, python="cp312-linux-x86_64") != key
+    assert bundle_key(checkout, MIRROR, python="cp311-linux-x86_64", image=False) != key
 
 
 def test_built_artefacts_and_byte_code_are_not_inputs(checkout: Path) -> None:

@@ -63,6 +63,25 @@ def test_every_package_a_role_installs_is_in_the_bundles_list() -> None:
     assert "postgresql-15" in installs["postgresql"]  # the version was rendered
 
 
+def test_a_bare_host_gets_every_listed_package_from_the_roles() -> None:
+    """A machine Sunlight did not create starts from the bare base: the roles together
+    install the rest of the list, so that it ends with the node image's software."""
+    installed = set(BaseSpec().include).union(*_role_apt_installs().values())
+    missing = sorted(set(read_package_list()) - installed)
+    assert not missing, f"listed, but no role installs them on a bare host: {missing}"
+
+
+def test_no_package_starts_its_service_on_installation() -> None:
+    """Every role's apt installation runs with policy-rc.d 101: a package's maintainer
+    script never starts a service with Debian's defaults before the role configures it."""
+    for role in sorted(p for p in (PLAYBOOKS / "roles").iterdir() if p.is_dir()):
+        for path in sorted((role / "tasks").glob("*.yml")):
+            for task in _tasks(yaml.safe_load(path.read_text())):
+                args = task.get(APT)
+                if isinstance(args, dict) and "name" in args:
+                    assert args.get("policy_rc_d") == 101, f"{path}: {task['name']}"
+
+
 def test_no_playbook_installs_packages_outside_the_roles() -> None:
     for path in sorted(PLAYBOOKS.glob("*.yml")):
         for play in yaml.safe_load(path.read_text()) or []:

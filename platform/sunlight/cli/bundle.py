@@ -37,6 +37,9 @@ bundle_app = typer.Typer(help="The air-gap bundle: create it here, install it wi
 def bundle_create(
     out: Path | None = typer.Option(None, "--out", help="Also copy the archive to this file."),
     force: bool = typer.Option(False, "--force", help="Rebuild even when the cache has it."),
+    no_image: bool = typer.Option(
+        False, "--no-image", help="Leave the node image out: for sites of machines Sunlight "
+        "did not create (`up --hosts`), which need the wheels and packages only."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Write the bundle (node image, wheels, source, apt repository, manifest), or reuse the
@@ -52,7 +55,7 @@ def bundle_create(
 
     try:
         result = create_bundle(progress_printer(as_json), out=out, force=force,
-                               connect=docker_client)
+                               connect=docker_client, image=not no_image)
     except MirrorError as exc:
         raise fail(str(exc), ExitCode.USAGE) from exc
     except BundleError as exc:

@@ -214,9 +214,10 @@ def _stage_wheels(root: Path, dest: Path, progress: Progress) -> dict[str, list[
 
 def stage_bundle(stage: Path, key: str, mirror: str, client: Any, progress: Progress,
                  root: Path | None = None) -> Manifest:
-    """Every part of the bundle under ``stage``, then its manifest (written there too)."""
+    """Every part of the bundle under ``stage``, then its manifest (written there too);
+    ``client`` None: no node image (the manifest's ``image`` is null)."""
     root = root or repo_root()
-    image = _stage_image(client, stage / IMAGE_FILE, progress)
+    image = _stage_image(client, stage / IMAGE_FILE, progress) if client is not None else None
     wheels = _stage_wheels(root, stage / WHEELS_DIR, progress)
     collections = collection_versions(collections_used(root / "playbooks"),
                                       stage / WHEELS_DIR / "control", root / "playbooks")
@@ -268,14 +269,16 @@ def _key_lock(key: str) -> Iterator[None]:
 
 
 def create_bundle(progress: Progress, out: Path | None = None, force: bool = False,
-                  connect: Callable[[], Any] | None = None) -> CreateResult:
+                  connect: Callable[[], Any] | None = None, image: bool = True) -> CreateResult:
     """The bundle of the current sources and mirror: from the cache when its key is there
     (``force`` rebuilds), else built; copied to ``out`` when given. ``connect`` returns the
-    Docker client (called only when the bundle is built; default: ``docker.from_env``)."""
+    Docker client (called only when the bundle is built with its image; default:
+    ``docker.from_env``). ``image`` False: without the node image, for sites of machines
+    Sunlight did not create (they need the wheels and packages only)."""
     started = time.monotonic()
     root = repo_root()
     mirror = apt_mirror()
-    key = bundle_key(root, mirror)
+    key = bundle_key(root, mirror, image=image)
     cached = cache_path(key)
     progress(f"Bundle key {key[:16]} (sources, locks, package list, mirror {mirror})")
     built = False
@@ -287,7 +290,7 @@ def create_bundle(progress: Progress, out: Path | None = None, force: bool = Fal
                 import docker
 
                 connect = docker.from_env
-            client = connect()
+            client = connect() if image else None
             stage = bundles_dir() / f"stage-{key[:16]}"
             if stage.exists():
                 shutil.rmtree(stage)

@@ -10,7 +10,8 @@ Steps, none of which uses the network:
 4. check that every collection the playbooks use is installed, at the manifest's version
    (the community ones come with the ``ansible`` wheel, ``sunlight.deploy`` with the source);
 5. write ``sunlight.env``: ``SUNLIGHT_ROOT`` (the source tree), ``SUNLIGHT_APT_BUNDLE`` (the
-   apt repository the roles copy to each host over SSH) and the venv on ``PATH``.
+   apt repository the roles copy to each host over SSH), ``SUNLIGHT_NODE_WHEELHOUSE`` (the
+   wheels a host without the application installs it from) and the venv on ``PATH``.
 
 Example::
 
@@ -87,6 +88,9 @@ def unpack_bundle(archive: Path, into: Path) -> Path:
 
 
 def _load_image(top: Path, manifest: Manifest, client: Any, progress: Progress) -> str:
+    if not manifest.facts.get("image"):
+        raise BundleError("this bundle has no node image (made with `bundle create "
+                          "--no-image`): install it with --no-image")
     reference = str(manifest.facts["image"]["reference"])
     progress(f"docker load {IMAGE_FILE} ({manifest.files[IMAGE_FILE].size / 2**20:.0f} MiB)")
     with (top / IMAGE_FILE).open("rb") as fh:
@@ -147,6 +151,7 @@ def env_lines(dest: Path) -> list[str]:
     return [
         f"export SUNLIGHT_ROOT={shlex.quote(str(dest / SOURCE_DIR))}",
         f"export SUNLIGHT_APT_BUNDLE={shlex.quote(str(dest / APT_FILE))}",
+        f"export SUNLIGHT_NODE_WHEELHOUSE={shlex.quote(str(dest / WHEELS_DIR / 'node'))}",
         f"export PATH={shlex.quote(str(dest / 'venv' / 'bin'))}:\"$PATH\"",
     ]
 

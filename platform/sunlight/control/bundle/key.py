@@ -47,11 +47,12 @@ def python_tag() -> str:
     return f"cp{sys.version_info.major}{sys.version_info.minor}-{sys.platform}-x86_64"
 
 
-def bundle_key(root: Path, mirror: str, python: str | None = None) -> str:
-    """SHA-256 over the bundle's inputs (see the module's docstring)."""
+def bundle_key(root: Path, mirror: str, python: str | None = None, image: bool = True) -> str:
+    """SHA-256 over the bundle's inputs (see the module's docstring); ``image``: whether
+    the bundle carries the node image (``bundle create --no-image`` makes one without)."""
     digest = hashlib.sha256()
     head = f"format={FORMAT}\0mirror={mirror}\0suite={SUITE}\0arch={ARCHITECTURE}\0" \
-           f"python={python or python_tag()}\0"
+           f"python={python or python_tag()}\0" + ("" if image else "image=none\0")
     digest.update(head.encode())
     for rel in tree_files(root):
         path = root / rel
