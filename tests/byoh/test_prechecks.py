@@ -226,6 +226,37 @@ def test_a_row_is_reachable_when_open_or_refused(plans: dict[str, HostPlan], res
         assert check.remedy
 
 
+def test_a_new_sites_row_to_a_configured_sites_host_waits_for_this_run(
+        inventory: dict[str, Any]) -> None:
+    """320700 joins a deployment that has 320000: 320000's broker firewall names its
+    sources, so 320700-int's row to it is left for add-node.yml to open (not failed)."""
+    plans = {p.name: p for p in plan_hosts(inventory, configured_sites={"320000"})}
+    plan = plans["320700-int"]
+    row = next(r for r in plan.reach if r.service == "amqps")
+    assert row.admitted_by_this_run and not plan.configured
+    checks = _by_name(evaluate(plan, _good(plan, results={(row.address, row.port): "filtered"})))
+    check = checks["reach amqps 320000-int"]
+    assert check.status is Status.SKIP
+    assert "admits 320700-int once this run has configured it" in check.detail
+    assert plans["320000-int"].configured
+    assert not any(r.admitted_by_this_run for r in plans["320000-int"].reach)
+
+
+def test_a_configured_hosts_port_of_unreadable_owner_is_its_own_service(
+        inventory: dict[str, Any]) -> None:
+    """In a container root cannot read other users' /proc/<pid>/fd: on a host an earlier
+    run configured, such a holder is the role's service; on a new host it stays a conflict."""
+    https = load_flows().port("https")
+    unknown = [{"port": https, "address": "0.0.0.0", "pid": None, "program": None,
+                "unit": None}]
+    configured = {p.name: p for p in plan_hosts(inventory, configured_sites={"320000"})}
+    plan = configured["320000-ext"]
+    assert _by_name(evaluate(plan, _good(plan, listening=unknown)))["ports"].status is Status.OK
+    fresh = {p.name: p for p in plan_hosts(inventory)}["320000-ext"]
+    assert _by_name(evaluate(fresh, _good(fresh, listening=unknown)))["ports"].status \
+        is Status.FAIL
+
+
 def test_no_ssh_session_fails_ssh_and_checks_nothing_else(plans: dict[str, HostPlan]) -> None:
     plan = plans["320000-gw"]
     checks = evaluate(plan, HostFacts(errors={"ssh": "login as admin refused (Authentication "

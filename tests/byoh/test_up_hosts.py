@@ -48,8 +48,13 @@ class Ansible:
         return PlaybookResult(playbook, log, 0.1)
 
 
+CONFIGURED: list[list[str]] = []  # the configured_sites each prechecks run was given
+
+
 def _report(ok: bool) -> Any:
-    def prechecker(inventory: dict[str, Any], pins: dict[str, str], *_: Any) -> Report:
+    def prechecker(inventory: dict[str, Any], pins: dict[str, str], *_: Any,
+                   configured_sites: list[str]) -> Report:
+        CONFIGURED.append(list(configured_sites))
         hosts = [n for g, b in inventory["all"]["children"].items() if g.startswith("site_")
                  for n in b["hosts"]]
         assert set(pins) == {hv["ansible_host"] for g, b in inventory["all"]["children"].items()
@@ -141,6 +146,7 @@ def test_a_site_added_later_runs_add_node_for_it(hosts_doc: dict[str, Any],
         ("site.yml", ()), ("add-node.yml", ("-e", "new_site=320700"))]
     assert result.pins.how["320000-int"] == "pinned"
     assert result.pins.how["320700-int"] == "confirmed"
+    assert CONFIGURED[-2:] == [[], ["320000"]]  # the prechecks know which site ran before
     _up(hosts_doc, key, ansible)  # nothing new: converge with site.yml
     assert ansible.runs[-1][0] == "site.yml"
 

@@ -137,7 +137,8 @@ def prechecks_cmd(
                        ExitCode.ENVIRONMENT)
         inventory = yaml.safe_load(dep.hosts_file.read_text(encoding="utf-8"))
         pins = {a: k.line for a, k in read_pins(dep.inventory_dir / "known_hosts").items()}
-    report = run_prechecks(inventory, pins, key, limits, say)
+    report = run_prechecks(inventory, pins, key, limits, say,
+                           configured_sites=inventory_sites(dep))
     if as_json:
         print_json(report.document())
     else:

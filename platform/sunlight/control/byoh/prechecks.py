@@ -13,11 +13,16 @@ For each host, over SSH with its pinned key (:class:`sunlight.control.ssh.HostSS
   offset itself, not a daemon's state;
 - ``ports``: each port the host's roles listen on (the inventory's ``sunlight_listen``,
   from flows.yaml; sshd's own aside) is free, or held by the service that role itself runs
-  (:data:`SERVICE_UNITS`: a converging re-run);
+  (:data:`SERVICE_UNITS`: a converging re-run); on a host of a site the deployment has
+  configured before, a holder whose owner cannot be read (root without ``CAP_SYS_PTRACE``,
+  as in a container, cannot read other users' ``/proc/<pid>/fd``) is taken for the role's;
 - ``reach``: one check per flows.yaml row that must be open from this host — each
   ``sunlight_peers`` destination on another host, a TCP connection from the host itself
   (:mod:`sunlight.control.byoh.probe`): ``open`` or ``closed`` (refused: nothing listens
-  yet) passes, ``filtered`` (a time-out), ``unreachable`` or ``blocked`` fails;
+  yet) passes, ``filtered`` (a time-out), ``unreachable`` or ``blocked`` fails — except a
+  row from a new site's host to a host of a site configured before: that host's own
+  firewall names its sources, and admits the new host only once this run has configured
+  it (``add-node.yml`` opens the parent's), so the row is not checked (``not checked``);
 
 and from the control node, one ``reach`` per control row of the hosts' firewalls (core's
 API, Prometheus, the portal's front door...), the same way.
@@ -39,7 +44,7 @@ import fnmatch
 import json
 import shlex
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
@@ -108,6 +113,7 @@ class Reach:
     address: str
     port: int
     network: str
+    admitted_by_this_run: bool = False  # new host -> a configured host's firewall
 
     @property
     def label(self) -> str:
@@ -125,6 +131,7 @@ class HostPlan:
     port: int
     listen: tuple[tuple[str, int], ...]  # (service, port) the host's roles bind
     reach: tuple[Reach, ...]
+    configured: bool = False  # its site was configured by an earlier run
 
 
 @dataclass
@@ -175,10 +182,14 @@ def _site_groups(inventory: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[st
             yield group.removeprefix("site_"), body
 
 
-def plan_hosts(inventory: Mapping[str, Any]) -> list[HostPlan]:
-    """Each managed host's checks: its listen ports, and every peer on another host."""
+def plan_hosts(inventory: Mapping[str, Any],
+               configured_sites: Collection[str] = ()) -> list[HostPlan]:
+    """Each managed host's checks: its listen ports, and every peer on another host.
+    ``configured_sites``: the sites an earlier run configured (the deployment's inventory)."""
     plans = []
+    site_of = {name: code for code, body in _site_groups(inventory) for name in body["hosts"]}
     for code, body in _site_groups(inventory):
+        new = code not in configured_sites
         for name, hv in body["hosts"].items():
             # sshd holds its port by definition: the prechecks log in through it.
             listen = tuple((service, int(s["port"])) for service, s in hv["sunlight_listen"].items()
@@ -189,10 +200,10 @@ def plan_hosts(inventory: Mapping[str, Any]) -> list[HostPlan]:
                     if p["host"] != name:  # roles on the same host talk over loopback
                         rows.setdefault((p["address"], int(p["port"])), Reach(
                             p["service"], p["host"], p["address"], int(p["port"]),
-                            p["network"]))
+                            p["network"], new and site_of.get(p["host"]) in configured_sites))
             plans.append(HostPlan(name, code, hv["ansible_host"], hv.get("ansible_user", "admin"),
                                   int(hv["ansible_port"]), listen,
-                                  tuple(sorted(rows.values(), key=_reach_key))))
+                                  tuple(sorted(rows.values(), key=_reach_key)), not new))
     return plans
 
 
@@ -427,6 +438,8 @@ def _ports(plan: HostPlan, found: Mapping[str, Any], as_root: bool) -> Check:
     conflicts = []
     for service, port in plan.listen:
         for sock in held.get(port, []):
+            if plan.configured and as_root and not sock.get("pid"):
+                continue  # a configured host's own service, its owner unreadable here
             if not held_by_role(service, sock.get("unit")):
                 who = (f"{sock.get('program')} (pid {sock.get('pid')}, {sock.get('unit')})"
                        if sock.get("pid") else "an unknown process")
@@ -446,7 +459,10 @@ def _reach(host: str, rows: Sequence[Reach], results: Sequence[Mapping[str, Any]
     for row in rows:
         got = by_target.get((row.address, row.port))
         where = f"{row.address}:{row.port} on {row.network}"
-        if got is None:
+        if row.admitted_by_this_run:
+            out.append(Check(host, row.label, Status.SKIP, f"{where}: its firewall admits "
+                             f"{host} once this run has configured it"))
+        elif got is None:
             out.append(Check(host, row.label, Status.SKIP, f"{where}: not probed"))
         elif got["result"] in REACHABLE:
             state = "listening" if got["result"] == "open" else "reachable, nothing listens yet"
@@ -481,12 +497,13 @@ def run_prechecks(inventory: Mapping[str, Any], pins: Mapping[str, str], key: Co
                   limits: Limits = DEFAULT_LIMITS, progress: Progress | None = None,
                   gatherer: Callable[[HostPlan], HostFacts] | None = None,
                   reacher: Callable[[str, int, float], dict[str, Any]] | None = None,
-                  ) -> Report:
-    """Check every host of ``inventory`` (pinned keys: ``pins``, address -> key line).
+                  configured_sites: Collection[str] = ()) -> Report:
+    """Check every host of ``inventory`` (pinned keys: ``pins``, address -> key line);
+    ``configured_sites``: those an earlier run configured (see the module doc).
 
     ``gatherer`` and ``reacher`` replace SSH and the control node's connection attempts
     (default: :func:`gather`, :func:`probe.reach`)."""
-    plans = plan_hosts(inventory)
+    plans = plan_hosts(inventory, configured_sites)
     reach = reacher or probe.reach
 
     def one(plan: HostPlan) -> HostFacts:

@@ -113,7 +113,7 @@ def up_hosts(hf: HostsFile, *, progress: Progress, confirm: Confirm | None,
     t = time.monotonic()
     inventory = inventory_of(hf, control_key=key.path, known_hosts=pinned.resolve(),
                              secrets_dir=dep.secrets_dir)
-    report = prechecker(inventory, pins.keys, key, limits, progress)
+    report = prechecker(inventory, pins.keys, key, limits, progress, configured_sites=previous)
     stages["prechecks"] = time.monotonic() - t
     if not report.ok:
         raise PrechecksFailed(report)
