@@ -325,10 +325,10 @@ def test_every_role_runs_under_a_systemd_watchdog(topology: Topology) -> None:
         assert fed, f"watchdogs not fed within 25 s: {', '.join(unfed())}"
 
 
-def test_status_and_verify_work_from_the_inventory_alone(topology: Topology) -> None:
-    """Issue 16 point 1: `sunlight status` and `sunlight verify` read the deployment's
-    hosts.yml and pinned known_hosts, ask each host over SSH, and no engine; a host whose key
-    differs from the pinned one is reported unreachable, and the pin is kept."""
+def test_status_works_from_the_inventory_alone(topology: Topology) -> None:
+    """Issue 16 point 1: `sunlight status` reads the deployment's hosts.yml and pinned
+    known_hosts, asks each host over SSH, and no engine; a host whose key differs from the
+    pinned one is reported unreachable, and the pin is kept."""
     import shutil
 
     from typer.testing import CliRunner
@@ -349,12 +349,7 @@ def test_status_and_verify_work_from_the_inventory_alone(topology: Topology) -> 
     county_portal = [h["portal"] for h in hosts if h["site"] == COUNTY and h["portal"]]
     assert county_portal == [f"{topology.site(COUNTY).portal_url}/"]
     topology.record("sunlight status (every host over SSH)", time.monotonic() - started)
-
-    started = time.monotonic()
-    verified = CliRunner().invoke(app, ["verify", "--name", name])
-    assert verified.exit_code == 0, verified.output
-    assert "verified 3 sites" in verified.stdout
-    topology.record("sunlight verify (verify.yml, every core)", time.monotonic() - started)
+    # `sunlight verify` runs once the growth county has joined (test_topology_4_growth.py).
 
     # The county gateway's pin replaced by another host's key: refused, never re-pinned.
     copy = Deployment(f"{name}-pins")

@@ -19,6 +19,8 @@ wheels. Then a citizen applies at 320706's portal and the application reaches th
 
 from __future__ import annotations
 
+import csv
+import json
 import socket
 import time
 from pathlib import Path
@@ -138,3 +140,37 @@ def test_a_county_of_bare_hosts_with_no_route_out_joins_from_the_bundle(
     topology.record(f"submit→{PROVINCE} from {NEW_COUNTY}", time.monotonic() - sent)
     topology.scenarios.append((f"growth: {NEW_COUNTY} of bare hosts, no route out, from the "
                                f"bundle, added under {CITY}", "pass"))
+
+
+def test_the_grown_deployment_is_verified_and_the_bare_county_carries_a_smoke_load(
+        topology: Topology, tmp_path: Path) -> None:
+    """From the inventory alone (issue 16, point 1), now that it names 320706: `sunlight
+    status` finds every host active, `sunlight verify` passes on all four sites (verify.yml
+    on every host, then each core's readiness), and the smoke profile run against the bare
+    county's portal and core passes the CI gates."""
+    from typer.testing import CliRunner
+
+    from sunlight.cli.main import app
+    from sunlight.control.load import LoadRequest, run_load
+
+    name = topology.run.run_id
+    shown = CliRunner().invoke(app, ["status", "--name", name, "--json"])
+    assert shown.exit_code == 0, shown.output
+    hosts = json.loads(shown.stdout)["hosts"]
+    assert {h["host"]: h["state"] for h in hosts if h["site"] == NEW_COUNTY} == {
+        f"{NEW_COUNTY}-{h}": "active" for h in ("ext", "gw", "int")}
+    started = time.monotonic()
+    verified = CliRunner().invoke(app, ["verify", "--name", name])
+    assert verified.exit_code == 0, verified.output
+    assert "verified 4 sites" in verified.stdout
+    topology.record("sunlight verify (verify.yml, every core; 4 sites)",
+                    time.monotonic() - started)
+    access = DeploymentAccess(topology.up.deployment, topology.access.key)
+    outcome = run_load(LoadRequest(deployment=name, profile="smoke", duration_s=20.0,
+                                   county=NEW_COUNTY, reports=tmp_path), print, access=access)
+    print("\n".join(outcome.lines))
+    assert outcome.passed, outcome.lines
+    with (tmp_path / "stats_stats.csv").open() as fh:
+        counts = {row["Name"]: int(row["Request Count"]) for row in csv.DictReader(fh)}
+    assert counts.get("submit/send", 0) > 0, counts
+    topology.scenarios.append((f"growth: verify on 4 sites, smoke load on {NEW_COUNTY}", "pass"))
