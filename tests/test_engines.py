@@ -324,6 +324,14 @@ def test_machine_address_is_an_ipv4_address_or_a_clear_error() -> None:
         assert isinstance(address, IPv4Address)
 
 
+def test_the_route_probe_is_a_unicast_address_on_any_machine() -> None:
+    """192.0.2.255 was refused (EACCES) on a machine on 192.0.2.0/24, where it is the
+    broadcast address: the probe's address is never a network's first or last."""
+    address = IPv4Address(realizer_engines.ROUTE_PROBE[0])
+    assert address.packed[-1] not in (0, 255)
+    assert address in ip_network("198.51.100.0/24")  # TEST-NET-2: never routed anywhere
+
+
 def test_moving_a_site_to_another_engine_is_one_call() -> None:
     moved = DEFAULT.on_engine("320703", "second")
     assert [moved.engine_of(s.code) for s in moved.sites] == ["local", "local", "second"]

@@ -62,6 +62,7 @@ def up_document(result: Any) -> dict[str, Any]:
 def _stand_up(spec: Any, configure: bool, as_json: bool, playbook: str = "site.yml",
               extra_args: tuple[str, ...] = ()) -> None:
     from sunlight.control.deploy.inventory_view import InventoryError
+    from sunlight.control.realizer.plan import RealizerError
     from sunlight.control.stack.ansible import PlaybookFailed
     from sunlight.control.stack.report import print_up
     from sunlight.control.stack.up import StackError, up
@@ -69,7 +70,7 @@ def _stand_up(spec: Any, configure: bool, as_json: bool, playbook: str = "site.y
     try:
         result = up(spec, progress_printer(as_json), configure=configure, playbook=playbook,
                     extra_args=extra_args, client=docker_client())
-    except (StackError, PlaybookFailed, InventoryError) as exc:
+    except (StackError, RealizerError, PlaybookFailed, InventoryError) as exc:
         raise fail(str(exc)) from exc
     if as_json:
         print_json(up_document(result))

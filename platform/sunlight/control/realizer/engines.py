@@ -92,11 +92,17 @@ def connect(spec: EngineSpec) -> docker.DockerClient:
     return docker.DockerClient(base_url=spec.url, tls=tls)
 
 
+# Where machine_address asks the routing table to go (TEST-NET-2, never sent to): a unicast
+# address. TEST-NET-1's 192.0.2.255 was refused (EACCES) on a machine whose own network is
+# 192.0.2.0/24, where it is the broadcast address.
+ROUTE_PROBE = ("198.51.100.1", 9)
+
+
 def machine_address() -> IPv4Address:
     """This machine's own address: the source of its route out (no packet is sent)."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         try:
-            probe.connect(("192.0.2.255", 9))  # TEST-NET-1: only the routing table is asked
+            probe.connect(ROUTE_PROBE)  # a UDP connect asks the routing table only
         except OSError as exc:
             raise RealizerError("this machine has no IPv4 route to find its own address: "
                                 "give each engine an `address` in the topology") from exc
