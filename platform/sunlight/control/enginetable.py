@@ -13,8 +13,12 @@ engine's bridges and published listeners and from ``infra/flows.yaml``:
   other engines only the ports of flows.yaml's allowed backbone rows
   (:func:`crossing_ports`); into them only those published listeners; everything else
   entering or leaving the engine's bridges is dropped;
-- ``table bridge sunlight_engine_b``: frames between hosts on a bridge whose inter-container
-  traffic is disabled (mgmt) are dropped — Docker enforces that with iptables, here off;
+- in ``forward`` too, traffic between hosts on a bridge whose inter-container traffic is
+  disabled (mgmt) is dropped — Docker enforces that with iptables, here off. Frames within
+  one bridge reach the ``inet`` hooks through ``br_netfilter`` (``bridge-nf-call-iptables``
+  = 1, as Docker's own rule needs): :func:`sync` refuses without it. (A ``bridge`` family
+  rule on ``meta ibrname`` needs the kernel's ``nft_meta_bridge``, which some kernels lack:
+  "Operation not supported" on a 6.18 kernel without modules);
 - ``prerouting`` (nat): each listener published on the engine's address is forwarded to
   its host's backbone address (the first engine does this with iptables; here, no NAT
   hides the source: the host's firewall sees the peer's own backbone address).
@@ -41,6 +45,7 @@ import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address
+from pathlib import Path
 from typing import Any
 
 from sunlight.control.hostchanges import SECOND_BRIDGE, SECOND_SOCKET, SECOND_TABLE
@@ -51,7 +56,8 @@ from sunlight.topology.runs import LABEL_RUN_ID
 
 TABLE = SECOND_TABLE
 FAMILY = "inet"
-BRIDGE_FAMILY = "bridge"  # frames within one bridge: inter-container traffic on mgmt
+BRIDGE_FAMILY = "bridge"  # an earlier version's table of that family is removed
+BRIDGE_NF_CALL = Path("/proc/sys/net/bridge/bridge-nf-call-iptables")
 BRIDGE_NAME_OPTION = "com.docker.network.bridge.name"
 LABEL_ZONE = "io.sunlight.zone"
 NFT = "nft"
@@ -161,6 +167,9 @@ def ruleset(state: EngineState, matrix: FlowMatrix) -> str:
              "\t}",
              "\tchain forward {", "\t\ttype filter hook forward priority filter; policy accept;",
              "\t\tct state established,related accept"]
+    for bridge in state.isolated:
+        lines.append(f'\t\tiifname "{bridge}" oifname "{bridge}" drop comment "hosts never '
+                     'reach each other here (inter-container traffic disabled)"')
     for bridge in state.bridges:
         lines.append(f'\t\tiifname "{bridge}" oifname "{bridge}" accept '
                      'comment "within one bridge"')
@@ -179,13 +188,7 @@ def ruleset(state: EngineState, matrix: FlowMatrix) -> str:
         lines.append(f"\t\tip daddr {pub.address} tcp dport {pub.port} "
                      f'dnat ip to {pub.host}:{pub.host_port} comment "{pub.container}"')
     lines += ["\t}", "}",
-              f"table {BRIDGE_FAMILY} {TABLE} {{}}", f"delete table {BRIDGE_FAMILY} {TABLE}",
-              f"table {BRIDGE_FAMILY} {TABLE} {{",
-              "\tchain forward {", "\t\ttype filter hook forward priority filter; policy accept;"]
-    for bridge in state.isolated:
-        lines.append(f'\t\tmeta ibrname "{bridge}" drop comment "hosts never reach each other '
-                     'here (inter-container traffic disabled)"')
-    lines += ["\t}", "}"]
+              f"table {BRIDGE_FAMILY} {TABLE} {{}}", f"delete table {BRIDGE_FAMILY} {TABLE}"]
     return "\n".join(lines) + "\n"
 
 
@@ -213,9 +216,24 @@ def apply(text: str, runner: Runner | None = None) -> None:
         raise EngineTableError(f"nft -f: {done.stderr.strip()}")
 
 
-def sync(client: Any, matrix: FlowMatrix | None = None, runner: Runner | None = None) -> str:
+def bridge_netfilter(path: Path = BRIDGE_NF_CALL) -> bool:
+    """Whether frames within a bridge pass the ``inet`` hooks (``br_netfilter``)."""
+    try:
+        return path.read_text().strip() == "1"
+    except OSError:
+        return False
+
+
+def sync(client: Any, matrix: FlowMatrix | None = None, runner: Runner | None = None,
+         bridged: Callable[[], bool] = bridge_netfilter) -> str:
     """Write the table for the engine as it is now; return the text applied."""
-    text = ruleset(read_state(client), matrix or load_flows())
+    state = read_state(client)
+    if state.isolated and not bridged():
+        raise EngineTableError(
+            "the second engine's mgmt bridges keep their hosts apart only with br_netfilter "
+            f"({BRIDGE_NF_CALL} = 1, as Docker's own rule needs): `modprobe br_netfilter` "
+            "and `sysctl net.bridge.bridge-nf-call-iptables=1`, then again")
+    text = ruleset(state, matrix or load_flows())
     apply(text, runner)
     return text
 
