@@ -7,6 +7,7 @@ few commands the module uses (``-f -``, ``list tables``, ``delete table``) as nf
 
 from __future__ import annotations
 
+import shlex
 import subprocess
 from dataclasses import replace
 from typing import Any
@@ -214,3 +215,39 @@ def test_mgmt_isolation_without_br_netfilter_is_refused_naming_the_fix() -> None
     with pytest.raises(EngineTableError, match=r"br_netfilter.*modprobe br_netfilter"):
         sync(FakeClient(), runner=nft, bridged=lambda: False)
     assert ("inet", "sunlight_engine_b") not in nft.tables  # nothing half-written
+
+
+class Iptables:
+    """DOCKER-USER as `iptables -S` shows it, with someone else's rule in it."""
+
+    def __init__(self) -> None:
+        self.rules: list[list[str]] = [["-s", "10.9.9.9/32", "-j", "DROP"], ["-j", "RETURN"]]
+
+    def __call__(self, args: list[str], stdin: str | None) -> subprocess.CompletedProcess[str]:
+        assert args[:2] == ["iptables", "-w"] and args[3] == "DOCKER-USER"
+        op, rule = args[2], args[4:]
+        if op == "-S":
+            lines = ["-N DOCKER-USER", *(shlex.join(["-A", "DOCKER-USER", *r])
+                                         for r in self.rules)]
+            return subprocess.CompletedProcess(args, 0, "\n".join(lines) + "\n", "")
+        if op == "-I":
+            self.rules.insert(0, rule)
+        elif op == "-D":
+            self.rules.remove(rule)
+        return subprocess.CompletedProcess(args, 0, "", "")
+
+
+def test_the_first_engines_forward_drop_hands_the_second_engines_bridges_to_the_table() -> None:
+    """The first engine's FORWARD policy DROP sees the second engine's bridged traffic
+    (br_netfilter): DOCKER-USER accepts exactly its bridges' traffic, both ways, and the
+    table decides; someone else's rule stays; remove takes ours away."""
+    nft, ipt = Nft(), Iptables()
+    sync(FakeClient(), runner=nft, bridged=lambda: True, iptables=ipt)
+    ours = [r for r in ipt.rules if enginetable.HANDOFF_COMMENT in r]
+    assert sorted((r[0], r[1]) for r in ours) == sorted(
+        (d, b) for b in ("br-aaaaaaaaaaaa", "br-cccccccccccc", "sl-b0") for d in ("-i", "-o"))
+    assert all(r[-2:] == ["-j", "ACCEPT"] for r in ours)
+    sync(FakeClient(), runner=nft, bridged=lambda: True, iptables=ipt)  # no duplicates
+    assert len([r for r in ipt.rules if enginetable.HANDOFF_COMMENT in r]) == 6
+    assert remove(runner=nft, iptables=ipt) is True
+    assert ipt.rules == [["-s", "10.9.9.9/32", "-j", "DROP"], ["-j", "RETURN"]]

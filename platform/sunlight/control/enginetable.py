@@ -23,6 +23,14 @@ engine's bridges and published listeners and from ``infra/flows.yaml``:
   its host's backbone address (the first engine does this with iptables; here, no NAT
   hides the source: the host's firewall sees the peer's own backbone address).
 
+The first engine's iptables ``FORWARD`` chain has policy ``DROP`` and, through
+``br_netfilter``, sees the second engine's traffic too (even within one bridge): the
+second engine's hosts could not reach each other at all. So :func:`sync` also keeps, in
+``DOCKER-USER`` (the chain Docker leaves to its users), one ``ACCEPT`` per direction of each
+of the engine's bridges, commented :data:`HANDOFF_COMMENT`: what crosses them is decided by
+this table alone. :func:`remove` deletes them; without that chain (no first engine managing
+iptables) there is nothing to do.
+
 :func:`sync` replaces the table atomically (``nft -f``) — at ``engine second up`` and after
 every ``sunlight up`` that realizes sites there; :func:`remove` deletes it (``engine second
 down``, the fresh-machine reset). The host needs Debian's ``nftables`` (the set-up installs
@@ -40,6 +48,7 @@ Example::
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 from collections.abc import Callable, Sequence
@@ -61,6 +70,9 @@ BRIDGE_NF_CALL = Path("/proc/sys/net/bridge/bridge-nf-call-iptables")
 BRIDGE_NAME_OPTION = "com.docker.network.bridge.name"
 LABEL_ZONE = "io.sunlight.zone"
 NFT = "nft"
+IPTABLES = "iptables"
+DOCKER_USER = "DOCKER-USER"
+HANDOFF_COMMENT = f"sunlight: a second engine bridge, decided by nftables table {TABLE}"
 
 Runner = Callable[[list[str], str | None], "subprocess.CompletedProcess[str]"]
 
@@ -197,6 +209,12 @@ def _run(args: list[str], stdin: str | None = None) -> subprocess.CompletedProce
                           check=False)
 
 
+def _run_command(args: list[str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    if shutil.which(args[0]) is None:  # no iptables: no first engine's chain either
+        return subprocess.CompletedProcess(args, 127, "", f"{args[0]}: not found")
+    return subprocess.run(args, input=stdin, capture_output=True, text=True, check=False)
+
+
 def available() -> bool:
     return os.geteuid() == 0 and shutil.which(NFT) is not None
 
@@ -216,6 +234,48 @@ def apply(text: str, runner: Runner | None = None) -> None:
         raise EngineTableError(f"nft -f: {done.stderr.strip()}")
 
 
+def handoff_rules(bridges: Sequence[str]) -> list[list[str]]:
+    """The ``DOCKER-USER`` rules (``iptables`` arguments after the chain) for ``bridges``."""
+    return [[direction, bridge, "-m", "comment", "--comment", HANDOFF_COMMENT, "-j", "ACCEPT"]
+            for bridge in bridges for direction in ("-i", "-o")]
+
+
+def _ours(runner: Runner) -> list[list[str]] | None:
+    """Our rules now in ``DOCKER-USER`` (None: no such chain)."""
+    done = runner([IPTABLES, "-w", "-S", DOCKER_USER], None)
+    if done.returncode != 0:
+        return None
+    rules = [shlex.split(line) for line in done.stdout.splitlines()]
+    return [r[2:] for r in rules if r[:2] == ["-A", DOCKER_USER] and HANDOFF_COMMENT in r]
+
+
+def _no_chain(args: list[str], _stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.CompletedProcess(args, 1, "", "iptables: No chain by that name")
+
+
+def _iptables(nft: Runner | None, given: Runner | None) -> Runner:
+    """The iptables runner: ``given``; else the real one, unless nft's is a stand-in (a
+    test), whose host's chains are then never touched."""
+    return given or (_run_command if nft is None else _no_chain)
+
+
+def sync_handoff(bridges: Sequence[str], runner: Runner | None = None) -> None:
+    """``DOCKER-USER`` accepts exactly ``bridges``' traffic (ours; other rules untouched)."""
+    run = runner or _run_command
+    present_rules = _ours(run)
+    if present_rules is None:
+        return
+    wanted = handoff_rules(bridges)
+    for rule in present_rules:
+        if rule not in wanted:
+            run([IPTABLES, "-w", "-D", DOCKER_USER, *rule], None)
+    for rule in wanted:
+        if rule not in present_rules:
+            done = run([IPTABLES, "-w", "-I", DOCKER_USER, *rule], None)
+            if done.returncode != 0:
+                raise EngineTableError(f"iptables -I {DOCKER_USER}: {done.stderr.strip()}")
+
+
 def bridge_netfilter(path: Path = BRIDGE_NF_CALL) -> bool:
     """Whether frames within a bridge pass the ``inet`` hooks (``br_netfilter``)."""
     try:
@@ -225,7 +285,7 @@ def bridge_netfilter(path: Path = BRIDGE_NF_CALL) -> bool:
 
 
 def sync(client: Any, matrix: FlowMatrix | None = None, runner: Runner | None = None,
-         bridged: Callable[[], bool] = bridge_netfilter) -> str:
+         bridged: Callable[[], bool] = bridge_netfilter, iptables: Runner | None = None) -> str:
     """Write the table for the engine as it is now; return the text applied."""
     state = read_state(client)
     if state.isolated and not bridged():
@@ -235,6 +295,7 @@ def sync(client: Any, matrix: FlowMatrix | None = None, runner: Runner | None = 
             "and `sysctl net.bridge.bridge-nf-call-iptables=1`, then again")
     text = ruleset(state, matrix or load_flows())
     apply(text, runner)
+    sync_handoff(state.bridges, _iptables(runner, iptables))
     return text
 
 
@@ -245,11 +306,13 @@ def present(runner: Runner | None = None) -> list[str]:
     return [f for f in (FAMILY, BRIDGE_FAMILY) if f"table {f} {TABLE}" in lines]
 
 
-def remove(runner: Runner | None = None) -> bool:
-    """Delete the table (both families); True if there was one. Without nft there is none."""
+def remove(runner: Runner | None = None, iptables: Runner | None = None) -> bool:
+    """Delete the table (both families) and our ``DOCKER-USER`` rules; True if there was a
+    table. Without nft there is none."""
     if runner is None and shutil.which(NFT) is None:
         return False
     run = _runner(runner)
+    sync_handoff((), _iptables(runner, iptables))
     found = present(run)
     errors = [run(["delete", "table", family, TABLE], None).stderr.strip() for family in found]
     left = present(run)
