@@ -239,11 +239,16 @@ def verify_cmd(name: str = typer.Option("demo", "--name", help="Deployment name.
 def down_cmd(name: str = typer.Option("demo", "--name", help="Deployment name."),
              yes: bool = typer.Option(False, "--yes", help="Do not ask.")) -> None:
     """Remove a deployment's hosts, networks and volumes (its secrets are kept)."""
+    from sunlight.control.realizer.plan import RealizerError
     from sunlight.control.stack.up import down
 
     if not yes and not typer.confirm(f"Remove deployment {name} and its data volumes?"):
         raise typer.Exit(ExitCode.FAILED)
-    down(name, progress, client=docker_client())
+    try:
+        down(name, progress, client=docker_client())
+    except RealizerError as exc:  # an engine of the deployment does not answer
+        raise fail(f"{exc}; then `sunlight down --name {name}` again",
+                   ExitCode.ENVIRONMENT) from exc
 
 
 @node_app.command("add")
