@@ -32,7 +32,7 @@ import yaml
 
 from bare_hosts import bare_image, hosts_document, start_bare_site
 from sunlight.control import hostguard
-from sunlight.control.bundle.install import install_bundle
+from sunlight.control.bundle.install import install_bundle, role_settings
 from sunlight.control.byoh.hostsfile import load_hosts_file
 from sunlight.control.byoh.up import up_hosts
 from sunlight.control.deploy.inventory import PUBLIC_URL
@@ -82,10 +82,8 @@ def test_a_county_of_bare_hosts_with_no_route_out_joins_from_the_bundle(
     installed = install_bundle(bundle.path, tmp_path / "control", say, load_image=False,
                                make_venv=False)
     topology.record("growth: bundle install --no-image --no-venv", time.monotonic() - t)
-    env = dict(line.removeprefix("export ").split("=", 1)
-               for line in installed.env_file.read_text().splitlines())
-    for name in ("SUNLIGHT_APT_BUNDLE", "SUNLIGHT_NODE_WHEELHOUSE"):
-        monkeypatch.setenv(name, env[name])
+    for name, value in role_settings(installed.dest).items():  # as its sunlight.env does
+        monkeypatch.setenv(name, value)
 
     # The county's bare hosts, at the addresses the deployment's plan gives its next slot.
     t = time.monotonic()

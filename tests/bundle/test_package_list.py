@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,38 +20,35 @@ from sunlight.control.images.base import BaseSpec
 from sunlight.control.images.packages import read_package_list
 from sunlight.paths import repo_root
 
+from ..playbook_tasks import tasks_in
+
 PLAYBOOKS = repo_root() / "playbooks"
 APT = "ansible.builtin.apt"
 
 
-def _tasks(node: Any) -> list[dict[str, Any]]:
-    """Every task in a task list, blocks included."""
-    found: list[dict[str, Any]] = []
-    for task in node or []:
-        if isinstance(task, dict):
-            found.append(task)
-            for key in ("block", "rescue", "always", "tasks", "pre_tasks", "post_tasks"):
-                found.extend(_tasks(task.get(key)))
-    return found
+def _role_apt_tasks() -> Iterator[tuple[Path, dict[str, Any], dict[str, Any]]]:
+    """(task file, task, its apt arguments) of every role's apt installation."""
+    for role in sorted(p for p in (PLAYBOOKS / "roles").iterdir() if p.is_dir()):
+        for path in sorted((role / "tasks").glob("*.yml")):
+            for task in tasks_in(yaml.safe_load(path.read_text())):
+                args = task.get(APT)
+                if isinstance(args, dict) and "name" in args:
+                    yield path, task, args
 
 
 def _role_apt_installs() -> dict[str, list[str]]:
     """Role -> the package names its apt tasks install, rendered with its defaults."""
     installs: dict[str, list[str]] = {}
-    for role in sorted(p for p in (PLAYBOOKS / "roles").iterdir() if p.is_dir()):
+    for path, _task, args in _role_apt_tasks():
+        role = path.parent.parent
         defaults_file = role / "defaults" / "main.yml"
         defaults = yaml.safe_load(defaults_file.read_text()) if defaults_file.is_file() else {}
-        for path in sorted((role / "tasks").glob("*.yml")):
-            for task in _tasks(yaml.safe_load(path.read_text())):
-                args = task.get(APT)
-                if not isinstance(args, dict) or "name" not in args:
-                    continue
-                name = args["name"]
-                match = re.fullmatch(r"\{\{\s*(\w+)\s*\}\}", str(name))
-                assert match, f"{path}: apt installs {name!r}; name a *_packages list in defaults"
-                values = defaults[match.group(1)]
-                rendered = [jinja2.Template(str(v)).render(**defaults) for v in values]
-                installs.setdefault(role.name, []).extend(rendered)
+        name = args["name"]
+        match = re.fullmatch(r"\{\{\s*(\w+)\s*\}\}", str(name))
+        assert match, f"{path}: apt installs {name!r}; name a *_packages list in defaults"
+        values = defaults[match.group(1)]
+        rendered = [jinja2.Template(str(v)).render(**defaults) for v in values]
+        installs.setdefault(role.name, []).extend(rendered)
     return installs
 
 
@@ -74,18 +72,14 @@ def test_a_bare_host_gets_every_listed_package_from_the_roles() -> None:
 def test_no_package_starts_its_service_on_installation() -> None:
     """Every role's apt installation runs with policy-rc.d 101: a package's maintainer
     script never starts a service with Debian's defaults before the role configures it."""
-    for role in sorted(p for p in (PLAYBOOKS / "roles").iterdir() if p.is_dir()):
-        for path in sorted((role / "tasks").glob("*.yml")):
-            for task in _tasks(yaml.safe_load(path.read_text())):
-                args = task.get(APT)
-                if isinstance(args, dict) and "name" in args:
-                    assert args.get("policy_rc_d") == 101, f"{path}: {task['name']}"
+    for path, task, args in _role_apt_tasks():
+        assert args.get("policy_rc_d") == 101, f"{path}: {task['name']}"
 
 
 def test_no_playbook_installs_packages_outside_the_roles() -> None:
     for path in sorted(PLAYBOOKS.glob("*.yml")):
         for play in yaml.safe_load(path.read_text()) or []:
-            assert all(APT not in t or "name" not in t[APT] for t in _tasks(
+            assert all(APT not in t or "name" not in t[APT] for t in tasks_in(
                 play.get("tasks", []) + play.get("pre_tasks", []))), path.name
 
 

@@ -69,3 +69,39 @@ def test_progress_keeps_the_whole_line_off_a_terminal(capsys: pytest.CaptureFixt
     long = "realizing " + "x" * 300
     progress_printer(as_json=False)(long)
     assert capsys.readouterr().out.strip() == f"• {long}"
+
+
+def _refused_by_the_realizer(monkeypatch: pytest.MonkeyPatch, function: str,
+                             message: str) -> None:
+    """``sunlight.control.stack.up.<function>`` raises RealizerError(message); no engine."""
+    from sunlight.cli import deployment
+    from sunlight.control.realizer.plan import RealizerError
+    from sunlight.control.stack import up
+
+    def refused(*_args: object, **_kwargs: object) -> None:
+        raise RealizerError(message)
+
+    monkeypatch.setattr(up, function, refused)
+    monkeypatch.setattr(deployment, "docker_client", lambda: None)
+
+
+def test_up_refused_by_the_realizer_is_an_error_line_not_a_traceback(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A topology over several engines on a machine whose own address cannot be found."""
+    _refused_by_the_realizer(monkeypatch, "up", "this machine has no IPv4 route to find its "
+                             "own address: give each engine an `address` in the topology")
+    result = runner.invoke(app, ["up", "--no-configure"])
+    assert result.exit_code == 1
+    assert "error: this machine has no IPv4 route" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_down_with_an_engine_that_does_not_answer_names_it_and_the_way_back(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    _refused_by_the_realizer(monkeypatch, "down", "engine second: does not answer (no "
+                             "socket); for the second engine run `sunlight engine second up`")
+    result = runner.invoke(app, ["down", "--name", "e2try", "--yes"])
+    assert result.exit_code == 3
+    assert "engine second: does not answer" in result.stderr
+    assert "then `sunlight down --name e2try` again" in " ".join(result.stderr.split())
+    assert "Traceback" not in result.output

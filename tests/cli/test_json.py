@@ -200,38 +200,3 @@ def test_up_json_keeps_progress_off_stdout(monkeypatch: pytest.MonkeyPatch,
         "inventory": str(tmp_path / "hosts.yml")}
     assert "site 320703: realizing" in result.stderr
 
-
-def test_up_refused_by_the_realizer_is_an_error_line_not_a_traceback(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    """A topology over several engines on a machine whose own address cannot be found."""
-    from sunlight.control.realizer.plan import RealizerError
-    from sunlight.control.stack import up
-
-    def refused(*_args: Any, **_kwargs: Any) -> Any:
-        raise RealizerError("this machine has no IPv4 route to find its own address: give "
-                            "each engine an `address` in the topology")
-
-    monkeypatch.setattr(up, "up", refused)
-    monkeypatch.setattr(deployment, "docker_client", lambda: None)
-    result = invoke("up", "--no-configure")
-    assert result.exit_code == 1
-    assert "error: this machine has no IPv4 route" in result.stderr
-    assert "Traceback" not in result.output
-
-
-def test_down_with_an_engine_that_does_not_answer_names_it_and_the_way_back(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    from sunlight.control.realizer.plan import RealizerError
-    from sunlight.control.stack import up
-
-    def unanswered(*_args: Any, **_kwargs: Any) -> int:
-        raise RealizerError("engine second: does not answer (no socket); for the second "
-                            "engine run `sunlight engine second up`")
-
-    monkeypatch.setattr(up, "down", unanswered)
-    monkeypatch.setattr(deployment, "docker_client", lambda: None)
-    result = invoke("down", "--name", "e2try", "--yes")
-    assert result.exit_code == 3
-    assert "engine second: does not answer" in result.stderr
-    assert "then `sunlight down --name e2try` again" in " ".join(result.stderr.split())
-    assert "Traceback" not in result.output

@@ -14,6 +14,7 @@ from sunlight.paths import repo_root
 from sunlight.runtime.settings import Settings
 from sunlight.topology.layout import NODE
 
+from ..playbook_tasks import tasks_in
 from .plugin import deployed, filters
 
 PLAYBOOKS = repo_root() / "playbooks"
@@ -24,15 +25,6 @@ FQCN = re.compile(r"^\s*-?\s*(ansible\.builtin|ansible\.posix|community\.\w+|sun
 
 def _yaml(path: Path) -> Any:
     return yaml.safe_load(path.read_text())
-
-
-def _tasks(tasks: Any) -> list[dict[str, Any]]:
-    """Every task of a task list, a block's own tasks (block, rescue, always) included."""
-    found: list[dict[str, Any]] = []
-    for task in tasks or []:
-        parts = [task.get(k) for k in ("block", "rescue", "always") if k in task]
-        found.extend([t for part in parts for t in _tasks(part)] if parts else [task])
-    return found
 
 
 def test_every_role_has_its_parts() -> None:
@@ -63,7 +55,7 @@ def test_task_files_are_short_and_use_full_module_names(role: str) -> None:
     for path in (PLAYBOOKS / "roles" / role).glob("*/*.yml"):
         if path.parent.name in ("tasks", "handlers"):
             assert len(path.read_text().splitlines()) < 100, path
-            for task in _tasks(_yaml(path)):
+            for task in tasks_in(_yaml(path)):
                 modules = [k for k in task if "." in k and k not in ("loop_control",)]
                 assert modules and all(FQCN.match(f"{m}:") for m in modules), (path, task)
 

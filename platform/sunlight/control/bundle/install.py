@@ -146,12 +146,18 @@ def _check_collections(top: Path, venv: Path, manifest: Manifest, progress: Prog
     progress(f"Collections present: {', '.join(sorted(manifest.facts.get('collections', {})))}")
 
 
+def role_settings(dest: Path) -> dict[str, str]:
+    """What points the roles at a bundle installed in ``dest``: its apt repository and the
+    wheels a host without the application installs it from."""
+    return {"SUNLIGHT_APT_BUNDLE": str(dest / APT_FILE),
+            "SUNLIGHT_NODE_WHEELHOUSE": str(dest / WHEELS_DIR / "node")}
+
+
 def env_lines(dest: Path) -> list[str]:
     """The shell lines that point the ``sunlight`` command and the roles at the bundle."""
     return [
         f"export SUNLIGHT_ROOT={shlex.quote(str(dest / SOURCE_DIR))}",
-        f"export SUNLIGHT_APT_BUNDLE={shlex.quote(str(dest / APT_FILE))}",
-        f"export SUNLIGHT_NODE_WHEELHOUSE={shlex.quote(str(dest / WHEELS_DIR / 'node'))}",
+        *(f"export {name}={shlex.quote(value)}" for name, value in role_settings(dest).items()),
         f"export PATH={shlex.quote(str(dest / 'venv' / 'bin'))}:\"$PATH\"",
     ]
 
