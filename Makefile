@@ -14,11 +14,11 @@ MODULE_TIMES := build/integration-module-times.txt
 
 export TESTCONTAINERS_RYUK_DISABLED := true
 
-.PHONY: help demo test setup venv engine image lint unit integration lock clean
+.PHONY: help demo test setup venv engine engine2 image lint unit integration lock clean
 
 help:
 	@echo "make demo   stand up province -> city -> county and walk one case through it"
-	@echo "make test   lint, unit tests, engine, browser, image, integration tests (timed stages)"
+	@echo "make test   lint, unit tests, engines, browser, image, integration tests (timed stages)"
 	@echo "make lock   re-resolve requirements/*.lock from pyproject.toml (needs uv)"
 	@echo "make clean  remove the virtual environment and build/ (images stay)"
 
@@ -69,7 +69,11 @@ lint: venv
 unit: venv
 	@$(BIN)/pytest tests
 
-integration: image
+# The shared topology's county runs on a second engine on this machine (docs/engines.md).
+engine2: engine
+	@$(SUNLIGHT) engine second up
+
+integration: image engine2
 	@$(BIN)/pytest integration
 
 test:
@@ -77,7 +81,7 @@ test:
 	( $(call stage,venv,$(MAKE) -s venv) ) && \
 	( $(call stage,lint,$(MAKE) -s lint) ) && \
 	( $(call stage,unit,$(BIN)/pytest tests) ) && \
-	( $(call stage,engine,$(SUNLIGHT) engine ensure) ) && \
+	( $(call stage,engine,$(SUNLIGHT) engine ensure && $(SUNLIGHT) engine second up) ) && \
 	( $(call stage,browser,$(SUNLIGHT) browser ensure) ) && \
 	( $(call stage,image,$(SUNLIGHT) images build) ) && \
 	( $(call stage,integration,$(BIN)/pytest integration --durations=15) ); rc=$$?; \

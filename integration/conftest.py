@@ -47,13 +47,33 @@ def node_image(image_build: BuildResult) -> str:
     return image_build.image
 
 
+def second_engine() -> docker.DockerClient | None:
+    """The second engine's client (``sunlight engine second up``, a stage of `make test`),
+    or None when it does not run."""
+    from sunlight.control.engine import second_running
+    from sunlight.control.realizer.engines import connect
+    from sunlight.control.stack.topology import DEFAULT
+    from sunlight.topology.engines import SECOND
+
+    return connect(DEFAULT.engine(SECOND)) if second_running() else None
+
+
 @pytest.fixture(scope="session")
 def run(docker_client: docker.DockerClient) -> Iterator[Run]:
+    """The session's run, swept on each engine before and after (the shared topology's
+    county runs on the second engine, whose nftables table then forgets its bridges)."""
+    from sunlight.control import enginetable
+
     run = Run.ephemeral("it")
-    sweep(docker_client, run.run_id)  # also clears what killed sessions left behind
+    for client in filter(None, (docker_client, second_engine())):
+        sweep(client, run.run_id)  # also clears what killed sessions left behind
     yield run
-    sweep(docker_client, run.run_id)
-    left = leftovers(docker_client, run.run_id)
+    left = []
+    for client in filter(None, (docker_client, second_engine())):
+        sweep(client, run.run_id)
+        left += leftovers(client, run.run_id)
+        if client is not docker_client:
+            enginetable.sync(client)
     assert not left, f"teardown left resources of run {run.run_id}: {left}"
 
 
@@ -182,15 +202,22 @@ def topology(docker_client: docker.DockerClient, run: Run, node_image: str,
     """
     import shutil
 
+    from sunlight.control.realizer.engines import Engines, connect
     from sunlight.control.stack.access import DeploymentAccess
     from sunlight.control.stack.ansible import PlaybookFailed
     from sunlight.control.stack.topology import DEFAULT
     from sunlight.control.stack.up import up
-    from topology_suite import Topology, memory_mib, start_growth_bundle
+    from sunlight.topology.engines import SECOND
+    from topology_suite import COUNTY, Topology, memory_mib, start_growth_bundle
 
+    if second_engine() is None:
+        pytest.fail("the shared topology's county runs on the second engine, which does not "
+                    "answer: run `sunlight engine second up` as root (a stage of `make test`)",
+                    pytrace=False)
     if any("test_topology_4_growth" in item.nodeid for item in request.session.items):
         start_growth_bundle()
-    spec = DEFAULT.model_copy(update={"name": run.run_id})
+    # Two engines, as two IT centres' machines: the county on the second one (docs/engines.md)
+    spec = DEFAULT.on_engine(COUNTY, SECOND).model_copy(update={"name": run.run_id})
     started = time.monotonic()
     first_failure = ""
     try:
@@ -208,14 +235,16 @@ def topology(docker_client: docker.DockerClient, run: Run, node_image: str,
         result = up(spec, lambda _m: None, client=docker_client, run=run, key=control_key)
     for host, task in result.playbook.retries if result.playbook else []:
         transients.record("ansible site.yml (topology)", f"{host}: {task}")
+    engines = Engines(spec, connect, local=docker_client)
     topo = Topology(result, DeploymentAccess(result.deployment, control_key),
-                    docker_client, run, time.monotonic() - started)
+                    engines, run, time.monotonic() - started)
     if first_failure:
         topo.figures["first converge FAILED (listed transient), re-run converged"] = first_failure
     try:
         yield topo
     finally:
-        report("topology", topo.summary(memory_mib(docker_client, run.run_id)))
+        report("topology", topo.summary(memory_mib(
+            [engines.client(name) for name in engines.names], run.run_id)))
         logs = result.deployment.dir / "logs"
         if logs.is_dir():  # what an operator would read after a failure, kept past teardown
             shutil.copytree(logs, repo_root() / "build" / "topology-logs" / run.run_id,

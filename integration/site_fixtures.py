@@ -22,7 +22,7 @@ import socket
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import docker
@@ -104,6 +104,10 @@ class Lab:
     host_keys: dict[str, str]
     containers: dict[str, Any]
     parent_ip: str
+    # Over several engines: endpoint -> its engine, and -> {port: address} of the backbone
+    # listeners it publishes on its engine's address (what a host on another engine dials).
+    engine_of: dict[str, str] = field(default_factory=dict)
+    published: dict[str, dict[int, str]] = field(default_factory=dict)
 
     def ssh_address(self, name: str) -> str:
         kind = Net.BACKBONE if name == STAND_IN else Net.MGMT
@@ -246,7 +250,14 @@ def assert_listeners_lived(lab: Lab, seen: dict[Probe, str],
 
 
 def target(lab: Lab, probe: Probe) -> Target:
-    return lab.addresses[probe.destination.name][probe.network.kind], probe.port
+    """Where the probe dials: the destination's address on the network — or, from another
+    engine, the listener the destination publishes on its engine's address (as its peers
+    dial it); a port it does not publish is tried at its own address, across the engines."""
+    src, dst = probe.source.name, probe.destination.name
+    crossing = src in lab.engine_of and lab.engine_of[src] != lab.engine_of.get(dst)
+    if crossing and probe.network.kind is Net.BACKBONE and probe.port in lab.published.get(dst, {}):
+        return lab.published[dst][probe.port], probe.port
+    return lab.addresses[dst][probe.network.kind], probe.port
 
 
 def run_matrix(lab: Lab, key: ControlKey,

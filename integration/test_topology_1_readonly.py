@@ -220,9 +220,19 @@ def test_only_the_note_for_the_applicant_reaches_the_tracking_page(topology: Top
                                "pass"))
 
 
+def _published(container: Any, address: str) -> dict[int, str]:
+    """The ports a host publishes on its engine's address, as its engine reports them."""
+    bindings = container.attrs["HostConfig"].get("PortBindings") or {}
+    return {int(b["HostPort"]): address for spec, bound in bindings.items()
+            for b in bound or () if b.get("HostIp") == address and spec.endswith("/tcp")}
+
+
 def _topology_lab(topology: Topology) -> Lab:
-    """Every host of every site as one lab; endpoint names are site-qualified."""
+    """Every host of every site as one lab; endpoint names are site-qualified. A probe
+    between the engines dials a published listener as the peers do."""
     endpoints, addresses, keys, containers = [control_endpoint()], {}, {}, {}
+    engine_of: dict[str, str] = {}
+    published: dict[str, dict[int, str]] = {}
     for site in topology.up.sites:
         code, parent = site.config.division_code, site.config.parent_code
         for ep in site_endpoints(site.config.profile, code, parent):
@@ -231,7 +241,39 @@ def _topology_lab(topology: Topology) -> Lab:
             host = site.hosts[ep.name]
             addresses[name] = {Net(k): ip for k, ip in host.addresses.items()}
             keys[name], containers[name] = host.host_key, host.container
-    return Lab(topology.up.sites[0], load_flows(), endpoints, addresses, keys, containers, "")
+            engine_of[name] = site.config.engine or ""
+            if site.config.engine_address is not None:
+                published[name] = _published(host.container,
+                                             str(site.config.engine_address))
+    return Lab(topology.up.sites[0], load_flows(), endpoints, addresses, keys, containers, "",
+               engine_of, published)
+
+
+def test_the_county_runs_on_the_second_engine_publishing_only_what_crosses(
+        topology: Topology) -> None:
+    """Two engines, as two IT centres' machines (issue 16, point 4; docs/engines.md): the
+    county's hosts run on the second engine and on it alone, and the only listeners
+    published on the engines' address are the two backbone rows that cross between them —
+    the city's broker (the county's shovel) and the county's Prometheus (the city's
+    federation). The round trip and the segregation matrix of this module run across them."""
+    from sunlight.control.resources import LABEL_RUN_ID
+
+    flows = load_flows()
+    of_run = {"label": f"{LABEL_RUN_ID}={topology.run.run_id}"}
+    county = {h.container.name for h in topology.up.sites[2].hosts.values()}
+    second = {c.name for c in topology.client_for(COUNTY).containers.list(filters=of_run)}
+    local = {c.name for c in topology.client.containers.list(filters=of_run)}
+    assert topology.client_for(COUNTY) is not topology.client
+    assert second == county and not county & local, (second, local)
+    published = {}
+    for site in topology.up.sites:
+        address = site.config.engine_address
+        assert address is not None, f"{site.config.division_code} has no engine address"
+        published[site.config.division_code] = {
+            port for host in site.hosts.values()
+            for port in _published(host.container, str(address))}
+    assert published == {PROVINCE: set(), CITY: {flows.port("amqps")},
+                         COUNTY: {flows.port("prometheus")}}, published
 
 
 def test_segregation_every_flow_from_every_host(topology: Topology,

@@ -65,7 +65,8 @@ def _exactly_once_everywhere(topology: Topology, receipts: list[str], what: str)
 
 def test_county_messaging_host_cut_from_the_backbone(topology: Topology) -> None:
     county_int = topology.up.sites[2].hosts["int"]
-    backbone = topology.client.networks.get(topology.up.sites[2].networks["backbone"])
+    backbone = topology.client_for(COUNTY).networks.get(
+        topology.up.sites[2].networks["backbone"])  # the second engine's backbone
     address = county_int.addresses["backbone"]
     submitter = Submitter(topology)
     submitter.start()

@@ -37,6 +37,7 @@ from sunlight.control.byoh.hostsfile import load_hosts_file
 from sunlight.control.byoh.up import up_hosts
 from sunlight.control.deploy.inventory import PUBLIC_URL
 from sunlight.control.images.mirror import apt_mirror
+from sunlight.control.realizer.engines import Engines, connect
 from sunlight.control.stack.access import DeploymentAccess
 from sunlight.control.stack.scenario import apply_at_portal, seen_upstream
 from sunlight.control.stack.up import site_configs
@@ -94,10 +95,12 @@ def test_a_county_of_bare_hosts_with_no_route_out_joins_from_the_bundle(
     dep.save_block(block, [*order, NEW_COUNTY])
     spec = dep.topology()
     assert spec is not None
+    grown = spec.with_site(NEW_COUNTY, CITY)  # on the local engine, beside its city
+    engines = Engines(grown, connect, local=client)
     image = bare_image(client, say)
-    config = site_configs(spec.with_site(NEW_COUNTY, CITY), run, image,
-                          topology.access.key.public, plan_in_block(block, [*order, NEW_COUNTY]),
-                          run.name("backbone"))[-1]
+    config = site_configs(grown, run, image, topology.access.key.public,
+                          plan_in_block(block, [*order, NEW_COUNTY], engines.site_engines()),
+                          run.name("backbone"), engines)[-1]
     site = start_bare_site(client, run, config, image, say, no_route_out=True)
     hostguard.install(client, run)  # the control node guarded from the new bridges too
     topology.record("growth: bare hosts booted", time.monotonic() - t)

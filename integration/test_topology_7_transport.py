@@ -85,6 +85,22 @@ def _sudo(site: SiteAccess, role: str, command: str, timeout: float = 60) -> str
     return done.stdout
 
 
+def _parent_broker(topology: Topology, child: str) -> str:
+    """Where the child's shovels dial its parent's broker, as the child's inventory says: the
+    parent's backbone address — or, from the county on the second engine, the address the
+    city's engine publishes its broker on (docs/engines.md)."""
+    peers = _mq(topology.site(child))["sunlight_peers"]
+    found = {p["address"] for role in peers.values() for p in role
+             if p["relation"] == "parent" and p["service"] == "amqps"}
+    assert len(found) == 1, peers
+    address = str(found.pop())
+    parent = _mq(topology.site(PARENT[child]))["sunlight_addresses"]["backbone"]
+    engines = {s.config.division_code: s.config.engine for s in topology.up.sites}
+    crossing = engines[child] != engines[PARENT[child]]
+    assert (address != parent) == crossing, (child, address, parent, engines)
+    return address
+
+
 def _probe(site: SiteAccess, target: str, target_code: str, with_cert: bool) -> dict[str, Any]:
     args = [target, str(AMQPS), str(AMQP), f"{TLS_DIR}/ca.crt",
             server_name("rabbitmq", target_code),
@@ -110,7 +126,7 @@ def test_every_backbone_amqp_listener_refuses_plaintext_and_anonymous_tls(
         assert not _amqp_started(local["tls_without_certificate"]), (code, local)
     for child, parent in PARENT.items():
         # Over the real backbone path, from the child's broker host (the firewall admits it).
-        parent_address = _mq(topology.site(parent))["sunlight_addresses"]["backbone"]
+        parent_address = _parent_broker(topology, child)
         seen = _probe(topology.site(child), parent_address, parent, with_cert=True)
         assert not _amqp_started(seen["plain"]), (child, seen)
         assert not _amqp_started(seen["tls_without_certificate"]), (child, seen)
@@ -127,7 +143,7 @@ def test_shovels_run_over_tls_logged_in_by_certificate(topology: Topology) -> No
         assert all(s["state"] == "running" for s in ours.values()), ours
         params = json.loads(_sudo(site, "mq", "rabbitmqctl -q list_parameters -p sunlight "
                                               "--formatter json"))
-        parent_backbone = _mq(topology.site(parent))["sunlight_addresses"]["backbone"]
+        parent_backbone = _parent_broker(topology, child)
         for param in [p for p in params if p["component"] == "shovel"]:
             value = param["value"] if isinstance(param["value"], dict) else json.loads(
                 param["value"])
@@ -178,9 +194,12 @@ def test_core_and_prometheus_answer_https_only_with_verified_certificates(
     targets = httpx.get(f"https://{_prometheus(city)}/api/v1/targets", verify=city.tls(),
                         timeout=10).json()["data"]["activeTargets"]
     federated = [t for t in targets if t["scrapePool"] == f"federate-{COUNTY}"]
+    # The city dials the county's Prometheus where the county's engine publishes it.
+    dialled = {p["address"] for role in city.host_with("mon")["sunlight_peers"].values()
+               for p in role if p["site"] == COUNTY and p["service"] == "prometheus"}
+    assert dialled == {str(topology.up.sites[2].config.engine_address)}, dialled
     assert [t["scrapeUrl"].split("/federate")[0] for t in federated] == [
-        f"https://{topology.site(COUNTY).host_with('mon')['sunlight_addresses']['backbone']}"
-        f":{PROMETHEUS}"]
+        f"https://{dialled.pop()}:{PROMETHEUS}"]
     assert federated[0]["health"] == "up", federated
     assert [t["health"] for t in targets if t["labels"]["job"] == "core"] == ["up"]
     # The lifecycle API is off: nobody on the network reloads or stops Prometheus.

@@ -16,10 +16,12 @@ import docker
 
 from platform_site import poll
 from sunlight.control.bundle.create import CreateResult
+from sunlight.control.realizer.engines import Engines
 from sunlight.control.resources import LABEL_RUN_ID, Run
 from sunlight.control.stack.access import DeploymentAccess, SiteAccess
 from sunlight.control.stack.scenario import DEPARTMENT, STAFF, staff_client
 from sunlight.control.stack.up import UpResult
+from sunlight.topology.engines import LOCAL
 
 PROVINCE, CITY, COUNTY = "320000", "320700", "320703"
 
@@ -28,13 +30,22 @@ PROVINCE, CITY, COUNTY = "320000", "320700", "320703"
 class Topology:
     up: UpResult
     access: DeploymentAccess
-    client: docker.DockerClient
+    engines: Engines  # the county on the second engine, the others on the local one
     run: Run
     stand_up_s: float
     latencies: dict[str, list[float]] = field(default_factory=dict)
     scenarios: list[tuple[str, str]] = field(default_factory=list)
     figures: dict[str, str] = field(default_factory=dict)
     rng: random.Random = field(default_factory=lambda: random.Random(320703))
+
+    @property
+    def client(self) -> docker.DockerClient:
+        """The local engine's client (the province's, the city's, the growth county's)."""
+        return self.engines.client(LOCAL)
+
+    def client_for(self, code: str) -> docker.DockerClient:
+        """The client of the engine site ``code`` runs on."""
+        return self.engines.client_for(code)
 
     def site(self, code: str) -> SiteAccess:
         return self.access.site(code)
@@ -116,10 +127,12 @@ def growth_bundle() -> CreateResult:
     return _GROWTH_BUNDLE["bundle"].result()
 
 
-def memory_mib(client: docker.DockerClient, run_id: str) -> dict[str, float]:
-    """Resident memory of each running container of the run (cgroup usage less cache)."""
+def memory_mib(clients: list[docker.DockerClient], run_id: str) -> dict[str, float]:
+    """Resident memory of each running container of the run on each engine (cgroup usage
+    less cache)."""
     out = {}
-    for c in client.containers.list(filters={"label": f"{LABEL_RUN_ID}={run_id}"}):
+    for c in [c for client in clients
+              for c in client.containers.list(filters={"label": f"{LABEL_RUN_ID}={run_id}"})]:
         stats = c.stats(stream=False)["memory_stats"]
         usage = stats.get("usage", 0) - stats.get("stats", {}).get("total_inactive_file",
                                                                     stats.get("stats", {})

@@ -269,3 +269,62 @@ def test_an_unquoted_division_code_is_refused_with_the_fix(doc: dict[str, Any]) 
         '("320703")',
         'site 320700, field parent: 320000 is not a string: quote division codes in YAML '
         '("320703")']
+
+
+def _over_two_engines() -> list[dict[str, Any]]:
+    """The realizer's inventories of a topology whose county runs on a second engine."""
+    from ipaddress import IPv4Address
+
+    from sunlight.topology.addressing import plan_deployment
+    from sunlight.topology.layout import hosts_of
+
+    from ..deploy.conftest import config
+
+    engines = {"320000": "local", "320700": "local", "320703": "second"}
+    plan = plan_deployment(list(engines), taken=[], engines=engines)
+    out = []
+    for code, parent in (("320000", None), ("320700", "320000"), ("320703", "320700")):
+        cfg = config(code, parent, "compact").model_copy(update={
+            "address_plan": plan.sites[code], "engine": engines[code],
+            "engine_address": IPv4Address("192.0.2.2" if code != "320703" else "192.0.2.3")})
+        out.append(topo.build_inventory(cfg, {h.name: topo.container_name(cfg, h)
+                                              for h in hosts_of(cfg.profile)}))
+    return out
+
+
+def test_a_deployment_over_two_engines_round_trips_with_each_sites_engine(
+        tmp_path: Path) -> None:
+    """A site on another engine keeps its own backbone and the address its listeners are
+    published on, so that its peers still dial it there (docs/engines.md)."""
+    realized = _over_two_engines()
+    doc = document_from_inventory(topo.merge_inventories(*realized))
+    county = next(s for s in doc["sites"] if s["code"] == "320703")
+    assert county["engine"] == {"name": "second", "address": "192.0.2.3"}
+    assert county["backbone"] != doc["backbone"]
+    assert "backbone" not in doc["sites"][1]  # the city shares the file's (first) backbone
+    hf = parse_hosts_file(yaml.safe_load(yaml.safe_dump(doc)))
+    common = {"deployment": "dt-0001", "control_key": tmp_path / "k",
+              "known_hosts": tmp_path / "kh", "secrets_dir": tmp_path / "s"}
+    from_realizer = deployment_inventory(realized, **common)  # type: ignore[arg-type]
+    from_file = deployment_inventory(site_inventories(hf), control=control_sources(hf),
+                                     **common)  # type: ignore[arg-type]
+    assert _strip_realizer_only(from_file) == _strip_realizer_only(from_realizer)
+    assert "192.0.2.3" in yaml.safe_dump(from_file["all"]["children"]["site_320700"])
+
+
+def test_engines_named_for_some_sites_only_or_in_conflict_are_refused() -> None:
+    doc = document_from_inventory(topo.merge_inventories(*_over_two_engines()))
+    some = copy.deepcopy(doc)
+    del some["sites"][0]["engine"]
+    assert _refused(some) == ["site 320000, field engine: some sites name their engine: "
+                              "name every site's (or none)"]
+    clash = copy.deepcopy(doc)
+    clash["sites"][1]["engine"]["address"] = "192.0.2.9"
+    assert _refused(clash) == ["site 320700, field engine.address: 192.0.2.9, but site 320000 "
+                               "gives engine local the address 192.0.2.2"]
+    alone = copy.deepcopy(doc)
+    for site in alone["sites"]:
+        del site["engine"]
+    problems = _refused(alone)
+    assert problems == ["site 320703, field backbone: a site has a backbone of its own only "
+                        "on an engine of its own: give every site its `engine`"]

@@ -51,6 +51,7 @@ from sunlight.control.deploy.inventory import (
     write_inventory_files,
 )
 from sunlight.topology.division import DivisionError, check_code, check_parent, tier_of
+from sunlight.topology.engines import ENGINE_NAME
 from sunlight.topology.flows import FlowMatrix, load_flows
 from sunlight.topology.layout import (
     ADMIN_USER,
@@ -108,14 +109,30 @@ class HostEntry(BaseModel):
     public_url: str | None = None  # nginx hosts: where citizens reach it (default: its ext)
 
 
+class EngineEntry(BaseModel):
+    """Where a site's hosts run when the deployment spans several machines' engines
+    (docs/engines.md): peers on another engine dial its backbone listeners at ``address``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    address: IPv4Address
+
+
 class SiteEntry(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     code: str
     parent: str | None = None
     subnets: dict[str, IPv4Network]  # ext, int, mgmt
+    backbone: IPv4Network | None = None  # its engine's backbone, if not the file's
+    engine: EngineEntry | None = None  # several engines: the site's, for every site or none
     control: dict[str, list[IPv4Address]]  # network -> the control node's addresses there
     hosts: list[HostEntry] = Field(min_length=1)
+
+    def backbone_of(self, deployment: IPv4Network) -> IPv4Network:
+        """The backbone subnet its hosts' backbone addresses are in."""
+        return self.backbone or deployment
 
     @field_validator("code", "parent", mode="before")
     @classmethod
@@ -238,7 +255,47 @@ def _check(hf: HostsFile, matrix: FlowMatrix) -> list[Problem]:
     owners: dict[IPv4Address, str] = {}
     for site in hf.sites:
         problems += _check_site(hf, site, codes, matrix, owners)
+    problems += _check_engines(hf)
     return problems
+
+
+def _check_engines(hf: HostsFile) -> list[Problem]:
+    """Every site names its engine or none does; each engine has one address and one
+    backbone (a site on another engine than the file's backbone names its own)."""
+    named = [s for s in hf.sites if s.engine is not None]
+    if not named:
+        return [Problem(f"site {s.code}, field backbone", "a site has a backbone of its own "
+                        "only on an engine of its own: give every site its `engine`")
+                for s in hf.sites if s.backbone is not None]
+    if len(named) != len(hf.sites):
+        return [Problem(f"site {s.code}, field engine", "some sites name their engine: name "
+                        "every site's (or none)") for s in hf.sites if s.engine is None]
+    out = []
+    seen: dict[str, tuple[IPv4Address, IPv4Network, str]] = {}
+    for site in named:
+        assert site.engine is not None
+        here = f"site {site.code}, field engine"
+        if not ENGINE_NAME.match(site.engine.name):
+            out.append(Problem(f"{here}.name", f"{site.engine.name!r}: lower case letters, "
+                               "digits and '-', at most 16 characters"))
+        mine = (site.engine.address, site.backbone_of(hf.backbone), site.code)
+        first = seen.setdefault(site.engine.name, mine)
+        if first[0] != mine[0]:
+            out.append(Problem(f"{here}.address", f"{mine[0]}, but site {first[2]} gives "
+                               f"engine {site.engine.name} the address {first[0]}"))
+        if first[1] != mine[1]:
+            out.append(Problem(f"site {site.code}, field backbone", f"{mine[1]}, but site "
+                               f"{first[2]} on engine {site.engine.name} is on {first[1]}"))
+    backbones: dict[IPv4Network, SiteEntry] = {}
+    for site in named:
+        backbones.setdefault(site.backbone_of(hf.backbone), site)
+    items = list(backbones.items())
+    for i, (net_a, site_a) in enumerate(items):
+        for net_b, site_b in items[i + 1:]:
+            if net_a.overlaps(net_b):
+                out.append(Problem(f"site {site_b.code}, field backbone", f"{net_b} overlaps "
+                                   f"the backbone {net_a} of site {site_a.code}"))
+    return out
 
 
 def _check_site(hf: HostsFile, site: SiteEntry, codes: list[str], matrix: FlowMatrix,
@@ -293,7 +350,8 @@ def _check_networks(hf: HostsFile, site: SiteEntry) -> list[Problem]:
     if set(site.subnets) != wanted:
         out.append(Problem(f"{here}, field subnets", f"give exactly {', '.join(sorted(wanted))}"
                            f" (got {', '.join(sorted(site.subnets)) or 'none'})"))
-    named = {**{f"subnets.{k}": v for k, v in site.subnets.items()}, "backbone": hf.backbone}
+    named = {**{f"subnets.{k}": v for k, v in site.subnets.items()},
+             "backbone": site.backbone_of(hf.backbone)}
     items = list(named.items())
     for i, (a, net_a) in enumerate(items):
         for b, net_b in items[i + 1:]:
@@ -356,7 +414,8 @@ def _check_host(hf: HostsFile, site: SiteEntry, host: HostEntry, where: str,
     addresses = {Net.MGMT.value: host.address, **host.networks}
     for net, address in addresses.items():
         field = "address" if net == Net.MGMT.value else f"networks.{net}"
-        subnet = hf.backbone if net == Net.BACKBONE.value else site.subnets.get(net)
+        subnet = (site.backbone_of(hf.backbone) if net == Net.BACKBONE.value
+                  else site.subnets.get(net))
         if subnet is not None and address not in subnet:
             out.append(Problem(f"{where}, field {field}", f"{address} is not in the {net} "
                                f"subnet {subnet}"))
@@ -381,7 +440,10 @@ def profile_of(site: SiteEntry) -> str:
 def _site_vars(hf: HostsFile, site: SiteEntry) -> dict[str, Any]:
     networks = {str(n): {"name": f"{site.code}-{n}", "subnet": str(site.subnets[n.value])}
                 for n in SITE_NETWORKS}
-    networks[Net.BACKBONE.value] = {"name": Net.BACKBONE.value, "subnet": str(hf.backbone)}
+    networks[Net.BACKBONE.value] = {"name": Net.BACKBONE.value,
+                                    "subnet": str(site.backbone_of(hf.backbone))}
+    engine = {} if site.engine is None else {  # as the realizer's inventory over engines
+        "sunlight_engine": site.engine.name, "sunlight_engine_address": str(site.engine.address)}
     return {
         "sunlight_run_id": hf.deployment,
         "sunlight_division_code": site.code,
@@ -390,6 +452,7 @@ def _site_vars(hf: HostsFile, site: SiteEntry) -> dict[str, Any]:
         "sunlight_profile": profile_of(site),
         "sunlight_portal_port": None,  # nothing is published: a load balancer fronts nginx
         "sunlight_networks": networks,
+        **engine,
     }
 
 
@@ -476,7 +539,8 @@ def document_from_inventory(inventory: Mapping[str, Any],
         sv = body["vars"]
         deployment = sv["sunlight_run_id"]
         nets = sv["sunlight_networks"]
-        backbone = nets[Net.BACKBONE.value]["subnet"]
+        own = nets[Net.BACKBONE.value]["subnet"]
+        backbone = backbone or own  # the first site's; a site on another engine names its own
         code = sv["sunlight_division_code"]
         given = (control or {}).get(code)
         hosts = []
@@ -493,6 +557,10 @@ def document_from_inventory(inventory: Mapping[str, Any],
         sites.append({
             "code": code, "parent": sv["sunlight_parent_code"],
             "subnets": {n.value: nets[n.value]["subnet"] for n in SITE_NETWORKS},
+            **({"backbone": own} if own != backbone else {}),
+            **({"engine": {"name": sv["sunlight_engine"],
+                           "address": sv["sunlight_engine_address"]}}
+               if "sunlight_engine_address" in sv else {}),
             "control": ({k: list(v) for k, v in given.items()} if given else
                         {n.value: [nets[n.value]["gateway"]] for n in SITE_NETWORKS}),
             "hosts": hosts})
