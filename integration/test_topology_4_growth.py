@@ -4,11 +4,15 @@ province.
 
 The county 320706 (海州区, under 连云港市) stands for an IT centre's own Debian 12 VMs: three
 bare minbase hosts (``bare_hosts.py``: systemd, sshd, python3, sudo and an admin login — no
-role package, no venv), started outside the realizer on networks that are all internal, so
-that they reach nothing beyond the engine's bridges (proved: the Debian mirror the control
-node reaches is unreachable from them). The control node installs the bundle that
-``bundle create --no-image`` made in the background while the topology stood up (no image:
-bare hosts need the packages and wheels only), points the roles at it as its
+role package, no venv), started outside the realizer on site networks that are all internal and
+the local engine's backbone, which is routed but never masqueraded (the deployment spans
+two engines), so that nothing beyond the engines' bridges answers them (proved: the Debian
+mirror the control node reaches is unreachable from them). The control node installs the
+bundle that ``bundle create`` made in the background while the topology stood up — its
+node image loaded with ``docker load`` into the second engine (where the county 320703
+runs; the image is already there, and the loaded one must be the build), its control
+wheels installed with ``pip --no-index`` into a fresh venv whose ``sunlight`` runs —
+points the roles at it as its
 ``sunlight.env`` does (``SUNLIGHT_APT_BUNDLE``, ``SUNLIGHT_NODE_WHEELHOUSE``; the playbooks
 are this checkout's, the tree the bundle's key hashes), and runs ``sunlight up --hosts``: the
 hosts file names every site (the running ones described from their inventories), the new
@@ -22,6 +26,7 @@ from __future__ import annotations
 import csv
 import json
 import socket
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -43,7 +48,7 @@ from sunlight.control.stack.scenario import apply_at_portal, seen_upstream
 from sunlight.control.stack.up import site_configs
 from sunlight.topology import inventory as topo_inventory
 from sunlight.topology.addressing import plan_in_block
-from topology_suite import CITY, PROVINCE, Topology, growth_bundle, wait_until
+from topology_suite import CITY, COUNTY, PROVINCE, Topology, growth_bundle, wait_until
 
 NEW_COUNTY = "320706"  # 海州区, under 连云港市
 PROBE = ("import socket, sys\n"
@@ -76,13 +81,23 @@ def test_a_county_of_bare_hosts_with_no_route_out_joins_from_the_bundle(
     say = print
     started = time.monotonic()
     bundle = growth_bundle()
-    topology.figures["growth bundle (--no-image)"] = (
+    topology.figures["growth bundle"] = (
         f"{bundle.size_bytes / 2**20:.0f} MiB, {'built' if bundle.built else 'cached'} in "
         f"{bundle.seconds:.0f} s (in the background during the stand-up)")
+    # The control node's half of the air gap: `docker load` of the bundle's node image into
+    # the second engine (another machine's), `pip --no-index` into a fresh venv.
     t = time.monotonic()
-    installed = install_bundle(bundle.path, tmp_path / "control", say, load_image=False,
-                               make_venv=False)
-    topology.record("growth: bundle install --no-image --no-venv", time.monotonic() - t)
+    engine = topology.client_for(COUNTY)
+    installed = install_bundle(bundle.path, tmp_path / "control", say, client=engine)
+    topology.record("growth: bundle install (docker load, pip --no-index venv)",
+                    time.monotonic() - t)
+    built = topology.up.sites[0].config.image
+    assert installed.image == built, (installed.image, built)
+    assert engine.images.get(built).id == topology.client.images.get(built).id  # the build
+    assert installed.venv is not None
+    version = subprocess.run([str(installed.venv / "bin" / "sunlight"), "--version"],
+                             capture_output=True, text=True, check=False)
+    assert version.returncode == 0, version.stderr
     for name, value in role_settings(installed.dest).items():  # as its sunlight.env does
         monkeypatch.setenv(name, value)
 

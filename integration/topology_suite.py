@@ -111,13 +111,14 @@ _GROWTH_BUNDLE: dict[str, Future[CreateResult]] = {}
 
 
 def start_growth_bundle() -> None:
-    """Start ``sunlight bundle create --no-image`` in the background (the growth county's
-    bundle), so that it is made while the topology stands up rather than after it."""
+    """Start ``sunlight bundle create`` in the background (the growth county's bundle, with
+    the node image the control node loads from it), so that it is made while the topology
+    stands up rather than after it."""
     if "bundle" not in _GROWTH_BUNDLE:
         from sunlight.control.bundle.create import create_bundle
 
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="growth-bundle")
-        _GROWTH_BUNDLE["bundle"] = pool.submit(create_bundle, lambda _m: None, image=False)
+        _GROWTH_BUNDLE["bundle"] = pool.submit(create_bundle, lambda _m: None, image=True)
         pool.shutdown(wait=False)
 
 
