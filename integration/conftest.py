@@ -59,6 +59,18 @@ def second_engine() -> docker.DockerClient | None:
 
 
 @pytest.fixture(scope="session")
+def second_engine_client() -> docker.DockerClient:
+    """The second engine, where the shared topology's county runs (and which the TLS
+    ``tcp://`` test reaches through its listener); the session fails if it does not answer."""
+    client = second_engine()
+    if client is None:
+        pytest.fail("the second engine does not answer: run `sunlight engine second up` as "
+                    "root (a stage of `make test`; `make integration` runs it too)",
+                    pytrace=False)
+    return client
+
+
+@pytest.fixture(scope="session")
 def run(docker_client: docker.DockerClient) -> Iterator[Run]:
     """The session's run, swept on each engine before and after (the shared topology's
     county runs on the second engine, whose nftables table then forgets its bridges)."""
@@ -190,8 +202,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
 
 @pytest.fixture(scope="session")
-def topology(docker_client: docker.DockerClient, run: Run, node_image: str,
-             control_key: ControlKey, report: Callable[[str, str], None],
+def topology(docker_client: docker.DockerClient, second_engine_client: docker.DockerClient,
+             run: Run, node_image: str, control_key: ControlKey,
+             report: Callable[[str, str], None],
              request: pytest.FixtureRequest) -> Iterator[Any]:
     """The default province → city → county topology, stood up once for the session.
 
@@ -210,10 +223,6 @@ def topology(docker_client: docker.DockerClient, run: Run, node_image: str,
     from sunlight.topology.engines import SECOND
     from topology_suite import COUNTY, Topology, memory_mib, start_growth_bundle
 
-    if second_engine() is None:
-        pytest.fail("the shared topology's county runs on the second engine, which does not "
-                    "answer: run `sunlight engine second up` as root (a stage of `make test`)",
-                    pytrace=False)
     if any("test_topology_4_growth" in item.nodeid for item in request.session.items):
         start_growth_bundle()
     # Two engines, as two IT centres' machines: the county on the second one (docs/engines.md)

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import docker
 import docker.errors
 import docker.tls
+import requests.exceptions
 
 from sunlight.control.hosts import PublishedPort
 from sunlight.control.realizer.plan import RealizerError
@@ -89,7 +90,30 @@ def connect(spec: EngineSpec) -> docker.DockerClient:
                                     "readable file")
         tls = docker.tls.TLSConfig(client_cert=(str(spec.tls.cert), str(spec.tls.key)),
                                    ca_cert=str(spec.tls.ca), verify=True)
+        return _tls_client(spec.url, tls)
     return docker.DockerClient(base_url=spec.url, tls=tls)
+
+
+def _tls_client(url: str, tls: docker.tls.TLSConfig) -> docker.DockerClient:
+    """A client that trusts the engine's CA alone. requests lets REQUESTS_CA_BUNDLE or
+    CURL_CA_BUNDLE (set on many machines) replace a session's CA file on every request,
+    and the engine's certificate then fails to verify: the session ignores the environment
+    (its CA variables, proxies and .netrc). The API version is the engine's, as ``auto``
+    would ask, but asked by a session that already ignores the environment."""
+    from docker.constants import MINIMUM_DOCKER_API_VERSION
+
+    probe = docker.DockerClient(base_url=url, tls=tls, version=MINIMUM_DOCKER_API_VERSION)
+    try:
+        probe.api.trust_env = False
+        version = str(probe.version()["ApiVersion"])
+    except requests.exceptions.RequestException as exc:  # as `auto` reports it
+        raise docker.errors.DockerException(
+            f"Error while fetching server API version: {exc}") from exc
+    finally:
+        probe.close()
+    client = docker.DockerClient(base_url=url, tls=tls, version=version)
+    client.api.trust_env = False
+    return client
 
 
 # Where machine_address asks the routing table to go (TEST-NET-2, never sent to): a unicast
