@@ -5,7 +5,11 @@ deployment, its backbone subnet and, per site (GB/T 2260 code and parent), the s
 its ``ext``, ``int`` and ``mgmt`` networks, the control node's addresses as the site sees
 them, and its hosts: the management address the control node reaches sshd on, the SSH
 user (and port), the roles, the zone, and one address on every other network its roles
-need (``ext``, ``int``, ``backbone``: the names flows.yaml and the topology use).
+need (``ext``, ``int``, ``backbone``: the names flows.yaml and the topology use). A
+deployment over several machines' engines (docs/engines.md) gives every site its
+``engine`` (``name``, and the ``address`` its backbone listeners are published on, which
+peers on other engines dial) and, for a site not on the file's backbone, its own
+``backbone``.
 
 :func:`parse_hosts_file` refuses, naming the entry (``site 320703, host int, field
 roles``), every problem at once: an unknown role, a duplicate address, a zone or a network
