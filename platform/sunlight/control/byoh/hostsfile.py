@@ -55,7 +55,7 @@ from sunlight.control.deploy.inventory import (
     write_inventory_files,
 )
 from sunlight.topology.division import DivisionError, check_code, check_parent, tier_of
-from sunlight.topology.engines import ENGINE_NAME
+from sunlight.topology.engines import check_name
 from sunlight.topology.flows import FlowMatrix, load_flows
 from sunlight.topology.layout import (
     ADMIN_USER,
@@ -279,9 +279,10 @@ def _check_engines(hf: HostsFile) -> list[Problem]:
     for site in named:
         assert site.engine is not None
         here = f"site {site.code}, field engine"
-        if not ENGINE_NAME.match(site.engine.name):
-            out.append(Problem(f"{here}.name", f"{site.engine.name!r}: lower case letters, "
-                               "digits and '-', at most 16 characters"))
+        try:
+            check_name(site.engine.name)
+        except ValueError as exc:
+            out.append(Problem(f"{here}.name", str(exc)))
         mine = (site.engine.address, site.backbone_of(hf.backbone), site.code)
         first = seen.setdefault(site.engine.name, mine)
         if first[0] != mine[0]:
